@@ -1,1 +1,4 @@
-return 0;
+using System.CommandLine;
+using Airgap.Cli;
+
+return await AirgapCli.RunAsync(args);

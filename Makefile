@@ -1,0 +1,51 @@
+# airgap — see README.md. Every target works on a fresh Debian/Ubuntu machine as root.
+SHELL := /bin/bash
+DOTNET ?= dotnet
+CONFIG ?= Release
+AIRGAP := src/Airgap.Cli/bin/$(CONFIG)/net10.0/airgap
+TESTKIT := tests/Airgap.TestKit/bin/$(CONFIG)/net10.0/airgap-testkit
+# Debian packages the integration tests, the demo and the benchmark start for real.
+TEST_PACKAGES := docker-registry skopeo umoci containerd runc busybox-static apache2-utils time
+
+.PHONY: build test unit integration deps publish demo bench e2e clean
+
+build:
+	$(DOTNET) build Airgap.sln -c $(CONFIG) --nologo -v quiet
+
+deps:
+	@missing=""; for p in $(TEST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+test: deps build
+	$(DOTNET) test tests/Airgap.Tests -c $(CONFIG) --no-build --nologo
+	$(DOTNET) test tests/Airgap.IntegrationTests -c $(CONFIG) --no-build --nologo
+
+unit: build
+	$(DOTNET) test tests/Airgap.Tests -c $(CONFIG) --no-build --nologo
+
+integration: deps build
+	$(DOTNET) test tests/Airgap.IntegrationTests -c $(CONFIG) --no-build --nologo
+
+publish:
+	@for arch in amd64 arm64; do \
+	  rid=linux-$$( [ $$arch = amd64 ] && echo x64 || echo arm64 ); \
+	  $(DOTNET) publish src/Airgap.Cli -c $(CONFIG) -r $$rid --self-contained \
+	    -p:PublishSingleFile=true -p:EnableCompressionInSingleFile=true -p:DebugType=none \
+	    -o dist/$$rid --nologo -v quiet || exit 1; \
+	  cp dist/$$rid/airgap dist/airgap-linux-$$arch; \
+	  echo "dist/airgap-linux-$$arch"; \
+	done
+
+demo: deps build
+	bash scripts/demo.sh
+
+bench: deps build
+	bash bench/run.sh
+
+clean:
+	rm -rf dist bench/work
+	$(DOTNET) clean Airgap.sln --nologo -v quiet

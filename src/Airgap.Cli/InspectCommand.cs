@@ -1,0 +1,46 @@
+using System.CommandLine;
+using Airgap.Bundles;
+
+namespace Airgap.Cli;
+
+internal static class InspectCommand
+{
+    public static Command Create()
+    {
+        var bundle = new Argument<string>("BUNDLE") { Description = "the bundle .tar to describe" };
+        var format = AirgapCli.FormatOption();
+        var command = new Command("inspect", "Show what a bundle holds: versions, architecture, images with their sources and digests.")
+        {
+            bundle, format,
+        };
+        command.SetAction((result, ct) => AirgapCli.Guard(async () =>
+        {
+            var path = result.GetValue(bundle)!;
+            var doc = await BundleReader.ReadDocumentAsync(path, ct);
+            if (result.GetValue(format) == OutputFormat.Json)
+            {
+                JsonOutput.Write(new
+                {
+                    bundle = path, doc.Name, doc.Kubernetes, doc.Os, doc.Arch, doc.CreatedBy,
+                    cni = doc.Cni,
+                    images = doc.Images,
+                    files = doc.Files.Count,
+                    bytes = doc.Files.Sum(f => f.Size),
+                });
+                return 0;
+            }
+            Console.WriteLine($"bundle:      {doc.Name}");
+            Console.WriteLine($"kubernetes:  {doc.Kubernetes}");
+            Console.WriteLine($"platform:    {doc.Os}/{doc.Arch}");
+            Console.WriteLine($"cni:         {doc.Cni.Name}{(doc.Cni.Version is null ? "" : " " + doc.Cni.Version)}");
+            Console.WriteLine($"created by:  {doc.CreatedBy}");
+            Console.WriteLine($"files:       {doc.Files.Count} ({Sizes.Human(doc.Files.Sum(f => f.Size))})");
+            Console.WriteLine($"images ({doc.Images.Count}):");
+            var width = doc.Images.Count == 0 ? 0 : doc.Images.Max(i => i.Name.Length);
+            foreach (var image in doc.Images)
+                Console.WriteLine($"  {image.Name.PadRight(width)}  {image.Digest[..19]}…  {Sizes.Human(image.Size),10}  from {image.Source}");
+            return 0;
+        }));
+        return command;
+    }
+}

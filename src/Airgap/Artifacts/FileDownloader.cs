@@ -1,0 +1,136 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using Airgap.Oci;
+
+namespace Airgap.Artifacts;
+
+/// <summary>
+/// Downloads plain files (manifests, binaries) into the blob cache, checked against a sha256 known
+/// before the download starts. Cut transfers resume with Range; transient failures are retried.
+/// </summary>
+public sealed class FileDownloader(BlobCache cache, IProgressSink progress, HttpMessageHandler? handler = null) : IDisposable
+{
+    private readonly HttpClient _http = new(handler ?? new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(15) })
+    {
+        Timeout = Timeout.InfiniteTimeSpan,
+        DefaultRequestHeaders = { { "User-Agent", "airgap" } },
+    };
+
+    public int MaxAttempts { get; init; } = 4;
+
+    public void Dispose() => _http.Dispose();
+
+    /// <summary>Returns the cache path of the verified file.</summary>
+    public async Task<string> GetAsync(Uri uri, Digest sha256, string label, CancellationToken ct)
+    {
+        if (File.Exists(cache.PathOf(sha256))) return cache.PathOf(sha256);
+        await DownloadToCacheAsync(uri, sha256, label, ct).ConfigureAwait(false);
+        return cache.PathOf(sha256);
+    }
+
+    /// <summary>Fetches a small text file whose checksum is not known in advance (checksum files themselves).</summary>
+    public async Task<string> GetTextAsync(Uri uri, CancellationToken ct, int maxBytes = 1 << 20)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                using var response = await _http.GetAsync(uri, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
+                if (IsRetryable(response.StatusCode) && attempt < MaxAttempts) { await Task.Delay(Backoff(attempt), ct).ConfigureAwait(false); continue; }
+                Ensure(response, uri);
+                if (response.Content.Headers.ContentLength > maxBytes) throw new AirgapException($"{uri} is larger than {maxBytes} bytes; it is not the small text file expected");
+                return await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false);
+            }
+            catch (HttpRequestException e) when (!ct.IsCancellationRequested)
+            {
+                if (attempt >= MaxAttempts) throw new AirgapException($"cannot download {uri}: {e.Message}", e);
+                await Task.Delay(Backoff(attempt), ct).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task DownloadToCacheAsync(Uri uri, Digest sha256, string label, CancellationToken ct)
+    {
+        // The cache wants the size up front; plain files announce theirs only in the response, so the
+        // download goes to a private temporary file first and is handed to the cache once verified.
+        var tmp = Path.Combine(cache.Root, "tmp", $"{sha256.Hex}.{Environment.ProcessId}.{Guid.NewGuid():N}");
+        try
+        {
+            var length = await DownloadAsync(uri, sha256, label, tmp, ct).ConfigureAwait(false);
+            await cache.EnsureAsync(sha256, length, (t, c) => { File.Move(tmp, t); return Task.CompletedTask; }, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (File.Exists(tmp)) File.Delete(tmp);
+        }
+    }
+
+    private async Task<long> DownloadAsync(Uri uri, Digest sha256, string label, string destination, CancellationToken ct)
+    {
+        var buffer = new byte[128 * 1024];
+        await using var file = new FileStream(destination, FileMode.Create, FileAccess.Write, FileShare.None, 1, FileOptions.Asynchronous);
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        long have = 0;
+        long? total = null;
+        var started = false;
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Get, uri);
+                if (have > 0) request.Headers.Range = new RangeHeaderValue(have, null);
+                using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
+                if (IsRetryable(response.StatusCode) && attempt < MaxAttempts) { await Task.Delay(Backoff(attempt), ct).ConfigureAwait(false); continue; }
+                Ensure(response, uri);
+                if (have > 0 && response.StatusCode != HttpStatusCode.PartialContent)
+                {
+                    file.SetLength(0);
+                    file.Position = 0;
+                    hash.GetHashAndReset();
+                    progress.TransferAdvanced(sha256.Hex, -have);
+                    have = 0;
+                }
+                total ??= response.Content.Headers.ContentLength;
+                if (!started)
+                {
+                    progress.TransferStarted(sha256.Hex, label, total ?? 0);
+                    started = true;
+                }
+                await using var body = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
+                int n;
+                while ((n = await body.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0)
+                {
+                    hash.AppendData(buffer, 0, n);
+                    await file.WriteAsync(buffer.AsMemory(0, n), ct).ConfigureAwait(false);
+                    have += n;
+                    progress.TransferAdvanced(sha256.Hex, n);
+                }
+                if (total is { } t && have < t) throw new IOException($"transfer ended at byte {have} of {t}");
+                break;
+            }
+            catch (Exception e) when (e is HttpRequestException or IOException && !ct.IsCancellationRequested)
+            {
+                if (attempt >= MaxAttempts) throw new AirgapException($"cannot download {uri}: {e.Message}", e);
+                await Task.Delay(Backoff(attempt), ct).ConfigureAwait(false);
+            }
+        }
+        var actual = Digest.FromHash(hash.GetHashAndReset());
+        if (actual != sha256)
+            throw new AirgapException($"{uri} has sha256 {actual.Hex}, expected {sha256.Hex}: the mirror serves different content; refusing it");
+        progress.TransferFinished(sha256.Hex, fromCache: false);
+        return have;
+    }
+
+    private static void Ensure(HttpResponseMessage response, Uri uri)
+    {
+        if (response.IsSuccessStatusCode) return;
+        throw new AirgapException(response.StatusCode == HttpStatusCode.NotFound
+            ? $"{uri} not found (HTTP 404): check the URL or the mirror flag that produced it"
+            : $"{uri} answered HTTP {(int)response.StatusCode}");
+    }
+
+    private static bool IsRetryable(HttpStatusCode s) => s is HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests || (int)s >= 500;
+
+    private static TimeSpan Backoff(int attempt) => TimeSpan.FromMilliseconds(Math.Min(10_000, 400 * Math.Pow(2, attempt - 1)));
+}

@@ -1,0 +1,78 @@
+using YamlDotNet.Serialization;
+using YamlDotNet.Serialization.NamingConventions;
+
+namespace Airgap.Bundles;
+
+/// <summary>bundle.yaml: what a bundle holds and where each piece came from. Mutable DTOs because YAML needs them.</summary>
+public sealed class BundleDocument
+{
+    public const string CurrentApiVersion = "airgap/v1";
+    public const string FileName = "bundle.yaml";
+    public const string SumsFileName = "SHA256SUMS";
+
+    public string ApiVersion { get; set; } = CurrentApiVersion;
+    public string Kind { get; set; } = "Bundle";
+    public string Name { get; set; } = "";
+    public string Kubernetes { get; set; } = "";
+    public string Os { get; set; } = "linux";
+    public string Arch { get; set; } = "";
+    public string CreatedBy { get; set; } = "";
+    public BundleCni Cni { get; set; } = new();
+    public List<BundleImage> Images { get; set; } = [];
+    public List<BundleFile> Files { get; set; } = [];
+
+    private static readonly ISerializer Serializer = new SerializerBuilder()
+        .WithNamingConvention(CamelCaseNamingConvention.Instance)
+        .ConfigureDefaultValuesHandling(DefaultValuesHandling.OmitNull)
+        .DisableAliases()
+        .Build();
+
+    private static readonly IDeserializer Deserializer = new DeserializerBuilder()
+        .WithNamingConvention(CamelCaseNamingConvention.Instance)
+        .IgnoreUnmatchedProperties()
+        .Build();
+
+    public string ToYaml() => Serializer.Serialize(this);
+
+    public static BundleDocument Parse(string yaml, string where)
+    {
+        BundleDocument doc;
+        try
+        {
+            doc = Deserializer.Deserialize<BundleDocument>(yaml) ?? throw new AirgapException($"{where}: bundle.yaml is empty");
+        }
+        catch (YamlDotNet.Core.YamlException e)
+        {
+            throw new AirgapException($"{where}: bundle.yaml is not valid YAML ({e.Message}); the bundle is damaged, build or copy it again");
+        }
+        if (doc.Kind != "Bundle" || doc.ApiVersion != CurrentApiVersion)
+            throw new AirgapException($"{where}: bundle.yaml is {doc.ApiVersion}/{doc.Kind}, this airgap reads {CurrentApiVersion}/Bundle; use the airgap that built it");
+        return doc;
+    }
+}
+
+public sealed class BundleCni
+{
+    public string Name { get; set; } = "none";
+    public string? Version { get; set; }
+    public string? Manifest { get; set; }
+    public string? Source { get; set; }
+}
+
+public sealed class BundleImage
+{
+    public string Name { get; set; } = "";
+    public string Source { get; set; } = "";
+    public string Platform { get; set; } = "";
+    public string MediaType { get; set; } = "";
+    public string Digest { get; set; } = "";
+    public string? ListDigest { get; set; }
+    public long Size { get; set; }
+}
+
+public sealed class BundleFile
+{
+    public string Path { get; set; } = "";
+    public string Sha256 { get; set; } = "";
+    public long Size { get; set; }
+}

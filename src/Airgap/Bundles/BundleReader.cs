@@ -1,0 +1,208 @@
+using System.Formats.Tar;
+using System.Security.Cryptography;
+using System.Text;
+using Airgap.Oci;
+
+namespace Airgap.Bundles;
+
+public sealed record VerifyReport(BundleDocument Document, int Members, long Bytes, int Images, int Blobs);
+
+/// <summary>
+/// Reads bundles as a stream, member by member, never extracting to disk: verification hashes every
+/// member once and checks it against SHA256SUMS, bundle.yaml and (for blobs) its own name.
+/// </summary>
+public static class BundleReader
+{
+    // Manifests, configs and index files are small; layers are not. Keeping only small members in
+    // memory lets the structural checks run without a second pass and without memory that grows with layers.
+    private const long SmallMember = 1 << 20;
+    private const long MaxDocument = 64 << 20;
+
+    /// <summary>Reads bundle.yaml only: it is the first member, so this is quick even for large bundles.</summary>
+    public static async Task<BundleDocument> ReadDocumentAsync(string bundlePath, CancellationToken ct)
+    {
+        await using var file = Open(bundlePath);
+        var reader = new TarReader(file);
+        try
+        {
+            while (await reader.GetNextEntryAsync(copyData: false, ct).ConfigureAwait(false) is { } entry)
+            {
+                CheckEntry(bundlePath, entry);
+                if (entry.Name != BundleDocument.FileName) continue;
+                var text = await ReadTextAsync(bundlePath, entry, ct).ConfigureAwait(false);
+                return BundleDocument.Parse(text, bundlePath);
+            }
+        }
+        catch (Exception e) when (e is InvalidDataException or EndOfStreamException or FormatException)
+        {
+            throw Damaged(bundlePath, e);
+        }
+        throw new AirgapException($"{bundlePath} has no bundle.yaml: it is not an airgap bundle");
+    }
+
+    public static async Task<VerifyReport> VerifyAsync(string bundlePath, IProgressSink progress, CancellationToken ct)
+    {
+        var hashes = new Dictionary<string, (string Sha256, long Size)>(StringComparer.Ordinal);
+        var small = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        string? sumsText = null;
+        string? yamlText = null;
+        long total = 0;
+        var totalSize = new FileInfo(bundlePath).Length;
+        progress.TransferStarted("verify", $"verify {Path.GetFileName(bundlePath)}", totalSize);
+
+        await using (var file = Open(bundlePath))
+        {
+            var reader = new TarReader(file);
+            var buffer = new byte[256 * 1024];
+            try
+            {
+                while (await reader.GetNextEntryAsync(copyData: false, ct).ConfigureAwait(false) is { } entry)
+                {
+                    CheckEntry(bundlePath, entry);
+                    if (hashes.ContainsKey(entry.Name))
+                        throw new AirgapException($"{bundlePath}: member {entry.Name} appears twice; the bundle was tampered with, build it again");
+                    using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+                    MemoryStream? keep = entry.Length <= SmallMember ? new MemoryStream((int)entry.Length) : null;
+                    long length = 0;
+                    if (entry.DataStream is { } data)
+                    {
+                        int n;
+                        while ((n = await data.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0)
+                        {
+                            hash.AppendData(buffer, 0, n);
+                            keep?.Write(buffer, 0, n);
+                            length += n;
+                            progress.TransferAdvanced("verify", n);
+                        }
+                    }
+                    if (length != entry.Length) throw new EndOfStreamException($"{entry.Name} ends after {length} of {entry.Length} bytes");
+                    var sha = Convert.ToHexStringLower(hash.GetHashAndReset());
+                    hashes[entry.Name] = (sha, length);
+                    total += length;
+                    if (keep is not null) small[entry.Name] = keep.ToArray();
+                    if (entry.Name == BundleDocument.SumsFileName) sumsText = Encoding.UTF8.GetString(small[entry.Name]);
+                    if (entry.Name == BundleDocument.FileName) yamlText = Encoding.UTF8.GetString(small[entry.Name]);
+
+                    const string blobPrefix = "images/blobs/sha256/";
+                    if (entry.Name.StartsWith(blobPrefix, StringComparison.Ordinal) && entry.Name[blobPrefix.Length..] != sha)
+                        throw new AirgapException($"{bundlePath}: blob {entry.Name} has sha256 {sha}; the bundle is corrupt, build or copy it again");
+                }
+            }
+            catch (Exception e) when (e is InvalidDataException or EndOfStreamException or FormatException or ArgumentException)
+            {
+                throw Damaged(bundlePath, e);
+            }
+        }
+        progress.TransferFinished("verify", fromCache: false);
+
+        if (yamlText is null) throw new AirgapException($"{bundlePath} has no bundle.yaml: it is not an airgap bundle");
+        if (sumsText is null) throw new AirgapException($"{bundlePath} has no SHA256SUMS: it is not a complete airgap bundle, build it again");
+        var document = BundleDocument.Parse(yamlText, bundlePath);
+
+        var sums = ParseSums(bundlePath, sumsText);
+        foreach (var (path, sha) in sums)
+        {
+            if (!hashes.TryGetValue(path, out var actual))
+                throw new AirgapException($"{bundlePath}: {path} is listed in SHA256SUMS but missing; the bundle is incomplete, copy it again");
+            if (actual.Sha256 != sha)
+                throw new AirgapException($"{bundlePath}: {path} has sha256 {actual.Sha256}, SHA256SUMS says {sha}; the bundle is corrupt, copy it again");
+        }
+        var unlisted = hashes.Keys.FirstOrDefault(k => k != BundleDocument.SumsFileName && k != "bundle.yaml.sig" && !sums.ContainsKey(k));
+        if (unlisted is not null)
+            throw new AirgapException($"{bundlePath}: {unlisted} is not covered by SHA256SUMS; the bundle was altered after it was built");
+        foreach (var f in document.Files)
+        {
+            if (!hashes.TryGetValue(f.Path, out var actual) || actual.Sha256 != f.Sha256 || actual.Size != f.Size)
+                throw new AirgapException($"{bundlePath}: {f.Path} does not match bundle.yaml (sha256 or size); the bundle is corrupt");
+        }
+
+        var (images, blobs) = CheckImages(bundlePath, document, small, hashes);
+        return new VerifyReport(document, hashes.Count, total, images, blobs);
+    }
+
+    private static (int Images, int Blobs) CheckImages(string bundlePath, BundleDocument document,
+        Dictionary<string, byte[]> small, Dictionary<string, (string Sha256, long Size)> hashes)
+    {
+        if (document.Images.Count == 0) return (0, 0);
+        if (!small.TryGetValue("images/index.json", out var indexBytes))
+            throw new AirgapException($"{bundlePath}: images/index.json is missing; the bundle is incomplete");
+        var index = ManifestJson.Read<ImageIndex>(indexBytes, $"{bundlePath}: images/index.json");
+        var referenced = new HashSet<string>();
+        foreach (var entry in index.Manifests)
+        {
+            var manifestPath = "images/" + OciLayout.BlobPath(entry.ParsedDigest);
+            if (!small.TryGetValue(manifestPath, out var manifestBytes))
+                throw new AirgapException($"{bundlePath}: manifest {entry.Digest} named in images/index.json is missing");
+            var manifest = ManifestJson.Read<ImageManifest>(manifestBytes, $"{bundlePath}: manifest {entry.Digest}");
+            referenced.Add(manifestPath);
+            foreach (var blob in manifest.Layers.Append(manifest.Config))
+            {
+                var path = "images/" + OciLayout.BlobPath(blob.ParsedDigest);
+                if (!hashes.TryGetValue(path, out var actual) || actual.Size != blob.Size)
+                    throw new AirgapException($"{bundlePath}: blob {blob.Digest} of manifest {entry.Digest} is missing or has the wrong size");
+                referenced.Add(path);
+            }
+        }
+        foreach (var image in document.Images)
+        {
+            if (!index.Manifests.Any(m => m.Digest == image.Digest &&
+                    m.Annotations?.GetValueOrDefault(OciLayout.ContainerdNameAnnotation) == image.Name))
+                throw new AirgapException($"{bundlePath}: image {image.Name} from bundle.yaml is not in images/index.json");
+        }
+        return (index.Manifests.Count, referenced.Count);
+    }
+
+    internal static Dictionary<string, string> ParseSums(string where, string text)
+    {
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var raw in text.Split('\n'))
+        {
+            if (raw.Length == 0) continue;
+            // sha256sum writes "HASH  NAME" (text mode) or "HASH *NAME" (binary mode).
+            if (raw.Length < 67 || raw[64] != ' ' || (raw[65] != ' ' && raw[65] != '*') || !Digest.IsHex64(raw[..64]))
+                throw new AirgapException($"{where}: SHA256SUMS has a malformed line \"{Truncate(raw)}\"; the bundle is corrupt");
+            var path = raw[66..];
+            BundlePaths.Validate(path);
+            result[path] = raw[..64];
+        }
+        return result;
+    }
+
+    private static string Truncate(string s) => s.Length > 80 ? s[..80] + "…" : s;
+
+    internal static void CheckEntry(string bundlePath, TarEntry entry)
+    {
+        if (!BundlePaths.IsSafe(entry.Name, out var why))
+            throw new AirgapException($"{bundlePath}: member \"{Truncate(entry.Name)}\" is unsafe ({why}); refusing the bundle");
+        if (entry.EntryType is not (TarEntryType.RegularFile or TarEntryType.V7RegularFile))
+            throw new AirgapException($"{bundlePath}: member \"{Truncate(entry.Name)}\" is a {entry.EntryType}, bundles hold only regular files; refusing the bundle");
+    }
+
+    private static async Task<string> ReadTextAsync(string bundlePath, TarEntry entry, CancellationToken ct)
+    {
+        if (entry.Length > MaxDocument) throw new AirgapException($"{bundlePath}: {entry.Name} is implausibly large");
+        using var memory = new MemoryStream();
+        if (entry.DataStream is not null) await entry.DataStream.CopyToAsync(memory, ct).ConfigureAwait(false);
+        if (memory.Length != entry.Length) throw new EndOfStreamException($"{entry.Name} is cut short");
+        return Encoding.UTF8.GetString(memory.ToArray());
+    }
+
+    private static FileStream Open(string bundlePath)
+    {
+        try
+        {
+            return new FileStream(bundlePath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan | FileOptions.Asynchronous);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new AirgapException($"bundle {bundlePath} does not exist; pass the path of a .tar written by airgap build");
+        }
+        catch (UnauthorizedAccessException)
+        {
+            throw new AirgapException($"bundle {bundlePath} cannot be read (permission denied); run as a user who can read it");
+        }
+    }
+
+    private static AirgapException Damaged(string bundlePath, Exception e) =>
+        new($"{bundlePath} is truncated or not a tar archive ({e.Message.Split('\n')[0]}); copy the bundle again or build a new one", e);
+}

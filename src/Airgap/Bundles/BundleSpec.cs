@@ -1,0 +1,51 @@
+using Airgap.Oci;
+using Airgap.Releases;
+
+namespace Airgap.Bundles;
+
+/// <summary>The CNI to bundle: flannel (default), or none. A manifest may be given as a path or URL.</summary>
+public sealed record CniSpec(string Name, string? Version = null, string? Manifest = null, string? ManifestSha256 = null)
+{
+    public static readonly string[] Known = ["flannel", "none"];
+
+    /// <summary>Parses "flannel", "flannel:v0.13.0" or "none".</summary>
+    public static CniSpec Parse(string value)
+    {
+        var colon = value.IndexOf(':');
+        var name = (colon < 0 ? value : value[..colon]).Trim().ToLowerInvariant();
+        var version = colon < 0 ? null : value[(colon + 1)..].Trim();
+        if (!Known.Contains(name))
+            throw new AirgapException($"--cni \"{value}\" is not known; use one of {string.Join(", ", Known)} (flannel:vX.Y.Z pins a version)");
+        if (name == "none" && version is not null) throw new AirgapException("--cni none takes no version");
+        if (version is not null && !version.StartsWith('v')) version = "v" + version;
+        return new CniSpec(name, version);
+    }
+}
+
+/// <summary>Everything a build needs to know, from flags or bundle.yaml-style input.</summary>
+public sealed record BundleSpec
+{
+    public required KubernetesVersion Kubernetes { get; init; }
+    public IReadOnlyList<string> Architectures { get; init; } = ["amd64"];
+    public string? ImageRepository { get; init; }
+    public MirrorRules Mirrors { get; init; } = new();
+    public IReadOnlyList<ImageReference> ExtraImages { get; init; } = [];
+    public CniSpec Cni { get; init; } = new("flannel");
+    public string? KubeadmPath { get; init; }
+    public string OutputDirectory { get; init; } = "bundles";
+
+    public static readonly string[] SupportedArchitectures = ["amd64", "arm64"];
+
+    public static IReadOnlyList<string> ParseArchitectures(IEnumerable<string> values)
+    {
+        var result = new List<string>();
+        foreach (var raw in values.SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)))
+        {
+            var arch = raw.ToLowerInvariant() switch { "x86_64" => "amd64", "aarch64" => "arm64", var a => a };
+            if (!SupportedArchitectures.Contains(arch))
+                throw new AirgapException($"--arch \"{raw}\" is not supported; use {string.Join(" or ", SupportedArchitectures)} (comma-separated for both)");
+            if (!result.Contains(arch)) result.Add(arch);
+        }
+        return result.Count == 0 ? ["amd64"] : result;
+    }
+}

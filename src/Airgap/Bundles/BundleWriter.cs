@@ -1,0 +1,67 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Airgap.Bundles;
+
+/// <summary>
+/// One member of a bundle: its path, size, the sha256 it must have, and how to open it. The hash is
+/// known before writing (blobs are named by it, small files are hashed in memory) so SHA256SUMS can be
+/// the second member and a reader can check as it streams.
+/// </summary>
+public sealed record BundleMember(string Path, long Size, string Sha256, Func<Stream> Open, int Mode = 0x1A4 /* 0644 */)
+{
+    public static BundleMember FromBytes(string path, byte[] content, int mode = 0x1A4) =>
+        new(path, content.Length, Convert.ToHexStringLower(SHA256.HashData(content)), () => new MemoryStream(content, writable: false), mode);
+
+    public static BundleMember FromFile(string path, string file, string sha256, long size, int mode = 0x1A4) =>
+        new(path, size, sha256, () => new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan), mode);
+}
+
+/// <summary>
+/// Writes a bundle tar: bundle.yaml, SHA256SUMS, then every member sorted by path, with fixed owners
+/// and times, so the same inputs give the same bytes. Written under a temporary name and renamed
+/// only when complete and verified; on any failure nothing is left behind.
+/// </summary>
+public static class BundleWriter
+{
+    public static async Task WriteAsync(string destination, BundleDocument document, IReadOnlyList<BundleMember> members, CancellationToken ct)
+    {
+        var duplicates = members.GroupBy(m => m.Path).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
+        if (duplicates.Count > 0) throw new AirgapException($"bundle would contain {duplicates[0]} twice; this is a bug in airgap");
+        foreach (var m in members) BundlePaths.Validate(m.Path);
+
+        var sorted = members.OrderBy(m => m.Path, StringComparer.Ordinal).ToList();
+        document.Files = sorted.Select(m => new BundleFile { Path = m.Path, Sha256 = m.Sha256, Size = m.Size }).ToList();
+        var yaml = BundleMember.FromBytes(BundleDocument.FileName, Encoding.UTF8.GetBytes(document.ToYaml()));
+        var sums = new StringBuilder();
+        foreach (var m in new[] { yaml }.Concat(sorted).OrderBy(m => m.Path, StringComparer.Ordinal))
+            sums.Append(m.Sha256).Append("  ").Append(m.Path).Append('\n');
+        var sumsMember = BundleMember.FromBytes(BundleDocument.SumsFileName, Encoding.ASCII.GetBytes(sums.ToString()));
+
+        var directory = Path.GetDirectoryName(Path.GetFullPath(destination))!;
+        Directory.CreateDirectory(directory);
+        var temporary = Path.Combine(directory, $".{Path.GetFileName(destination)}.{Environment.ProcessId}.partial");
+        try
+        {
+            await using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20, FileOptions.Asynchronous))
+            {
+                var tar = new TarArchiveWriter(file);
+                foreach (var member in new[] { yaml, sumsMember }.Concat(sorted))
+                {
+                    await using var source = member.Open();
+                    var hash = await tar.WriteFileAsync(member.Path, source, member.Size, member.Mode, ct).ConfigureAwait(false);
+                    var actual = Convert.ToHexStringLower(hash);
+                    if (actual != member.Sha256)
+                        throw new AirgapException($"{member.Path} has sha256 {actual}, expected {member.Sha256}: the blob cache is damaged; remove {BundlePaths.CacheHint} and build again");
+                }
+                await tar.FinishAsync(ct).ConfigureAwait(false);
+                file.Flush(flushToDisk: true);
+            }
+            File.Move(temporary, destination, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(temporary)) File.Delete(temporary);
+        }
+    }
+}

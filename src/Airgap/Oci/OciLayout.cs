@@ -1,0 +1,79 @@
+using System.Text;
+using System.Text.Json;
+
+namespace Airgap.Oci;
+
+/// <summary>
+/// The small documents of an OCI image layout, plus Docker's manifest.json beside them so that both
+/// `ctr images import` and `docker load` name every image canonically without extra flags.
+/// </summary>
+public static class OciLayout
+{
+    public const string ContainerdNameAnnotation = "io.containerd.image.name";
+    public const string RefNameAnnotation = "org.opencontainers.image.ref.name";
+
+    public static byte[] LayoutFile() => Encoding.UTF8.GetBytes("{\"imageLayoutVersion\":\"1.0.0\"}\n");
+
+    public static string BlobPath(Digest digest) => $"blobs/sha256/{digest.Hex}";
+
+    /// <summary>index.json: one entry per canonical name, sorted, so equal inputs give equal bytes.</summary>
+    public static byte[] Index(IEnumerable<PulledImage> images)
+    {
+        using var stream = new MemoryStream();
+        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        {
+            w.WriteStartObject();
+            w.WriteNumber("schemaVersion", 2);
+            w.WriteString("mediaType", MediaTypes.OciIndex);
+            w.WriteStartArray("manifests");
+            foreach (var image in images.OrderBy(i => i.Canonical.ToString(), StringComparer.Ordinal))
+            {
+                w.WriteStartObject();
+                w.WriteString("mediaType", image.Manifest.MediaType);
+                w.WriteString("digest", image.Manifest.Digest);
+                w.WriteNumber("size", image.Manifest.Size);
+                w.WriteStartObject("annotations");
+                w.WriteString(ContainerdNameAnnotation, image.Canonical.ToString());
+                // The full name, not just the tag: several images share a tag (v1.20.2), and tools
+                // that select by ref.name (skopeo oci:DIR:REF) need it unique.
+                w.WriteString(RefNameAnnotation, image.Canonical.ToString());
+                w.WriteEndObject();
+                w.WriteStartObject("platform");
+                w.WriteString("architecture", image.Platform.Architecture);
+                w.WriteString("os", image.Platform.Os);
+                if (image.Platform.Variant is not null) w.WriteString("variant", image.Platform.Variant);
+                w.WriteEndObject();
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+        stream.WriteByte((byte)'\n');
+        return stream.ToArray();
+    }
+
+    /// <summary>Docker's archive manifest: docker load reads it, decompresses layers itself and checks diff IDs.</summary>
+    public static byte[] DockerManifest(IEnumerable<PulledImage> images)
+    {
+        using var stream = new MemoryStream();
+        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        {
+            w.WriteStartArray();
+            foreach (var image in images.OrderBy(i => i.Canonical.ToString(), StringComparer.Ordinal))
+            {
+                w.WriteStartObject();
+                w.WriteString("Config", BlobPath(image.Config.ParsedDigest));
+                w.WriteStartArray("RepoTags");
+                w.WriteStringValue(image.Canonical.ToString());
+                w.WriteEndArray();
+                w.WriteStartArray("Layers");
+                foreach (var layer in image.Layers) w.WriteStringValue(BlobPath(layer.ParsedDigest));
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+        }
+        stream.WriteByte((byte)'\n');
+        return stream.ToArray();
+    }
+}

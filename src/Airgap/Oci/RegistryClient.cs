@@ -1,0 +1,409 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text.Json;
+
+namespace Airgap.Oci;
+
+public sealed record RegistryClientOptions
+{
+    public RegistryCredentials Credentials { get; init; } = RegistryCredentials.None;
+
+    /// <summary>Hosts spoken to over plain HTTP. Loopback always is; anything else must be named, never guessed.</summary>
+    public IReadOnlySet<string> PlainHttpHosts { get; init; } = new HashSet<string>();
+
+    public int MaxAttempts { get; init; } = 4;
+    public TimeSpan RetryBaseDelay { get; init; } = TimeSpan.FromMilliseconds(400);
+    public TimeSpan RetryMaxDelay { get; init; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>A transfer that delivers no byte for this long is treated as cut and resumed.</summary>
+    public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromSeconds(60);
+    public string UserAgent { get; init; } = "airgap";
+}
+
+public sealed record ManifestResponse(byte[] Content, string MediaType, Digest Digest);
+
+/// <summary>
+/// A client for the distribution v2 pull API: manifests and blobs, anonymous/bearer/basic auth,
+/// retries with backoff, resumable verified blob downloads. No push: the product only pulls.
+/// </summary>
+public sealed class RegistryClient : IDisposable
+{
+    private readonly HttpClient _http;
+    private readonly RegistryClientOptions _options;
+    // Tokens are scoped per repository; a build touches a few dozen, so a plain cache is enough.
+    private readonly Dictionary<string, AuthenticationHeaderValue> _auth = new();
+    private readonly Lock _authLock = new();
+
+    public RegistryClient(RegistryClientOptions? options = null, HttpMessageHandler? handler = null)
+    {
+        _options = options ?? new RegistryClientOptions();
+        handler ??= new SocketsHttpHandler
+        {
+            AllowAutoRedirect = true, // blobs are often redirected to object storage; .NET drops Authorization on redirect
+            AutomaticDecompression = DecompressionMethods.None,
+            ConnectTimeout = TimeSpan.FromSeconds(15),
+            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+            MaxConnectionsPerServer = 16,
+        };
+        _http = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
+        _http.DefaultRequestHeaders.UserAgent.ParseAdd(_options.UserAgent);
+    }
+
+    public void Dispose() => _http.Dispose();
+
+    public bool UsesPlainHttp(string host)
+    {
+        if (_options.PlainHttpHosts.Contains(host)) return true;
+        var bare = host.StartsWith('[') ? host[1..host.IndexOf(']')] : host.Split(':')[0];
+        if (bare == "localhost") return true;
+        return IPAddress.TryParse(bare, out var ip) && IPAddress.IsLoopback(ip);
+    }
+
+    private Uri ApiUri(ImageReference image, string tail) =>
+        new($"{(UsesPlainHttp(image.ApiHost) ? "http" : "https")}://{image.ApiHost}/v2/{image.Repository}/{tail}");
+
+    public async Task<ManifestResponse> GetManifestAsync(ImageReference image, CancellationToken ct)
+    {
+        var uri = ApiUri(image, "manifests/" + image.ManifestReference);
+        using var response = await SendAsync(image, () =>
+        {
+            var request = new HttpRequestMessage(HttpMethod.Get, uri);
+            foreach (var mt in MediaTypes.AcceptedManifests) request.Headers.Accept.ParseAdd(mt);
+            return request;
+        }, HttpCompletionOption.ResponseContentRead, ct).ConfigureAwait(false);
+        await EnsureSuccessAsync(response, image, "manifest", ct).ConfigureAwait(false);
+
+        // A manifest is small, but a hostile or broken server must not make us hold gigabytes.
+        if (response.Content.Headers.ContentLength > 4 * 1024 * 1024)
+            throw new RegistryException(image.ToString(), null, $"manifest of {image} is larger than 4 MiB; refusing it") { Brief = "manifest too large" };
+        var content = await response.Content.ReadAsByteArrayAsync(ct).ConfigureAwait(false);
+        var digest = Digest.Of(content);
+        if (image.Digest is not null && image.Digest != digest)
+            throw new RegistryException(image.ToString(), response.StatusCode,
+                $"manifest of {image} has digest {digest}, not the {image.Digest} asked for: the registry served different content") { Brief = "digest mismatch" };
+        if (response.Headers.TryGetValues("Docker-Content-Digest", out var sent) &&
+            Digest.TryParse(sent.FirstOrDefault(), out var sentDigest) && sentDigest != digest)
+            throw new RegistryException(image.ToString(), response.StatusCode,
+                $"manifest of {image} has digest {digest} but the registry announced {sentDigest}: content was altered in transit") { Brief = "digest mismatch" };
+
+        var mediaType = ManifestJson.DetectMediaType(content, response.Content.Headers.ContentType?.MediaType);
+        if (mediaType == MediaTypes.DockerSchema1Signed)
+            throw new RegistryException(image.ToString(), response.StatusCode,
+                $"{image} is only available as a Docker schema1 manifest, which has no verifiable digests; push it again with a current client") { Brief = "schema1 only" };
+        return new ManifestResponse(content, mediaType, digest);
+    }
+
+    /// <summary>
+    /// Downloads a blob to <paramref name="destination"/>, hashing while writing; resumes a cut
+    /// transfer with Range; deletes the file and throws when the content is not what the digest says.
+    /// </summary>
+    public async Task DownloadBlobAsync(ImageReference repository, Digest digest, long size, string destination,
+        Action<long>? progress, CancellationToken ct)
+    {
+        var uri = ApiUri(repository, "blobs/" + digest);
+        var place = $"{repository.Name}@{digest}";
+        var buffer = new byte[128 * 1024];
+        var failures = 0;
+        try
+        {
+            await using var file = new FileStream(destination, FileMode.Create, FileAccess.Write, FileShare.None, 1, FileOptions.Asynchronous);
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            long have = 0;
+            while (true)
+            {
+                var resumeAt = have;
+                using var response = await SendAsync(repository, () =>
+                {
+                    var request = new HttpRequestMessage(HttpMethod.Get, uri);
+                    if (resumeAt > 0) request.Headers.Range = new RangeHeaderValue(resumeAt, null);
+                    return request;
+                }, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
+                await EnsureSuccessAsync(response, repository, $"blob {digest}", ct).ConfigureAwait(false);
+
+                if (resumeAt > 0 && response.StatusCode != HttpStatusCode.PartialContent)
+                {
+                    // The server ignored Range: start over rather than append a second copy.
+                    file.SetLength(0);
+                    file.Position = 0;
+                    hash.GetHashAndReset();
+                    progress?.Invoke(-have);
+                    have = 0;
+                }
+                else if (resumeAt > 0 && response.Content.Headers.ContentRange?.From is { } from && from != resumeAt)
+                {
+                    throw new RegistryException(place, response.StatusCode,
+                        $"blob {digest} from {repository.Name}: asked to resume at byte {resumeAt}, server sent from {from}") { Brief = "bad range" };
+                }
+
+                try
+                {
+                    await using var body = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
+                    using var idle = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                    while (true)
+                    {
+                        idle.CancelAfter(_options.IdleTimeout);
+                        var n = await body.ReadAsync(buffer, idle.Token).ConfigureAwait(false);
+                        if (n == 0) break;
+                        have += n;
+                        if (have > size)
+                            throw new RegistryException(place, response.StatusCode,
+                                $"blob {digest} from {repository.Name} is larger than the {size} bytes its manifest declares; refusing it") { Brief = "blob too large" };
+                        hash.AppendData(buffer, 0, n);
+                        await file.WriteAsync(buffer.AsMemory(0, n), ct).ConfigureAwait(false);
+                        progress?.Invoke(n);
+                    }
+                }
+                catch (Exception e) when (IsTransferCut(e, ct))
+                {
+                    if (++failures >= _options.MaxAttempts)
+                        throw new RegistryException(place, null,
+                            $"blob {digest} from {repository.Name} was cut {failures} times (last at byte {have} of {size}): {e.Message}", e) { Brief = "transfer cut" };
+                    await Task.Delay(Backoff(failures), ct).ConfigureAwait(false);
+                    continue;
+                }
+
+                if (have < size)
+                {
+                    // The server closed cleanly before the end: treat like a cut and resume.
+                    if (++failures >= _options.MaxAttempts)
+                        throw new RegistryException(place, null,
+                            $"blob {digest} from {repository.Name} ended at byte {have} of {size}, {failures} times") { Brief = "truncated" };
+                    continue;
+                }
+                break;
+            }
+            var actual = Digest.FromHash(hash.GetHashAndReset());
+            if (actual != digest)
+                throw new RegistryException(place, null,
+                    $"blob from {repository.Name} has digest {actual}, expected {digest}: the registry or a proxy served corrupt content") { Brief = "digest mismatch" };
+        }
+        catch
+        {
+            TryDelete(destination);
+            throw;
+        }
+    }
+
+    private static bool IsTransferCut(Exception e, CancellationToken ct) =>
+        !ct.IsCancellationRequested && e is IOException or HttpRequestException or OperationCanceledException;
+
+    private static void TryDelete(string path)
+    {
+        try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+
+    private TimeSpan Backoff(int failures)
+    {
+        var ms = _options.RetryBaseDelay.TotalMilliseconds * Math.Pow(2, failures - 1);
+        ms = Math.Min(ms, _options.RetryMaxDelay.TotalMilliseconds);
+        return TimeSpan.FromMilliseconds(ms * (0.75 + Random.Shared.NextDouble() * 0.5));
+    }
+
+    /// <summary>
+    /// Sends with auth and retries. 401 triggers one challenge round (bearer token or basic); 408, 429
+    /// and 5xx and connection failures are retried with backoff, honouring Retry-After.
+    /// </summary>
+    private async Task<HttpResponseMessage> SendAsync(ImageReference repository, Func<HttpRequestMessage> makeRequest,
+        HttpCompletionOption completion, CancellationToken ct)
+    {
+        var scopeKey = $"{repository.ApiHost}/{repository.Repository}";
+        var challenged = false;
+        for (var attempt = 1; ; attempt++)
+        {
+            using var request = makeRequest();
+            lock (_authLock)
+            {
+                if (_auth.TryGetValue(scopeKey, out var header)) request.Headers.Authorization = header;
+            }
+            HttpResponseMessage response;
+            try
+            {
+                response = await _http.SendAsync(request, completion, ct).ConfigureAwait(false);
+            }
+            catch (HttpRequestException e) when (!ct.IsCancellationRequested)
+            {
+                if (attempt >= _options.MaxAttempts)
+                    throw new RegistryException(repository.ApiHost, null,
+                        $"cannot reach registry {repository.ApiHost}: {Describe(e)}", e) { Brief = Describe(e) };
+                await Task.Delay(Backoff(attempt), ct).ConfigureAwait(false);
+                continue;
+            }
+
+            if (response.StatusCode == HttpStatusCode.Unauthorized && !challenged)
+            {
+                challenged = true;
+                var header = await AnswerChallengeAsync(repository, response, ct).ConfigureAwait(false);
+                response.Dispose();
+                lock (_authLock) _auth[scopeKey] = header;
+                attempt--; // the challenge round is not a failure
+                continue;
+            }
+
+            if (IsRetryable(response.StatusCode) && attempt < _options.MaxAttempts)
+            {
+                var delay = RetryAfter(response) ?? Backoff(attempt);
+                response.Dispose();
+                await Task.Delay(delay < _options.RetryMaxDelay ? delay : _options.RetryMaxDelay, ct).ConfigureAwait(false);
+                continue;
+            }
+            return response;
+        }
+    }
+
+    private static bool IsRetryable(HttpStatusCode status) =>
+        status is HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests || (int)status >= 500;
+
+    private static TimeSpan? RetryAfter(HttpResponseMessage response)
+    {
+        var retryAfter = response.Headers.RetryAfter;
+        if (retryAfter?.Delta is { } delta) return delta;
+        if (retryAfter?.Date is { } date) return date - DateTimeOffset.UtcNow is var d && d > TimeSpan.Zero ? d : TimeSpan.Zero;
+        return null;
+    }
+
+    private static string Describe(HttpRequestException e) =>
+        e.InnerException is SocketException se ? se.SocketErrorCode switch
+        {
+            SocketError.ConnectionRefused => "connection refused",
+            SocketError.HostNotFound or SocketError.NoData => "host not found",
+            SocketError.TimedOut => "connection timed out",
+            SocketError.NetworkUnreachable or SocketError.HostUnreachable => "network unreachable",
+            _ => se.Message,
+        } : e.Message;
+
+    private async Task<AuthenticationHeaderValue> AnswerChallengeAsync(ImageReference repository, HttpResponseMessage response, CancellationToken ct)
+    {
+        var credential = _options.Credentials.Find(repository.Registry);
+        var challenge = response.Headers.WwwAuthenticate.FirstOrDefault();
+        if (challenge is null || challenge.Scheme.Equals("Basic", StringComparison.OrdinalIgnoreCase))
+        {
+            if (credential is null)
+                throw new RegistryException(repository.ApiHost, HttpStatusCode.Unauthorized,
+                    $"registry {repository.ApiHost} requires a login: pass --username/--password or run docker login {repository.Registry}") { Brief = "401 login required" };
+            return new AuthenticationHeaderValue("Basic", credential.BasicHeaderValue);
+        }
+        if (!challenge.Scheme.Equals("Bearer", StringComparison.OrdinalIgnoreCase))
+            throw new RegistryException(repository.ApiHost, HttpStatusCode.Unauthorized,
+                $"registry {repository.ApiHost} asks for {challenge.Scheme} authentication, which airgap does not speak") { Brief = "401 unsupported auth" };
+
+        var parameters = ParseChallenge(challenge.Parameter ?? "");
+        if (!parameters.TryGetValue("realm", out var realm) || !Uri.TryCreate(realm, UriKind.Absolute, out var realmUri))
+            throw new RegistryException(repository.ApiHost, HttpStatusCode.Unauthorized,
+                $"registry {repository.ApiHost} sent a Bearer challenge without a usable realm") { Brief = "401 bad challenge" };
+        var query = new List<string>();
+        if (parameters.TryGetValue("service", out var service)) query.Add("service=" + Uri.EscapeDataString(service));
+        query.Add("scope=" + Uri.EscapeDataString($"repository:{repository.Repository}:pull"));
+        var tokenUri = new UriBuilder(realmUri) { Query = string.Join('&', query) }.Uri;
+
+        for (var attempt = 1; ; attempt++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, tokenUri);
+            if (credential is not null) request.Headers.Authorization = new AuthenticationHeaderValue("Basic", credential.BasicHeaderValue);
+            HttpResponseMessage tokenResponse;
+            try
+            {
+                tokenResponse = await _http.SendAsync(request, ct).ConfigureAwait(false);
+            }
+            catch (HttpRequestException e) when (!ct.IsCancellationRequested && attempt < _options.MaxAttempts)
+            {
+                _ = e;
+                await Task.Delay(Backoff(attempt), ct).ConfigureAwait(false);
+                continue;
+            }
+            catch (HttpRequestException e) when (!ct.IsCancellationRequested)
+            {
+                throw new RegistryException(tokenUri.Host, null, $"cannot reach the token service {tokenUri.Host} of {repository.ApiHost}: {Describe(e)}", e) { Brief = "token service unreachable" };
+            }
+            using (tokenResponse)
+            {
+                if (IsRetryable(tokenResponse.StatusCode) && attempt < _options.MaxAttempts)
+                {
+                    await Task.Delay(RetryAfter(tokenResponse) ?? Backoff(attempt), ct).ConfigureAwait(false);
+                    continue;
+                }
+                if (tokenResponse.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
+                    throw new RegistryException(repository.ApiHost, tokenResponse.StatusCode,
+                        credential is null
+                            ? $"registry {repository.ApiHost} refused anonymous access to {repository.Repository} (HTTP {(int)tokenResponse.StatusCode}): pass --username/--password or docker login"
+                            : $"registry {repository.ApiHost} rejected the credentials for user {credential.Username} (HTTP {(int)tokenResponse.StatusCode}): check --username/--password or ~/.docker/config.json")
+                        { Brief = $"{(int)tokenResponse.StatusCode} credentials rejected" };
+                if (!tokenResponse.IsSuccessStatusCode)
+                    throw new RegistryException(tokenUri.Host, tokenResponse.StatusCode,
+                        $"token service {tokenUri.Host} answered HTTP {(int)tokenResponse.StatusCode} for {repository.Repository}") { Brief = $"{(int)tokenResponse.StatusCode} from token service" };
+                var json = await tokenResponse.Content.ReadAsByteArrayAsync(ct).ConfigureAwait(false);
+                using var doc = JsonDocument.Parse(json);
+                var token = doc.RootElement.TryGetProperty("token", out var t) ? t.GetString()
+                    : doc.RootElement.TryGetProperty("access_token", out var at) ? at.GetString() : null;
+                if (string.IsNullOrEmpty(token))
+                    throw new RegistryException(tokenUri.Host, tokenResponse.StatusCode, $"token service {tokenUri.Host} sent no token") { Brief = "no token" };
+                return new AuthenticationHeaderValue("Bearer", token);
+            }
+        }
+    }
+
+    internal static Dictionary<string, string> ParseChallenge(string parameter)
+    {
+        var result = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        var i = 0;
+        while (i < parameter.Length)
+        {
+            while (i < parameter.Length && (parameter[i] == ',' || char.IsWhiteSpace(parameter[i]))) i++;
+            var eq = parameter.IndexOf('=', i);
+            if (eq < 0) break;
+            var key = parameter[i..eq].Trim();
+            i = eq + 1;
+            string value;
+            if (i < parameter.Length && parameter[i] == '"')
+            {
+                var end = parameter.IndexOf('"', i + 1);
+                if (end < 0) end = parameter.Length;
+                value = parameter[(i + 1)..end];
+                i = end + 1;
+            }
+            else
+            {
+                var end = parameter.IndexOf(',', i);
+                if (end < 0) end = parameter.Length;
+                value = parameter[i..end].Trim();
+                i = end;
+            }
+            result[key] = value;
+        }
+        return result;
+    }
+
+    private static async Task EnsureSuccessAsync(HttpResponseMessage response, ImageReference image, string what, CancellationToken ct)
+    {
+        if (response.IsSuccessStatusCode) return;
+        var code = (int)response.StatusCode;
+        var detail = await ReadErrorAsync(response, ct).ConfigureAwait(false);
+        var brief = $"{code} {detail}".Trim();
+        var message = response.StatusCode switch
+        {
+            HttpStatusCode.NotFound => $"{what} of {image} not found at {image.ApiHost} (HTTP 404{(detail.Length > 0 ? ", " + detail : "")})",
+            HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden =>
+                $"registry {image.ApiHost} denied access to {image.Repository} (HTTP {code}{(detail.Length > 0 ? ", " + detail : "")}): check the credentials for {image.Registry}",
+            _ => $"registry {image.ApiHost} answered HTTP {code} for the {what} of {image}{(detail.Length > 0 ? ": " + detail : "")}",
+        };
+        throw new RegistryException(image.ApiHost, response.StatusCode, message) { Brief = brief };
+    }
+
+    /// <summary>Distribution errors come as {"errors":[{"code":"MANIFEST_UNKNOWN","message":"..."}]}.</summary>
+    private static async Task<string> ReadErrorAsync(HttpResponseMessage response, CancellationToken ct)
+    {
+        try
+        {
+            var bytes = await response.Content.ReadAsByteArrayAsync(ct).ConfigureAwait(false);
+            if (bytes.Length == 0 || bytes.Length > 64 * 1024) return "";
+            using var doc = JsonDocument.Parse(bytes);
+            if (doc.RootElement.TryGetProperty("errors", out var errors) && errors.ValueKind == JsonValueKind.Array &&
+                errors.GetArrayLength() > 0 && errors[0].TryGetProperty("message", out var m))
+                return m.GetString() ?? "";
+        }
+        catch (JsonException) { }
+        catch (IOException) { }
+        return "";
+    }
+}
