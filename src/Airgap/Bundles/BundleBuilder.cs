@@ -54,6 +54,7 @@ public sealed class BundleBuilder(RegistryClient registry, BlobCache cache, Arti
                 Platform = i.Platform.ToString(),
                 MediaType = i.Manifest.MediaType,
                 Digest = i.Manifest.Digest,
+                SourceDigest = i.SourceDigest.ToString(),
                 ListDigest = i.IndexDigest?.ToString(),
                 Size = i.TotalSize,
             }).ToList(),

@@ -65,7 +65,11 @@ public sealed class BundleImage
     public string Source { get; set; } = "";
     public string Platform { get; set; } = "";
     public string MediaType { get; set; } = "";
+    /// <summary>The manifest in the bundle (OCI); equals <see cref="SourceDigest"/> when the registry served OCI.</summary>
     public string Digest { get; set; } = "";
+    /// <summary>The manifest digest the registry served for this platform: compare it with upstream.</summary>
+    public string SourceDigest { get; set; } = "";
+    /// <summary>The multi-arch list the platform manifest was picked from, if any.</summary>
     public string? ListDigest { get; set; }
     public long Size { get; set; }
 }

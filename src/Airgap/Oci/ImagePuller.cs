@@ -3,7 +3,10 @@ namespace Airgap.Oci;
 /// <summary>An image to pull: the name it gets in the bundle and the places to try, in order.</summary>
 public sealed record ImageRequest(ImageReference Canonical, IReadOnlyList<ImageReference> Sources);
 
-/// <summary>One platform's image, every blob of it in the cache and verified.</summary>
+/// <summary>
+/// One platform's image, every blob of it in the cache and verified. <see cref="Manifest"/> is the OCI
+/// manifest the bundle holds; <see cref="SourceDigest"/> the manifest digest the registry served.
+/// </summary>
 public sealed record PulledImage(
     ImageReference Canonical,
     ImageReference Source,
@@ -11,7 +14,8 @@ public sealed record PulledImage(
     Descriptor Manifest,
     Descriptor Config,
     IReadOnlyList<Descriptor> Layers,
-    Digest? IndexDigest)
+    Digest? IndexDigest,
+    Digest SourceDigest)
 {
     public IEnumerable<Descriptor> Blobs => new[] { Manifest, Config }.Concat(Layers);
     public long TotalSize => Blobs.Sum(b => b.Size);
@@ -89,8 +93,13 @@ public sealed class ImagePuller(RegistryClient registry, BlobCache cache, IProgr
         await Task.WhenAll(manifest.Layers.Select((layer, i) =>
             FetchBlobAsync(source, layer, $"{canonical.Repository} layer {i + 1}/{manifest.Layers.Count}", ct))).ConfigureAwait(false);
 
-        var manifestDescriptor = new Descriptor(manifestResponse.MediaType, manifestResponse.Digest.ToString(), manifestResponse.Content.Length);
-        return new PulledImage(canonical, source, platform, manifestDescriptor, manifest.Config, manifest.Layers, indexDigest);
+        var bundled = manifestResponse.MediaType == MediaTypes.OciManifest
+            ? manifestResponse.Content
+            : ManifestConversion.ToOci(manifest, $"image {source}");
+        var bundledDigest = Digest.Of(bundled);
+        await cache.PutAsync(bundledDigest, bundled, ct).ConfigureAwait(false);
+        var manifestDescriptor = new Descriptor(MediaTypes.OciManifest, bundledDigest.ToString(), bundled.Length);
+        return new PulledImage(canonical, source, platform, manifestDescriptor, manifest.Config, manifest.Layers, indexDigest, manifestResponse.Digest);
     }
 
     private async Task FetchBlobAsync(ImageReference source, Descriptor blob, string label, CancellationToken ct)

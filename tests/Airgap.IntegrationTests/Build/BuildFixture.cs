@@ -1,0 +1,59 @@
+using Airgap.TestKit;
+
+namespace Airgap.IntegrationTests.Build;
+
+/// <summary>
+/// A registry filled with a v1.20.2-shaped set (aliyun-style google_containers/ plus coreos/flannel),
+/// and one bundle built from it the way an operator would, shared by the read-only tests.
+/// </summary>
+public sealed class BuildFixture : IAsyncLifetime
+{
+    private RegistryServer? _registry;
+
+    public RegistryServer Registry => _registry ?? throw new InvalidOperationException("not started");
+    public KubernetesImageSet Set { get; private set; } = null!;
+    public TempDir Dir { get; } = new();
+    public string FlannelManifest { get; private set; } = "";
+    public string BundlePath { get; private set; } = "";
+    public AirgapCli Cli { get; private set; } = null!;
+
+    public string[] BuildArgs(string output, params string[] extra) =>
+    [
+        "build", "--k8s", "v1.20.2",
+        "--image-repository", $"{Registry.Host}/google_containers",
+        "--flannel-manifest", FlannelManifest,
+        "--mirror", $"quay.io={Registry.Host}",
+        "--output", output,
+        .. extra,
+    ];
+
+    public async Task InitializeAsync()
+    {
+        _registry = await RegistryServer.StartAsync();
+        Set = await SampleImages.PushKubernetesSetAsync(_registry);
+        FlannelManifest = Path.Combine(Dir.Path, "kube-flannel.yml");
+        await File.WriteAllTextAsync(FlannelManifest, SampleImages.FlannelLikeManifest("quay.io/coreos/flannel:v0.13.0"));
+        Cli = new AirgapCli { Cache = Dir.Sub("cache") };
+        var result = await Cli.RunAsync(BuildArgs(Dir.Sub("out")));
+        Assert.True(result.Succeeded, result.ToString());
+        BundlePath = Path.Combine(Dir.Path, "out", "airgap-k8s-v1.20.2-linux-amd64.tar");
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_registry is not null) await _registry.DisposeAsync();
+        Dir.Dispose();
+    }
+
+    public static readonly string[] CanonicalNames =
+    [
+        "k8s.gcr.io/coredns:1.7.0",
+        "k8s.gcr.io/etcd:3.4.13-0",
+        "k8s.gcr.io/kube-apiserver:v1.20.2",
+        "k8s.gcr.io/kube-controller-manager:v1.20.2",
+        "k8s.gcr.io/kube-proxy:v1.20.2",
+        "k8s.gcr.io/kube-scheduler:v1.20.2",
+        "k8s.gcr.io/pause:3.2",
+        "quay.io/coreos/flannel:v0.13.0",
+    ];
+}

@@ -1,0 +1,186 @@
+using System.Formats.Tar;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Airgap.TestKit;
+
+namespace Airgap.IntegrationTests.Build;
+
+/// <summary>What a bundle built from a real registry holds, checked with our reader and with independent tools.</summary>
+public sealed class BuiltBundleTests(BuildFixture fixture) : IClassFixture<BuildFixture>
+{
+    [Fact]
+    public async Task Bundle_passes_verify()
+    {
+        var result = await fixture.Cli.RunAsync("verify", fixture.BundlePath, "-o", "json");
+        Assert.True(result.Succeeded, result.ToString());
+        using var doc = JsonDocument.Parse(result.Stdout);
+        Assert.True(doc.RootElement.GetProperty("ok").GetBoolean());
+        Assert.Equal(8, doc.RootElement.GetProperty("images").GetInt32());
+    }
+
+    [Fact]
+    public async Task Inspect_names_every_image_canonically_with_its_mirror_source()
+    {
+        var result = await fixture.Cli.RunAsync("inspect", fixture.BundlePath, "-o", "json");
+        Assert.True(result.Succeeded, result.ToString());
+        using var doc = JsonDocument.Parse(result.Stdout);
+        var images = doc.RootElement.GetProperty("images").EnumerateArray().ToList();
+        Assert.Equal(BuildFixture.CanonicalNames, images.Select(i => i.GetProperty("name").GetString()).ToArray());
+        var apiserver = images.Single(i => i.GetProperty("name").GetString() == "k8s.gcr.io/kube-apiserver:v1.20.2");
+        Assert.Equal($"{fixture.Registry.Host}/google_containers/kube-apiserver:v1.20.2", apiserver.GetProperty("source").GetString());
+        // The registry's digest is kept for provenance; the bundle holds the same image as an OCI manifest.
+        Assert.Equal(fixture.Set.Find("kube-apiserver").PlatformDigest("amd64"), apiserver.GetProperty("sourceDigest").GetString());
+        var etcd = images.Single(i => i.GetProperty("name").GetString() == "k8s.gcr.io/etcd:3.4.13-0");
+        Assert.Equal(etcd.GetProperty("sourceDigest").GetString(), etcd.GetProperty("digest").GetString());
+        Assert.Equal("v1.20.2", doc.RootElement.GetProperty("kubernetes").GetString());
+        Assert.Equal("amd64", doc.RootElement.GetProperty("arch").GetString());
+    }
+
+    [Fact]
+    public async Task Bundle_holds_each_blob_of_its_platform_once_and_nothing_of_others()
+    {
+        var members = await ReadMembersAsync(fixture.BundlePath);
+        var blobs = members.Keys.Where(k => k.StartsWith("images/blobs/sha256/", StringComparison.Ordinal))
+            .Select(k => "sha256:" + k[^64..]).ToHashSet();
+        var expected = fixture.Set.BlobsFor("amd64").Keys.ToHashSet();
+        foreach (var digest in await BundledManifestDigestsAsync()) expected.Add(digest);
+        Assert.Equal(expected.OrderBy(x => x), blobs.OrderBy(x => x));
+        Assert.Equal("bundle.yaml", members.Keys.First());
+        Assert.Equal("SHA256SUMS", members.Keys.Skip(1).First());
+        Assert.Contains("manifests/kube-flannel.yml", members.Keys);
+        Assert.Contains("images/manifest.json", members.Keys);
+    }
+
+    [Fact]
+    public async Task Sha256sum_accepts_the_extracted_bundle()
+    {
+        using var dir = new TempDir();
+        await ExtractAsync(fixture.BundlePath, dir.Path);
+        var check = await ProcessRunner.RunAsync("sha256sum", ["--strict", "-c", "SHA256SUMS"], workingDirectory: dir.Path);
+        Assert.True(check.Succeeded, check.ToString());
+    }
+
+    [Fact]
+    public async Task Skopeo_reads_the_oci_layout_by_canonical_name()
+    {
+        using var dir = new TempDir();
+        await ExtractAsync(fixture.BundlePath, dir.Path);
+        var result = await ProcessRunner.RunAsync("skopeo",
+            ["inspect", "--raw", $"oci:{Path.Combine(dir.Path, "images")}:k8s.gcr.io/kube-apiserver:v1.20.2"]);
+        Assert.True(result.Succeeded, result.ToString());
+        using var manifest = JsonDocument.Parse(result.Stdout);
+        Assert.Equal("application/vnd.oci.image.manifest.v1+json", manifest.RootElement.GetProperty("mediaType").GetString());
+        var layers = manifest.RootElement.GetProperty("layers").EnumerateArray().Select(l => l.GetProperty("digest").GetString()!).ToList();
+        Assert.All(layers, l => Assert.Contains(l, fixture.Set.BlobsFor("amd64").Keys));
+        var inspect = await ProcessRunner.RunAsync("skopeo", ["inspect", $"oci:{Path.Combine(dir.Path, "images")}:k8s.gcr.io/etcd:3.4.13-0"]);
+        Assert.True(inspect.Succeeded, inspect.ToString());
+        using var etcd = JsonDocument.Parse(inspect.Stdout);
+        Assert.Equal("amd64", etcd.RootElement.GetProperty("Architecture").GetString());
+    }
+
+    [Fact]
+    public async Task Containerd_imports_the_layout_with_exactly_the_canonical_names_and_runs_one()
+    {
+        using var dir = new TempDir();
+        await ExtractAsync(fixture.BundlePath, dir.Sub("x"));
+        var archive = Path.Combine(dir.Path, "images.tar");
+        var tar = await ProcessRunner.RunAsync("tar", ["-C", Path.Combine(dir.Path, "x", "images"), "-cf", archive, "."]);
+        Assert.True(tar.Succeeded, tar.ToString());
+
+        await using var containerd = await ContainerdServer.StartAsync();
+        var import = await containerd.ImportAsync(archive);
+        Assert.True(import.exit == 0, import.stderr);
+        var list = await containerd.CtrAsync("-n", "k8s.io", "images", "ls", "-q");
+        Assert.Equal(BuildFixture.CanonicalNames, list.stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Order(StringComparer.Ordinal).ToArray());
+
+        var run = await containerd.RunAsync("k8s.gcr.io/pause:3.2", "airgap-it-" + Guid.NewGuid().ToString("N")[..8], ["/bin/busybox", "echo", "hello from the bundle"]);
+        Assert.True(run.exit == 0, run.stderr + containerd.LogTail());
+        Assert.Contains("hello from the bundle", run.stdout);
+    }
+
+    [Fact]
+    public async Task Same_inputs_give_a_byte_identical_bundle_even_from_a_cold_cache()
+    {
+        using var dir = new TempDir();
+        var cli = new AirgapCli { Cache = dir.Sub("cache") };
+        var result = await cli.RunAsync(fixture.BuildArgs(dir.Sub("out")));
+        Assert.True(result.Succeeded, result.ToString());
+        var again = Path.Combine(dir.Path, "out", "airgap-k8s-v1.20.2-linux-amd64.tar");
+        Assert.Equal(Sha256(fixture.BundlePath), Sha256(again));
+    }
+
+    [Fact]
+    public async Task Two_architectures_give_two_bundles_with_their_own_platform_images()
+    {
+        using var dir = new TempDir();
+        var cli = new AirgapCli { Cache = dir.Sub("cache") };
+        var result = await cli.RunAsync(fixture.BuildArgs(dir.Sub("out"), "--arch", "amd64,arm64", "-o", "json"));
+        Assert.True(result.Succeeded, result.ToString());
+        var arm = Path.Combine(dir.Path, "out", "airgap-k8s-v1.20.2-linux-arm64.tar");
+        Assert.True(File.Exists(Path.Combine(dir.Path, "out", "airgap-k8s-v1.20.2-linux-amd64.tar")));
+        var inspect = await cli.RunAsync("inspect", arm, "-o", "json");
+        using var doc = JsonDocument.Parse(inspect.Stdout);
+        var etcd = doc.RootElement.GetProperty("images").EnumerateArray().Single(i => i.GetProperty("name").GetString() == "k8s.gcr.io/etcd:3.4.13-0");
+        Assert.Equal(fixture.Set.Find("etcd").PlatformDigest("arm64"), etcd.GetProperty("sourceDigest").GetString());
+        Assert.Equal("linux/arm64", etcd.GetProperty("platform").GetString());
+        Assert.True((await cli.RunAsync("verify", arm)).Succeeded);
+    }
+
+    [Fact]
+    public async Task A_cut_blob_transfer_is_resumed_not_an_error()
+    {
+        await using var proxy = CuttingProxy.Start(fixture.Registry.Host, path => path.Contains("/blobs/"), cutCount: 3, bytesBeforeCut: 64 * 1024);
+        using var dir = new TempDir();
+        var cli = new AirgapCli { Cache = dir.Sub("cache") };
+        var args = new[]
+        {
+            "build", "--k8s", "v1.20.2", "--image-repository", $"{proxy.Host}/google_containers", "--cni", "none", "--output", dir.Sub("out"),
+        };
+        var result = await cli.RunAsync(args);
+        Assert.True(result.Succeeded, result.ToString());
+        Assert.True(proxy.CutsDone >= 1, "the proxy cut no transfer; the test proves nothing");
+        Assert.True((await cli.RunAsync("verify", Path.Combine(dir.Path, "out", "airgap-k8s-v1.20.2-linux-amd64.tar"))).Succeeded);
+    }
+
+    [Fact]
+    public async Task A_second_build_takes_every_blob_from_the_cache()
+    {
+        await using var proxy = CuttingProxy.Start(fixture.Registry.Host, _ => false, cutCount: 0);
+        using var dir = new TempDir();
+        var cli = new AirgapCli { Cache = dir.Sub("cache") };
+        string[] args = ["build", "--k8s", "v1.20.2", "--image-repository", $"{proxy.Host}/google_containers", "--cni", "none", "--output", dir.Sub("out")];
+        Assert.True((await cli.RunAsync(args)).Succeeded);
+        var blobGets = proxy.RequestLog.Count(r => r.Contains("/blobs/"));
+        Assert.True(blobGets >= 8);
+        Assert.True((await cli.RunAsync(args)).Succeeded);
+        Assert.Equal(blobGets, proxy.RequestLog.Count(r => r.Contains("/blobs/")));
+    }
+
+    private async Task<IEnumerable<string>> BundledManifestDigestsAsync()
+    {
+        var inspect = await fixture.Cli.RunAsync("inspect", fixture.BundlePath, "-o", "json");
+        using var doc = JsonDocument.Parse(inspect.Stdout);
+        return doc.RootElement.GetProperty("images").EnumerateArray().Select(i => i.GetProperty("digest").GetString()!).ToList();
+    }
+
+    internal static async Task<Dictionary<string, long>> ReadMembersAsync(string bundle)
+    {
+        var members = new Dictionary<string, long>();
+        await using var file = File.OpenRead(bundle);
+        var reader = new TarReader(file);
+        while (await reader.GetNextEntryAsync() is { } entry) members.Add(entry.Name, entry.Length);
+        return members;
+    }
+
+    internal static async Task ExtractAsync(string bundle, string directory)
+    {
+        var result = await ProcessRunner.RunAsync("tar", ["-xf", bundle, "-C", directory]);
+        Assert.True(result.Succeeded, result.ToString());
+    }
+
+    private static string Sha256(string path)
+    {
+        using var f = File.OpenRead(path);
+        return Convert.ToHexStringLower(SHA256.HashData(f));
+    }
+}
