@@ -47,11 +47,9 @@ public static class BundleReader
         string? sumsText = null;
         string? yamlText = null;
         long total = 0;
-        var totalSize = new FileInfo(bundlePath).Length;
-        progress.TransferStarted("verify", $"verify {Path.GetFileName(bundlePath)}", totalSize);
-
         await using (var file = Open(bundlePath))
         {
+            progress.TransferStarted("verify", $"verify {Path.GetFileName(bundlePath)}", file.Length);
             var reader = new TarReader(file);
             var buffer = new byte[256 * 1024];
             try

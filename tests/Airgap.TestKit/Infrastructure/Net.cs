@@ -3,7 +3,7 @@ using System.Net.Sockets;
 
 namespace Airgap.TestKit.Infrastructure;
 
-internal static class Net
+public static class Net
 {
     /// <summary>
     /// A loopback port that was free a moment ago. Servers we cannot hand a socket to (the registry)
