@@ -27,7 +27,7 @@ internal sealed class LineProgress(TextWriter log) : IProgressSink
         lock (_lock)
         {
             if (!_active.Remove(id, out var t)) return;
-            log.WriteLine($"{(fromCache ? "cached " : "fetched")} {t.Label} ({Sizes.Human(t.Size)})");
+            log.WriteLine($"{t.Label}: {Sizes.Human(t.Size)}{(fromCache ? " (from cache)" : "")}");
         }
     }
 }

@@ -20,10 +20,12 @@ public sealed class BundleBuilder(RegistryClient registry, BlobCache cache, Arti
         var plan = await new ImagePlanner(downloads).PlanAsync(spec, ct).ConfigureAwait(false);
         progress.Info($"Kubernetes {spec.Kubernetes}: {plan.Images.Count} images for {string.Join(", ", spec.Architectures.Select(a => "linux/" + a))}");
 
-        var platforms = spec.Architectures.Select(Platform.Linux).ToList();
         var puller = new ImagePuller(registry, cache, progress);
-        var pulled = await Task.WhenAll(plan.Images.Select(image =>
-            puller.PullAsync(new ImageRequest(image.Canonical, image.Sources), platforms, ct))).ConfigureAwait(false);
+        var wanted = plan.Images
+            .Select(image => (image, platforms: spec.Architectures.Where(a => image.OnlyArch is null || image.OnlyArch == a).Select(Platform.Linux).ToList()))
+            .Where(x => x.platforms.Count > 0);
+        var pulled = await Task.WhenAll(wanted.Select(x =>
+            puller.PullAsync(new ImageRequest(x.image.Canonical, x.image.Sources), x.platforms, ct))).ConfigureAwait(false);
         var all = pulled.SelectMany(p => p).ToList();
 
         var results = new List<BuiltBundle>();
@@ -32,8 +34,7 @@ public sealed class BundleBuilder(RegistryClient registry, BlobCache cache, Arti
             var images = all.Where(i => i.Platform.Architecture == arch).ToList();
             var path = Path.Combine(spec.OutputDirectory, BundlePaths.FileName(spec.Kubernetes.ToString(), "linux", arch));
             var (document, members, blobs, blobBytes) = Assemble(spec, plan, arch, images);
-            progress.Info($"writing {path}");
-            await BundleWriter.WriteAsync(path, document, members, ct).ConfigureAwait(false);
+            await BundleWriter.WriteAsync(path, document, members, progress, ct).ConfigureAwait(false);
             results.Add(new BuiltBundle(path, arch, new FileInfo(path).Length, images.Count, blobs, blobBytes));
         }
         return results;

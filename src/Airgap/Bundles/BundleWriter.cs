@@ -24,7 +24,8 @@ public sealed record BundleMember(string Path, long Size, string Sha256, Func<St
 /// </summary>
 public static class BundleWriter
 {
-    public static async Task WriteAsync(string destination, BundleDocument document, IReadOnlyList<BundleMember> members, CancellationToken ct)
+    public static async Task WriteAsync(string destination, BundleDocument document, IReadOnlyList<BundleMember> members,
+        IProgressSink progress, CancellationToken ct)
     {
         var duplicates = members.GroupBy(m => m.Path).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
         if (duplicates.Count > 0) throw new AirgapException($"bundle would contain {duplicates[0]} twice; this is a bug in airgap");
@@ -46,8 +47,11 @@ public static class BundleWriter
             await using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20, FileOptions.Asynchronous))
             {
                 var tar = new TarArchiveWriter(file);
+                var progressId = "write " + destination;
+                progress.TransferStarted(progressId, $"write {Path.GetFileName(destination)}", members.Sum(m => m.Size));
                 foreach (var member in new[] { yaml, sumsMember }.Concat(sorted))
                 {
+                    progress.TransferAdvanced(progressId, member.Size);
                     await using var source = member.Open();
                     var hash = await tar.WriteFileAsync(member.Path, source, member.Size, member.Mode, ct).ConfigureAwait(false);
                     var actual = Convert.ToHexStringLower(hash);
@@ -56,6 +60,7 @@ public static class BundleWriter
                 }
                 await tar.FinishAsync(ct).ConfigureAwait(false);
                 file.Flush(flushToDisk: true);
+                progress.TransferFinished(progressId, fromCache: false);
             }
             File.Move(temporary, destination, overwrite: true);
         }

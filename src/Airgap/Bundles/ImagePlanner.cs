@@ -5,8 +5,18 @@ using Airgap.Releases;
 
 namespace Airgap.Bundles;
 
-/// <summary>One image of the plan: its canonical name and where it is pulled from, in order.</summary>
-public sealed record PlannedImage(ImageReference Canonical, IReadOnlyList<ImageReference> Sources, string Role);
+/// <summary>
+/// One image of the plan: its canonical name and where it is pulled from, in order. <see cref="OnlyArch"/>
+/// is set for single-arch tags such as flannel:v0.12.0-arm64 (old Flannel manifests run one DaemonSet
+/// per architecture), which belong only in that architecture's bundle.
+/// </summary>
+public sealed record PlannedImage(ImageReference Canonical, IReadOnlyList<ImageReference> Sources, string Role, string? OnlyArch = null)
+{
+    private static readonly string[] ArchSuffixes = ["amd64", "arm64", "arm", "ppc64le", "s390x"];
+
+    public static string? ArchOfTag(ImageReference image) =>
+        image.Tag is { } tag ? ArchSuffixes.FirstOrDefault(a => tag.EndsWith("-" + a, StringComparison.Ordinal)) : null;
+}
 
 /// <summary>The CNI part of a plan: its manifest text (already verified) and where it came from.</summary>
 public sealed record PlannedCni(string Name, string? Version, string? ManifestText, string? ManifestSource, string? PodNetwork);
@@ -39,7 +49,7 @@ public sealed class ImagePlanner(FileDownloader downloads)
             foreach (var name in FlannelManifest.ReadImages(cni.ManifestText))
             {
                 var canonical = ImageReference.Parse(name);
-                images.Add(new PlannedImage(canonical, spec.Mirrors.Candidates(canonical), cni.Name));
+                images.Add(new PlannedImage(canonical, spec.Mirrors.Candidates(canonical), cni.Name, PlannedImage.ArchOfTag(canonical)));
             }
         }
         foreach (var extra in spec.ExtraImages) images.Add(new PlannedImage(extra, spec.Mirrors.Candidates(extra), "extra"));
@@ -80,7 +90,7 @@ public sealed class ImagePlanner(FileDownloader downloads)
                 uri = new Uri(release.ManifestUrl);
                 sha = Oci.Digest.FromHex(release.ManifestSha256);
             }
-            var path = await downloads.GetAsync(uri, sha, $"flannel {version} manifest", ct).ConfigureAwait(false);
+            var path = await downloads.GetAsync(uri, sha, $"download flannel {version} manifest", ct).ConfigureAwait(false);
             text = Encoding.UTF8.GetString(await File.ReadAllBytesAsync(path, ct).ConfigureAwait(false));
             source = uri.ToString();
         }

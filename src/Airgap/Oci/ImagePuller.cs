@@ -82,7 +82,7 @@ public sealed class ImagePuller(RegistryClient registry, BlobCache cache, IProgr
         var manifest = ManifestJson.Read<ImageManifest>(manifestResponse.Content, $"manifest of {source}");
         await cache.PutAsync(manifestResponse.Digest, manifestResponse.Content, ct).ConfigureAwait(false);
 
-        await FetchBlobAsync(source, manifest.Config, $"{canonical.Repository} config", ct).ConfigureAwait(false);
+        await FetchBlobAsync(source, manifest.Config, $"pull {canonical.Repository} config", ct).ConfigureAwait(false);
         var config = ManifestJson.Read<ImageConfig>(await File.ReadAllBytesAsync(cache.PathOf(manifest.Config.ParsedDigest), ct).ConfigureAwait(false),
             $"config of {source}");
         // A single-platform tag says nothing about its platform except in its config: check it there.
@@ -91,7 +91,7 @@ public sealed class ImagePuller(RegistryClient registry, BlobCache cache, IProgr
             throw new AirgapException($"image {source} is built for {actual}, not {platform}: use a multi-arch tag or another --arch");
 
         await Task.WhenAll(manifest.Layers.Select((layer, i) =>
-            FetchBlobAsync(source, layer, $"{canonical.Repository} layer {i + 1}/{manifest.Layers.Count}", ct))).ConfigureAwait(false);
+            FetchBlobAsync(source, layer, $"pull {canonical.Repository} layer {i + 1}/{manifest.Layers.Count}", ct))).ConfigureAwait(false);
 
         var bundled = manifestResponse.MediaType == MediaTypes.OciManifest
             ? manifestResponse.Content

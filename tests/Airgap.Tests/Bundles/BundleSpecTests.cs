@@ -38,3 +38,15 @@ public sealed class BundleSpecTests
         Assert.Throws<AirgapException>(() => BundleReader.ParseSums("b", "nonsense\n"));
     }
 }
+
+public sealed class PlannedImageTests
+{
+    [Theory]
+    [InlineData("quay.io/coreos/flannel:v0.12.0-arm64", "arm64")]
+    [InlineData("quay.io/coreos/flannel:v0.12.0-amd64", "amd64")]
+    [InlineData("quay.io/coreos/flannel:v0.12.0-s390x", "s390x")]
+    [InlineData("quay.io/coreos/flannel:v0.13.0", null)]
+    [InlineData("docker.io/flannel/flannel-cni-plugin:v1.1.2", null)]
+    public void Single_arch_tags_are_recognised(string image, string? arch) =>
+        Assert.Equal(arch, PlannedImage.ArchOfTag(Airgap.Oci.ImageReference.Parse(image)));
+}

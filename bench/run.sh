@@ -1,0 +1,300 @@
+#!/usr/bin/env bash
+# make bench: airgap against skopeo on the same image set from the same local registry.
+#
+# The registry (Debian's docker-registry, started by airgap-testkit) holds the v1.20.2 kubeadm set plus
+# flannel, every image multi-arch, with EXTRA_LAYER_MB MiB of incompressible data per image and arch so
+# the amd64 set is about the size of the real one (~300 MB compressed). Then, interleaved, RUNS times:
+#   airgap: one `airgap build --arch amd64` with a fresh (cold) cache, under /usr/bin/time -v;
+#   skopeo: one `skopeo copy --override-arch amd64` per image into one OCI layout, sequentially,
+#           each under /usr/bin/time -v; wall time of the whole loop, peak RSS = max over copies.
+# Plus one warm-cache airgap rebuild, and airgap on a small set (SMALL_EXTRA_LAYER_MB) to show whether
+# peak RSS grows with bundle size. Writes bench/results.md. Needs `make deps build` (make bench does both).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CONFIG=${CONFIG:-Release}
+AIRGAP=$ROOT/src/Airgap.Cli/bin/$CONFIG/net10.0/airgap
+TESTKIT=$ROOT/tests/Airgap.TestKit/bin/$CONFIG/net10.0/airgap-testkit
+RESULTS=$ROOT/bench/results.md
+RUNS=${RUNS:-3}
+EXTRA_LAYER_MB=${EXTRA_LAYER_MB:-36}            # 8 images x 36 MiB + base layer = ~303 MB of amd64 blobs
+SMALL_EXTRA_LAYER_MB=${SMALL_EXTRA_LAYER_MB:-2} # ~18 MB of amd64 blobs
+K8S=v1.20.2
+# The image set the testkit fills, as kubeadm v1.20.2 lists it (source path under the registry | name kept).
+KUBEADM_IMAGES=(kube-apiserver:v1.20.2 kube-controller-manager:v1.20.2 kube-scheduler:v1.20.2
+  kube-proxy:v1.20.2 pause:3.2 etcd:3.4.13-0 coredns:1.7.0)
+# Size targets: bundle within 1% of the unique blobs; RSS "not growing": big-set peak at most 25% above small-set peak.
+SIZE_TOLERANCE_PCT=1
+RSS_TOLERANCE_PCT=25
+
+log() { printf '[bench %s] %s\n' "$(date +%T)" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+for bin in "$AIRGAP" "$TESTKIT"; do [[ -x $bin ]] || die "$bin is missing; run 'make build' first"; done
+for tool in skopeo /usr/bin/time; do command -v "$tool" >/dev/null || die "$tool is missing; run 'make deps'"; done
+
+# Work on the repo's filesystem (bench/work is git-ignored and removed by `make clean`), not a tmpfs.
+mkdir -p "$ROOT/bench/work"
+WORK=$(mktemp -d "$ROOT/bench/work/run.XXXXXX")
+PIDS=()
+cleanup() {
+  local rc=$?
+  local pid
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$WORK"
+  rmdir "$ROOT/bench/work" 2>/dev/null || true
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---------------------------------------------------------------- helpers
+
+# start_registry NAME MB: starts a filled registry in the background; wait_registry NAME loads its env
+# file into variables NAME_REGISTRY, NAME_IMAGE_REPOSITORY, ...
+declare -A REG_PID
+start_registry() {
+  local name=$1 mb=$2
+  mkdir -p "$WORK/$name"
+  "$TESTKIT" registry --fill k8s-v1.20.2 --extra-layer-mb "$mb" --env-file "$WORK/$name/env" \
+    >"$WORK/$name/testkit.log" 2>&1 &
+  REG_PID[$name]=$!
+  PIDS+=($!)
+}
+wait_registry() {
+  local name=$1 i key value
+  for ((i = 0; i < 3000; i++)); do
+    [[ -f $WORK/$name/env ]] && break
+    kill -0 "${REG_PID[$name]}" 2>/dev/null || { cat "$WORK/$name/testkit.log" >&2; die "registry '$name' exited before it was ready"; }
+    sleep 0.1
+  done
+  [[ -f $WORK/$name/env ]] || die "registry '$name' not ready after 300 s"
+  while IFS='=' read -r key value; do
+    [[ -n $key ]] && printf -v "${name}_${key}" '%s' "$value"
+  done <"$WORK/$name/env"
+}
+
+# elapsed_s FILE / max_rss_kb FILE: fields of a /usr/bin/time -v report.
+elapsed_s() {
+  awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; printf "%.2f", s }' "$1"
+}
+max_rss_kb() { awk -F': ' '/Maximum resident set size/ { print $2 }' "$1"; }
+
+# median / min of numbers given as arguments
+median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%.2f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+minimum() { printf '%s\n' "$@" | sort -g | head -1; }
+maximum() { printf '%s\n' "$@" | sort -g | tail -1; }
+mib() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }
+mb_of_kb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+
+# airgap_build REG OUT CACHE TAG: one `airgap build --arch amd64` against registry REG; sets WALL, RSS.
+airgap_build() {
+  local reg=$1 out=$2 cache=$3 tag=$4
+  local registry_var=${reg}_REGISTRY repo_var=${reg}_IMAGE_REPOSITORY manifest_var=${reg}_FLANNEL_MANIFEST
+  sync # earlier runs' dirty pages are written back outside the timed section
+  CI=1 /usr/bin/time -v -o "$WORK/$tag.time" \
+    "$AIRGAP" build --k8s "$K8S" --arch amd64 \
+    --image-repository "${!repo_var}" --flannel-manifest "${!manifest_var}" --mirror "quay.io=${!registry_var}" \
+    --output "$out" --cache-dir "$cache" >"$WORK/$tag.log" 2>&1 ||
+    { tail -n 30 "$WORK/$tag.log" >&2; die "airgap build failed ($tag)"; }
+  WALL=$(elapsed_s "$WORK/$tag.time")
+  RSS=$(max_rss_kb "$WORK/$tag.time")
+  log "$tag: ${WALL}s, peak RSS $(mb_of_kb "$RSS") MiB"
+}
+
+# skopeo_copy LAYOUT TAG: one skopeo copy per image into one OCI layout, in sequence; sets WALL, RSS.
+POLICY=()
+[[ -f /etc/containers/policy.json || -f $HOME/.config/containers/policy.json ]] || POLICY=(--insecure-policy)
+skopeo_copy() {
+  local layout=$1 tag=$2 i=0 src name start end r
+  local sources=() names=()
+  for img in "${KUBEADM_IMAGES[@]}"; do sources+=("$big_IMAGE_REPOSITORY/$img"); names+=("k8s.gcr.io/$img"); done
+  sources+=("$big_REGISTRY/${big_FLANNEL_IMAGE#quay.io/}"); names+=("$big_FLANNEL_IMAGE")
+  RSS=0
+  sync
+  start=$(date +%s%N)
+  for i in "${!sources[@]}"; do
+    src=${sources[$i]} name=${names[$i]}
+    /usr/bin/time -v -o "$WORK/$tag.$i.time" \
+      skopeo "${POLICY[@]}" copy --src-tls-verify=false --override-arch amd64 "docker://$src" "oci:$layout:$name" \
+      >>"$WORK/$tag.log" 2>&1 || { tail -n 30 "$WORK/$tag.log" >&2; die "skopeo copy $src failed ($tag)"; }
+    r=$(max_rss_kb "$WORK/$tag.$i.time")
+    if ((r > RSS)); then RSS=$r; fi
+  done
+  end=$(date +%s%N)
+  WALL=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", (b - a) / 1e9 }')
+  log "$tag: ${WALL}s, peak RSS $(mb_of_kb "$RSS") MiB (max of ${#sources[@]} copies)"
+}
+
+# ---------------------------------------------------------------- registries
+
+bench_start=$(date +%s)
+log "starting registries: big (--extra-layer-mb $EXTRA_LAYER_MB) and small (--extra-layer-mb $SMALL_EXTRA_LAYER_MB)"
+start_registry big "$EXTRA_LAYER_MB"
+start_registry small "$SMALL_EXTRA_LAYER_MB"
+wait_registry big
+wait_registry small
+log "big registry $big_REGISTRY: $(mib "$big_UNIQUE_BLOB_BYTES_AMD64") MiB of unique amd64 blobs; small $small_REGISTRY: $(mib "$small_UNIQUE_BLOB_BYTES_AMD64") MiB"
+
+# Manifest bytes a single-arch bundle must carry besides the blobs: the amd64 manifest of each image.
+MANIFEST_BYTES=""
+if command -v jq >/dev/null; then
+  MANIFEST_BYTES=0
+  for src in "${KUBEADM_IMAGES[@]/#/$big_IMAGE_REPOSITORY/}" "$big_REGISTRY/${big_FLANNEL_IMAGE#quay.io/}"; do
+    n=$(skopeo "${POLICY[@]}" inspect --raw --tls-verify=false "docker://$src" |
+      jq '[.manifests[] | select(.platform.architecture == "amd64" and .platform.os == "linux") | .size] | add')
+    MANIFEST_BYTES=$((MANIFEST_BYTES + n))
+  done
+fi
+
+# ---------------------------------------------------------------- runs
+
+A_WALL=() A_RSS=() S_WALL=() S_RSS=() A_SHA=()
+for ((run = 1; run <= RUNS; run++)); do
+  rm -rf "$WORK/cache.$run" "$WORK/out.$run"
+  airgap_build big "$WORK/out.$run" "$WORK/cache.$run" "airgap-cold-$run"
+  A_WALL+=("$WALL") A_RSS+=("$RSS")
+  bundle=$WORK/out.$run/airgap-k8s-$K8S-linux-amd64.tar
+  [[ -f $bundle ]] || die "airgap build did not write $bundle"
+  A_SHA+=("$(sha256sum "$bundle" | cut -d' ' -f1)")
+  if ((run == 1)); then
+    BUNDLE=$bundle
+  else
+    rm -rf "$WORK/out.$run"
+  fi
+  if ((run < RUNS)); then rm -rf "$WORK/cache.$run"; fi # the last cache is kept for the warm rebuild
+
+  rm -rf "$WORK/oci.$run"
+  skopeo_copy "$WORK/oci.$run" "skopeo-$run"
+  S_WALL+=("$WALL") S_RSS+=("$RSS")
+  SKOPEO_LAYOUT_BYTES=$(du -sb "$WORK/oci.$run" | cut -f1)
+  rm -rf "$WORK/oci.$run"
+done
+
+airgap_build big "$WORK/out.warm" "$WORK/cache.$RUNS" "airgap-warm"
+WARM_WALL=$WALL WARM_RSS=$RSS
+WARM_SHA=$(sha256sum "$WORK/out.warm/airgap-k8s-$K8S-linux-amd64.tar" | cut -d' ' -f1)
+rm -rf "$WORK/out.warm" "$WORK/cache.$RUNS"
+
+SM_WALL=() SM_RSS=()
+for ((run = 1; run <= RUNS; run++)); do
+  rm -rf "$WORK/small-cache.$run" "$WORK/small-out.$run"
+  airgap_build small "$WORK/small-out.$run" "$WORK/small-cache.$run" "airgap-small-$run"
+  SM_WALL+=("$WALL") SM_RSS+=("$RSS")
+  SMALL_BUNDLE_BYTES=$(stat -c %s "$WORK/small-out.$run/airgap-k8s-$K8S-linux-amd64.tar")
+  rm -rf "$WORK/small-cache.$run" "$WORK/small-out.$run"
+done
+
+sync
+verify_start=$(date +%s%N)
+CI=1 "$AIRGAP" verify "$BUNDLE" >"$WORK/verify.log" 2>&1 && VERIFY=OK || VERIFY=FAILED
+VERIFY_S=$(awk -v a="$verify_start" -v b="$(date +%s%N)" 'BEGIN { printf "%.2f", (b - a) / 1e9 }')
+log "airgap verify: $VERIFY in ${VERIFY_S}s"
+
+# ---------------------------------------------------------------- numbers and targets
+
+BUNDLE_BYTES=$(stat -c %s "$BUNDLE")
+A_MED=$(median "${A_WALL[@]}") A_MIN=$(minimum "${A_WALL[@]}")
+S_MED=$(median "${S_WALL[@]}") S_MIN=$(minimum "${S_WALL[@]}")
+A_RSS_MED=$(median "${A_RSS[@]}") A_RSS_MAX=$(maximum "${A_RSS[@]}")
+S_RSS_MED=$(median "${S_RSS[@]}") S_RSS_MAX=$(maximum "${S_RSS[@]}")
+SM_RSS_MED=$(median "${SM_RSS[@]}") SM_RSS_MAX=$(maximum "${SM_RSS[@]}")
+SM_MED=$(median "${SM_WALL[@]}")
+SPEEDUP=$(awk -v a="$A_MED" -v s="$S_MED" 'BEGIN { printf "%.2f", s / a }')
+
+REF_BYTES=$((big_UNIQUE_BLOB_BYTES_AMD64 + ${MANIFEST_BYTES:-0}))
+OVERHEAD_PCT=$(awk -v b="$BUNDLE_BYTES" -v r="$REF_BYTES" 'BEGIN { printf "%.3f", (b - r) * 100 / r }')
+RATIO=$(awk -v b="$BUNDLE_BYTES" -v r="$REF_BYTES" 'BEGIN { printf "%.5f", b / r }')
+OVER_BLOBS_PCT=$(awk -v b="$BUNDLE_BYTES" -v r="$big_UNIQUE_BLOB_BYTES_AMD64" 'BEGIN { printf "%.3f", (b - r) * 100 / r }')
+RSS_GROWTH_PCT=$(awk -v b="$A_RSS_MAX" -v s="$SM_RSS_MAX" 'BEGIN { printf "%.1f", (b - s) * 100 / s }')
+DATA_GROWTH=$(awk -v b="$BUNDLE_BYTES" -v s="$SMALL_BUNDLE_BYTES" 'BEGIN { printf "%.1f", b / s }')
+
+verdict() { if [[ $1 == 1 ]]; then echo "**met**"; else echo "**not met**"; fi; }
+FASTER=$(awk -v a="$A_MED" -v s="$S_MED" 'BEGIN { print (a < s) ? 1 : 0 }')
+SIZE_OK=$(awk -v o="$OVERHEAD_PCT" -v t="$SIZE_TOLERANCE_PCT" 'BEGIN { o = o < 0 ? -o : o; print (o <= t) ? 1 : 0 }')
+RSS_OK=$(awk -v g="$RSS_GROWTH_PCT" -v t="$RSS_TOLERANCE_PCT" 'BEGIN { print (g <= t) ? 1 : 0 }')
+IDENTICAL=$(printf '%s\n' "${A_SHA[@]}" "$WARM_SHA" | sort -u | wc -l)
+[[ $IDENTICAL == 1 ]] && IDENTICAL="yes (sha256 ${A_SHA[0]:0:16}…)" || IDENTICAL="**no** ($(printf '%s ' "${A_SHA[@]}" "$WARM_SHA"))"
+BENCH_S=$(($(date +%s) - bench_start))
+
+if [[ -n $MANIFEST_BYTES ]]; then
+  REF_TEXT="unique amd64 blobs + amd64 manifests = $big_UNIQUE_BLOB_BYTES_AMD64 + $MANIFEST_BYTES B"
+else
+  REF_TEXT="unique amd64 blobs = $big_UNIQUE_BLOB_BYTES_AMD64 B (manifests not counted: jq missing)"
+fi
+list() { printf '%s, ' "$@" | sed 's/, $//'; }
+kb_list() { local k out=(); for k in "$@"; do out+=("$(mb_of_kb "$k")"); done; list "${out[@]}"; }
+mem_total=$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
+cpu=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
+os=$(. /etc/os-release 2>/dev/null && echo "${PRETTY_NAME:-unknown}")
+
+tmp=$RESULTS.tmp
+cat >"$tmp" <<EOF
+# airgap vs skopeo
+
+Produced by \`make bench\` (\`bash bench/run.sh\`, RUNS=$RUNS, EXTRA_LAYER_MB=$EXTRA_LAYER_MB, SMALL_EXTRA_LAYER_MB=$SMALL_EXTRA_LAYER_MB)
+on $(date -u '+%Y-%m-%d %H:%M UTC'); the whole bench took ${BENCH_S}s.
+
+| machine | |
+|---|---|
+| CPU | ${cpu:-unknown}, nproc $(nproc) |
+| memory | $mem_total |
+| OS / kernel | $os / $(uname -r) |
+| dotnet | $(dotnet --version 2>/dev/null || echo unknown) |
+| airgap | $("$AIRGAP" version 2>/dev/null || echo unknown) ($CONFIG build) |
+| skopeo | $(skopeo --version) |
+| registry | docker-registry $(dpkg-query -W -f '${Version}' docker-registry 2>/dev/null || echo unknown) on 127.0.0.1 (airgap-testkit) |
+
+## Setup
+
+One local registry holds the kubeadm $K8S image set (7 images under google_containers/) plus
+coreos/flannel:v0.13.0, every tag a linux/amd64 + linux/arm64 list, each image with its own
+$EXTRA_LAYER_MB MiB layer of incompressible data per arch: $(mib "$big_UNIQUE_BLOB_BYTES_AMD64") MiB ($big_UNIQUE_BLOB_BYTES_AMD64 B)
+of unique amd64 blobs, 8 images. Runs alternate airgap and skopeo.
+
+- **airgap**: \`CI=1 airgap build --k8s $K8S --arch amd64 --image-repository \$REGISTRY/google_containers
+  --flannel-manifest kube-flannel.yml --mirror quay.io=\$REGISTRY --output DIR --cache-dir FRESH_DIR\`
+  under \`/usr/bin/time -v\`: pulls, digest-checks, writes one tarball with bundle.yaml and SHA256SUMS.
+- **skopeo**: for each of the 8 images, in sequence, \`skopeo copy --src-tls-verify=false --override-arch amd64
+  docker://\$REGISTRY/REPO:TAG oci:DIR:NAME\` into one shared OCI layout (fresh per run), each under
+  \`/usr/bin/time -v\`; time = the whole loop, peak RSS = the largest of the 8. Its output is an OCI
+  directory ($(mib "$SKOPEO_LAYOUT_BYTES") MiB), not yet a tarball.
+- Wall times are seconds; RSS is "Maximum resident set size" in MiB.
+
+## Results
+
+| | airgap (cold cache) | skopeo (8 copies) |
+|---|---|---|
+| wall time, median of $RUNS | **${A_MED} s** | **${S_MED} s** |
+| wall time, min | ${A_MIN} s | ${S_MIN} s |
+| wall time, each run | $(list "${A_WALL[@]}") | $(list "${S_WALL[@]}") |
+| peak RSS, median | $(mb_of_kb "$A_RSS_MED") MiB | $(mb_of_kb "$S_RSS_MED") MiB |
+| peak RSS, each run | $(kb_list "${A_RSS[@]}") | $(kb_list "${S_RSS[@]}") |
+
+| airgap, other runs | |
+|---|---|
+| warm cache rebuild (cache of cold run $RUNS) | ${WARM_WALL} s, peak RSS $(mb_of_kb "$WARM_RSS") MiB |
+| small set (--extra-layer-mb $SMALL_EXTRA_LAYER_MB, $(mib "$SMALL_BUNDLE_BYTES") MiB bundle), cold, median of $RUNS | ${SM_MED} s, peak RSS $(kb_list "${SM_RSS[@]}") MiB |
+| big set ($(mib "$BUNDLE_BYTES") MiB bundle, ${DATA_GROWTH}x the small one), cold | peak RSS $(kb_list "${A_RSS[@]}") MiB |
+| \`airgap verify\` of the big bundle | $VERIFY in ${VERIFY_S} s |
+| all cold and warm bundles byte-identical | $IDENTICAL |
+
+| size | bytes |
+|---|---|
+| bundle (.tar) | $BUNDLE_BYTES ($(mib "$BUNDLE_BYTES") MiB) |
+| reference: $REF_TEXT | $REF_BYTES |
+| bundle / reference | $RATIO (overhead ${OVERHEAD_PCT} %; ${OVER_BLOBS_PCT} % over the blobs alone) |
+
+## Targets
+
+| target | rule | measured | |
+|---|---|---|---|
+| faster than skopeo | airgap median < skopeo median | ${A_MED} s vs ${S_MED} s (skopeo/airgap = ${SPEEDUP}x) | $(verdict "$FASTER") |
+| size within 1% of unique blobs | \|bundle − reference\| ≤ ${SIZE_TOLERANCE_PCT} % of reference | ${OVERHEAD_PCT} % | $(verdict "$SIZE_OK") |
+| RSS not growing with bundle size | max peak RSS on the big set ≤ ${RSS_TOLERANCE_PCT} % above the small set's, for ${DATA_GROWTH}x the data | $(mb_of_kb "$SM_RSS_MAX") → $(mb_of_kb "$A_RSS_MAX") MiB (${RSS_GROWTH_PCT} %) | $(verdict "$RSS_OK") |
+EOF
+mv "$tmp" "$RESULTS"
+log "wrote $RESULTS"
+[[ $VERIFY == OK ]] || die "airgap verify failed on the bench bundle: $(cat "$WORK/verify.log")"
