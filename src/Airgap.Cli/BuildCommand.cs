@@ -7,6 +7,13 @@ namespace Airgap.Cli;
 
 internal static class BuildCommand
 {
+    private static Uri? HttpUrl(string? value, string flag)
+    {
+        if (value is null) return null;
+        if (Uri.TryCreate(value, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https") return uri;
+        throw new AirgapException($"{flag} \"{value}\" is not an http(s) URL");
+    }
+
     public static Command Create()
     {
         var plan = new PlanOptions();
@@ -17,16 +24,38 @@ internal static class BuildCommand
         var username = new Option<string?>("--username") { Description = "user for the --image-repository registry (else ~/.docker/config.json)" };
         var password = new Option<string?>("--password") { Description = "password for --username (or set AIRGAP_REGISTRY_PASSWORD)" };
         var cacheDir = new Option<string?>("--cache-dir") { Description = "blob cache shared by builds (default ~/.cache/airgap, or $AIRGAP_CACHE)" };
+        var binariesUrl = new Option<string?>("--binaries-url") { Description = "dl.k8s.io-shaped mirror for kubeadm/kubelet/kubectl (default https://dl.k8s.io)" };
+        var githubMirror = new Option<string?>("--github-mirror") { Description = "GitHub-release mirror for crictl, CNI plugins, containerd, runc: URL/OWNER/REPO/releases/download/TAG/FILE" };
+        var crictlVersion = new Option<string?>("--crictl-version") { Description = "cri-tools release (default: the one for the Kubernetes minor, e.g. v1.20.0)" };
+        var cniVersion = new Option<string?>("--cni-plugins-version") { Description = "containernetworking/plugins release (e.g. v0.8.7)" };
+        var containerdVersion = new Option<string?>("--containerd-version") { Description = "containerd release (e.g. 1.4.3)" };
+        var runcVersion = new Option<string?>("--runc-version") { Description = "runc release (e.g. v1.0.0-rc92)" };
+        var noImages = new Option<bool>("--no-images") { Description = "leave images out" };
+        var noBinaries = new Option<bool>("--no-binaries") { Description = "leave the binaries (kubeadm, kubelet, kubectl, crictl, CNI plugins, containerd, runc) out" };
         var format = AirgapCli.FormatOption(withLongName: false);
         var command = new Command("build", "Pull everything a Kubernetes version needs into one verified bundle per architecture.");
         foreach (var o in plan.All) command.Options.Add(o);
-        foreach (var o in new Option[] { arch, mirror, plainHttp, output, username, password, cacheDir, format }) command.Options.Add(o);
+        foreach (var o in new Option[] { arch, mirror, plainHttp, output, username, password, cacheDir,
+                     binariesUrl, githubMirror, crictlVersion, cniVersion, containerdVersion, runcVersion, noImages, noBinaries, format }) command.Options.Add(o);
 
         command.SetAction((result, ct) => AirgapCli.Guard(async () =>
         {
             var mirrors = new MirrorRules();
             foreach (var rule in result.GetValue(mirror) ?? []) mirrors.Add(rule);
             var spec = plan.ToSpec(result, mirrors, BundleSpec.ParseArchitectures(result.GetValue(arch) ?? []), result.GetValue(output)!);
+            var versionOverrides = (result.GetValue(crictlVersion), result.GetValue(cniVersion), result.GetValue(containerdVersion), result.GetValue(runcVersion));
+            spec = spec with
+            {
+                IncludeImages = !result.GetValue(noImages),
+                IncludeBinaries = !result.GetValue(noBinaries),
+                BinarySources = new BinarySources(
+                    HttpUrl(result.GetValue(binariesUrl), "--binaries-url") ?? BinarySources.DefaultKubernetesRelease,
+                    HttpUrl(result.GetValue(githubMirror), "--github-mirror") ?? BinarySources.DefaultGitHub),
+                BinaryVersions = result.GetValue(noBinaries) ? null
+                    : BinaryVersions.For(spec.Kubernetes).With(versionOverrides.Item1, versionOverrides.Item2, versionOverrides.Item3, versionOverrides.Item4),
+            };
+            if (!spec.IncludeImages && !spec.IncludeBinaries)
+                throw new AirgapException("--no-images with --no-binaries leaves nothing to bundle");
 
             var credentials = new RegistryCredentials();
             if (result.GetValue(username) is { } user)
@@ -58,7 +87,7 @@ internal static class BuildCommand
                 return 0;
             }
             foreach (var b in bundles)
-                Console.WriteLine($"{b.Path}  {Sizes.Human(b.Size)}  {b.Images} images, {b.Blobs} blobs ({Sizes.Human(b.BlobBytes)})");
+                Console.WriteLine($"{b.Path}  {Sizes.Human(b.Size)}  {b.Images} images, {b.Blobs} blobs ({Sizes.Human(b.BlobBytes)}), {b.Binaries} binaries, {b.Packages} packages");
             Console.Error.WriteLine($"done in {seconds:0.0} s; check with: airgap verify {bundles[0].Path}");
             return 0;
         }));

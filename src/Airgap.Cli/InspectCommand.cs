@@ -24,6 +24,8 @@ internal static class InspectCommand
                     bundle = path, doc.Name, doc.Kubernetes, doc.Os, doc.Arch, doc.CreatedBy,
                     cni = doc.Cni,
                     images = doc.Images,
+                    binaries = doc.Binaries,
+                    packages = doc.Packages,
                     files = doc.Files.Count,
                     bytes = doc.Files.Sum(f => f.Size),
                 });
@@ -35,6 +37,18 @@ internal static class InspectCommand
             Console.WriteLine($"cni:         {doc.Cni.Name}{(doc.Cni.Version is null ? "" : " " + doc.Cni.Version)}");
             Console.WriteLine($"created by:  {doc.CreatedBy}");
             Console.WriteLine($"files:       {doc.Files.Count} ({Sizes.Human(doc.Files.Sum(f => f.Size))})");
+            if (doc.Binaries.Count > 0)
+            {
+                Console.WriteLine($"binaries ({doc.Binaries.Count}):");
+                var w = doc.Binaries.Max(b => b.Name.Length);
+                foreach (var b in doc.Binaries) Console.WriteLine($"  {b.Name.PadRight(w)}  {b.Version,-12}  {Sizes.Human(b.Size),10}  {b.Path}");
+            }
+            if (doc.Packages.Count > 0)
+            {
+                Console.WriteLine($"packages ({doc.Packages.Count}):");
+                var w = doc.Packages.Max(p => p.Name.Length);
+                foreach (var p in doc.Packages) Console.WriteLine($"  {p.Os,-13} {p.Name.PadRight(w)}  {p.Version}");
+            }
             Console.WriteLine($"images ({doc.Images.Count}):");
             var width = doc.Images.Count == 0 ? 0 : doc.Images.Max(i => i.Name.Length);
             foreach (var image in doc.Images)

@@ -30,7 +30,12 @@ public sealed class FileDownloader(BlobCache cache, IProgressSink progress, Http
     }
 
     /// <summary>Fetches a small text file whose checksum is not known in advance (checksum files themselves).</summary>
-    public async Task<string> GetTextAsync(Uri uri, CancellationToken ct, int maxBytes = 1 << 20)
+    public async Task<string> GetTextAsync(Uri uri, CancellationToken ct, int maxBytes = 1 << 20) =>
+        await TryGetTextAsync(uri, ct, maxBytes).ConfigureAwait(false)
+        ?? throw new AirgapException($"{uri} not found (HTTP 404): check the URL or the mirror flag that produced it");
+
+    /// <summary>Like <see cref="GetTextAsync"/>, but null when the server answers 404 (for trying several names).</summary>
+    public async Task<string?> TryGetTextAsync(Uri uri, CancellationToken ct, int maxBytes = 1 << 20)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -38,6 +43,7 @@ public sealed class FileDownloader(BlobCache cache, IProgressSink progress, Http
             {
                 using var response = await _http.GetAsync(uri, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
                 if (IsRetryable(response.StatusCode) && attempt < MaxAttempts) { await Task.Delay(Backoff(attempt), ct).ConfigureAwait(false); continue; }
+                if (response.StatusCode == HttpStatusCode.NotFound) return null;
                 Ensure(response, uri);
                 if (response.Content.Headers.ContentLength > maxBytes) throw new AirgapException($"{uri} is larger than {maxBytes} bytes; it is not the small text file expected");
                 return await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false);

@@ -1,71 +1,92 @@
 using System.Reflection;
 using System.Text;
+using Airgap.Artifacts;
 using Airgap.Oci;
 
 namespace Airgap.Bundles;
 
-public sealed record BuiltBundle(string Path, string Arch, long Size, int Images, int Blobs, long BlobBytes);
+public sealed record BuiltBundle(string Path, string Arch, long Size, int Images, int Blobs, long BlobBytes, int Binaries, int Packages);
 
 /// <summary>
-/// The build flow: plan the images, pull every platform into the shared cache (each blob once), then
-/// write one bundle per architecture. Nothing appears in the output directory until a bundle is complete.
+/// The build flow: plan, then fetch images (every platform, each blob once), binaries and packages into
+/// the shared cache in parallel, then write one bundle per architecture. Nothing appears in the output
+/// directory until a bundle is complete.
 /// </summary>
-public sealed class BundleBuilder(RegistryClient registry, BlobCache cache, Artifacts.FileDownloader downloads, IProgressSink progress)
+public sealed class BundleBuilder(RegistryClient registry, BlobCache cache, FileDownloader downloads, IProgressSink progress)
 {
     public static string ToolVersion =>
         typeof(BundleBuilder).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
 
     public async Task<IReadOnlyList<BuiltBundle>> BuildAsync(BundleSpec spec, CancellationToken ct)
     {
-        var plan = await new ImagePlanner(downloads).PlanAsync(spec, ct).ConfigureAwait(false);
-        progress.Info($"Kubernetes {spec.Kubernetes}: {plan.Images.Count} images for {string.Join(", ", spec.Architectures.Select(a => "linux/" + a))}");
+        var plan = spec.IncludeImages
+            ? await new ImagePlanner(downloads).PlanAsync(spec, ct).ConfigureAwait(false)
+            : new ImagePlan([], new PlannedCni("none", null, null, null, null));
+        var binaryPlan = spec.IncludeBinaries
+            ? spec.Architectures.SelectMany(arch => BinaryPlan.For(spec.Kubernetes,
+                spec.BinaryVersions ?? BinaryVersions.For(spec.Kubernetes), arch, spec.BinarySources)).ToList()
+            : [];
+        progress.Info($"Kubernetes {spec.Kubernetes} for {string.Join(", ", spec.Architectures.Select(a => "linux/" + a))}: " +
+                      $"{plan.Images.Count} images, {binaryPlan.Count / Math.Max(1, spec.Architectures.Count)} binaries");
 
+        var imagesTask = PullImagesAsync(spec, plan, ct);
+        var binariesTask = new BinaryFetcher(downloads).FetchAsync(binaryPlan, ct);
+        await Task.WhenAll(imagesTask, binariesTask).ConfigureAwait(false);
+        var images = await imagesTask.ConfigureAwait(false);
+        var binaries = await binariesTask.ConfigureAwait(false);
+
+        var results = new List<BuiltBundle>();
+        foreach (var arch in spec.Architectures)
+        {
+            var path = Path.Combine(spec.OutputDirectory, BundlePaths.FileName(spec.Kubernetes.ToString(), "linux", arch));
+            var document = NewDocument(spec, arch);
+            var members = new List<BundleMember>();
+            var archImages = images.Where(i => i.Platform.Architecture == arch).ToList();
+            var (blobs, blobBytes) = AddImages(document, members, plan, archImages);
+            var archBinaries = binaries.Where(b => b.Artifact.Arch == arch).ToList();
+            AddBinaries(document, members, archBinaries);
+            await BundleWriter.WriteAsync(path, document, members, progress, ct).ConfigureAwait(false);
+            results.Add(new BuiltBundle(path, arch, new FileInfo(path).Length, archImages.Count, blobs, blobBytes, archBinaries.Count, document.Packages.Count));
+        }
+        return results;
+    }
+
+    private async Task<IReadOnlyList<PulledImage>> PullImagesAsync(BundleSpec spec, ImagePlan plan, CancellationToken ct)
+    {
         var puller = new ImagePuller(registry, cache, progress);
         var wanted = plan.Images
             .Select(image => (image, platforms: spec.Architectures.Where(a => image.OnlyArch is null || image.OnlyArch == a).Select(Platform.Linux).ToList()))
             .Where(x => x.platforms.Count > 0);
         var pulled = await Task.WhenAll(wanted.Select(x =>
             puller.PullAsync(new ImageRequest(x.image.Canonical, x.image.Sources), x.platforms, ct))).ConfigureAwait(false);
-        var all = pulled.SelectMany(p => p).ToList();
-
-        var results = new List<BuiltBundle>();
-        foreach (var arch in spec.Architectures)
-        {
-            var images = all.Where(i => i.Platform.Architecture == arch).ToList();
-            var path = Path.Combine(spec.OutputDirectory, BundlePaths.FileName(spec.Kubernetes.ToString(), "linux", arch));
-            var (document, members, blobs, blobBytes) = Assemble(spec, plan, arch, images);
-            await BundleWriter.WriteAsync(path, document, members, progress, ct).ConfigureAwait(false);
-            results.Add(new BuiltBundle(path, arch, new FileInfo(path).Length, images.Count, blobs, blobBytes));
-        }
-        return results;
+        return pulled.SelectMany(p => p).ToList();
     }
 
-    private (BundleDocument, List<BundleMember>, int Blobs, long BlobBytes) Assemble(BundleSpec spec, ImagePlan plan, string arch, List<PulledImage> images)
+    private static BundleDocument NewDocument(BundleSpec spec, string arch) => new()
     {
-        var document = new BundleDocument
+        Name = Path.GetFileNameWithoutExtension(BundlePaths.FileName(spec.Kubernetes.ToString(), "linux", arch)),
+        Kubernetes = spec.Kubernetes.ToString(),
+        Arch = arch,
+        CreatedBy = "airgap " + ToolVersion,
+    };
+
+    private (int Blobs, long BlobBytes) AddImages(BundleDocument document, List<BundleMember> members, ImagePlan plan, List<PulledImage> images)
+    {
+        if (images.Count == 0) return (0, 0);
+        document.Images = images.OrderBy(i => i.Canonical.ToString(), StringComparer.Ordinal).Select(i => new BundleImage
         {
-            Name = Path.GetFileNameWithoutExtension(BundlePaths.FileName(spec.Kubernetes.ToString(), "linux", arch)),
-            Kubernetes = spec.Kubernetes.ToString(),
-            Arch = arch,
-            CreatedBy = "airgap " + ToolVersion,
-            Images = images.OrderBy(i => i.Canonical.ToString(), StringComparer.Ordinal).Select(i => new BundleImage
-            {
-                Name = i.Canonical.ToString(),
-                Source = i.Source.ToString(),
-                Platform = i.Platform.ToString(),
-                MediaType = i.Manifest.MediaType,
-                Digest = i.Manifest.Digest,
-                SourceDigest = i.SourceDigest.ToString(),
-                ListDigest = i.IndexDigest?.ToString(),
-                Size = i.TotalSize,
-            }).ToList(),
-        };
-        var members = new List<BundleMember>
-        {
-            BundleMember.FromBytes("images/oci-layout", OciLayout.LayoutFile()),
-            BundleMember.FromBytes("images/index.json", OciLayout.Index(images)),
-            BundleMember.FromBytes("images/manifest.json", OciLayout.DockerManifest(images)),
-        };
+            Name = i.Canonical.ToString(),
+            Source = i.Source.ToString(),
+            Platform = i.Platform.ToString(),
+            MediaType = i.Manifest.MediaType,
+            Digest = i.Manifest.Digest,
+            SourceDigest = i.SourceDigest.ToString(),
+            ListDigest = i.IndexDigest?.ToString(),
+            Size = i.TotalSize,
+        }).ToList();
+        members.Add(BundleMember.FromBytes("images/oci-layout", OciLayout.LayoutFile()));
+        members.Add(BundleMember.FromBytes("images/index.json", OciLayout.Index(images)));
+        members.Add(BundleMember.FromBytes("images/manifest.json", OciLayout.DockerManifest(images)));
         var blobs = images.SelectMany(i => i.Blobs).DistinctBy(b => b.Digest).ToList();
         foreach (var blob in blobs)
         {
@@ -78,6 +99,26 @@ public sealed class BundleBuilder(RegistryClient registry, BlobCache cache, Arti
             members.Add(BundleMember.FromBytes(manifestPath, Encoding.UTF8.GetBytes(manifest)));
             document.Cni = new BundleCni { Name = plan.Cni.Name, Version = plan.Cni.Version, Manifest = manifestPath, Source = plan.Cni.ManifestSource };
         }
-        return (document, members, blobs.Count, blobs.Sum(b => b.Size));
+        return (blobs.Count, blobs.Sum(b => b.Size));
+    }
+
+    private static void AddBinaries(BundleDocument document, List<BundleMember> members, List<FetchedBinary> binaries)
+    {
+        if (binaries.Count == 0) return;
+        foreach (var b in binaries.OrderBy(b => b.Artifact.BundlePath, StringComparer.Ordinal))
+        {
+            members.Add(BundleMember.FromFile(b.Artifact.BundlePath, b.CachePath, b.Sha256, b.Size, b.Artifact.Executable ? 0x1ED : 0x1A4));
+            document.Binaries.Add(new BundleBinary
+            {
+                Name = b.Artifact.Name,
+                Version = b.Artifact.Version,
+                Path = b.Artifact.BundlePath,
+                Source = b.Artifact.Url.ToString(),
+                ChecksumSource = b.ChecksumSource.ToString(),
+                Sha256 = b.Sha256,
+                Size = b.Size,
+            });
+        }
+        foreach (var (path, content) in Templates.Systemd()) members.Add(BundleMember.FromBytes(path, content));
     }
 }

@@ -19,6 +19,8 @@ public sealed class BundleDocument
     public string CreatedBy { get; set; } = "";
     public BundleCni Cni { get; set; } = new();
     public List<BundleImage> Images { get; set; } = [];
+    public List<BundleBinary> Binaries { get; set; } = [];
+    public List<BundlePackage> Packages { get; set; } = [];
     public List<BundleFile> Files { get; set; } = [];
 
     private static readonly ISerializer Serializer = new SerializerBuilder()
@@ -77,6 +79,29 @@ public sealed class BundleImage
 public sealed class BundleFile
 {
     public string Path { get; set; } = "";
+    public string Sha256 { get; set; } = "";
+    public long Size { get; set; }
+}
+
+public sealed class BundleBinary
+{
+    public string Name { get; set; } = "";
+    public string Version { get; set; } = "";
+    public string Path { get; set; } = "";
+    public string Source { get; set; } = "";
+    public string ChecksumSource { get; set; } = "";
+    public string Sha256 { get; set; } = "";
+    public long Size { get; set; }
+}
+
+public sealed class BundlePackage
+{
+    public string Os { get; set; } = "";
+    public string Name { get; set; } = "";
+    public string Version { get; set; } = "";
+    public string Arch { get; set; } = "";
+    public string Path { get; set; } = "";
+    public string Repository { get; set; } = "";
     public string Sha256 { get; set; } = "";
     public long Size { get; set; }
 }

@@ -34,6 +34,13 @@ public sealed record BundleSpec
     public string? KubeadmPath { get; init; }
     public string OutputDirectory { get; init; } = "bundles";
 
+    public bool IncludeImages { get; init; } = true;
+    public bool IncludeBinaries { get; init; } = true;
+    public Artifacts.BinarySources BinarySources { get; init; } = Artifacts.BinarySources.Default;
+
+    /// <summary>Versions of crictl, CNI plugins, containerd and runc; null means the table's default for the minor.</summary>
+    public Artifacts.BinaryVersions? BinaryVersions { get; init; }
+
     public static readonly string[] SupportedArchitectures = ["amd64", "arm64"];
 
     public static IReadOnlyList<string> ParseArchitectures(IEnumerable<string> values)

@@ -48,7 +48,7 @@ public sealed class BuildErrorTests(BuildFixture fixture) : IClassFixture<BuildF
         var output = Path.Combine(dir.Path, "out");
         var port = Airgap.TestKit.Infrastructure.Net.FreeLoopbackPort();
         var result = await new AirgapCli { Cache = dir.Sub("c") }.RunAsync(
-            "build", "--k8s", "v1.20.2", "--image-repository", $"127.0.0.1:{port}/google_containers", "--cni", "none", "--output", output);
+            "build", "--k8s", "v1.20.2", "--image-repository", $"127.0.0.1:{port}/google_containers", "--cni", "none", "--no-binaries", "--output", output);
         AssertOneLineError(result, $"127.0.0.1:{port}", "connection refused");
         AssertNothingWritten(output);
     }
@@ -70,7 +70,7 @@ public sealed class BuildErrorTests(BuildFixture fixture) : IClassFixture<BuildF
         var output = Path.Combine(dir.Path, "out");
         var down = Airgap.TestKit.Infrastructure.Net.FreeLoopbackPort();
         var result = await new AirgapCli { Cache = dir.Sub("c") }.RunAsync(
-            "build", "--k8s", "v1.20.2", "--image-repository", $"{fixture.Registry.Host}/google_containers", "--cni", "none",
+            "build", "--k8s", "v1.20.2", "--image-repository", $"{fixture.Registry.Host}/google_containers", "--cni", "none", "--no-binaries",
             "--image", "127.0.0.9:1/team/tool:2.0",
             "--mirror", $"127.0.0.9:1={fixture.Registry.Host}/nothing-here",
             "--mirror", $"127.0.0.9:1=127.0.0.1:{down}",
@@ -94,7 +94,7 @@ public sealed class BuildErrorTests(BuildFixture fixture) : IClassFixture<BuildF
         using var dir = new TempDir();
         var output = Path.Combine(dir.Path, "out");
         var result = await new AirgapCli { Cache = dir.Sub("c") }.RunAsync(
-            "build", "--k8s", "v1.20.2", "--image-repository", $"{registry.Host}/google_containers", "--cni", "none", "--output", output);
+            "build", "--k8s", "v1.20.2", "--image-repository", $"{registry.Host}/google_containers", "--cni", "none", "--no-binaries", "--output", output);
         AssertOneLineError(result, own, "corrupt");
         AssertNothingWritten(output);
         Assert.Empty(Directory.GetFiles(Path.Combine(dir.Path, "c", "blobs", "sha256"), own[7..]));
@@ -108,7 +108,7 @@ public sealed class BuildErrorTests(BuildFixture fixture) : IClassFixture<BuildF
         using var dir = new TempDir();
         var cli = new AirgapCli { Cache = dir.Sub("c") };
         string[] Args(string password, string output) =>
-            ["build", "--k8s", "v1.20.2", "--image-repository", $"{registry.Host}/google_containers", "--cni", "none",
+            ["build", "--k8s", "v1.20.2", "--image-repository", $"{registry.Host}/google_containers", "--cni", "none", "--no-binaries",
              "--username", "builder", "--password", password, "--output", output];
 
         var wrongOutput = Path.Combine(dir.Path, "wrong");
@@ -116,7 +116,7 @@ public sealed class BuildErrorTests(BuildFixture fixture) : IClassFixture<BuildF
         AssertOneLineError(wrong, registry.Host, "401");
         AssertNothingWritten(wrongOutput);
 
-        var anonymous = await cli.RunAsync("build", "--k8s", "v1.20.2", "--image-repository", $"{registry.Host}/google_containers", "--cni", "none", "--output", wrongOutput);
+        var anonymous = await cli.RunAsync("build", "--k8s", "v1.20.2", "--image-repository", $"{registry.Host}/google_containers", "--cni", "none", "--no-binaries", "--output", wrongOutput);
         AssertOneLineError(anonymous, registry.Host, "login");
 
         var right = await cli.RunAsync(Args("s3cret", Path.Combine(dir.Path, "right")));
@@ -133,7 +133,7 @@ public sealed class BuildErrorTests(BuildFixture fixture) : IClassFixture<BuildF
         var auth = Convert.ToBase64String("ci:from-config"u8.ToArray());
         await File.WriteAllTextAsync(Path.Combine(dockerConfig, "config.json"), "{\"auths\":{\"" + registry.Host + "\":{\"auth\":\"" + auth + "\"}}}");
         var result = await new AirgapCli { Cache = dir.Sub("c"), DockerConfig = dockerConfig }.RunAsync(
-            "build", "--k8s", "v1.20.2", "--image-repository", $"{registry.Host}/google_containers", "--cni", "none", "--output", dir.Sub("out"));
+            "build", "--k8s", "v1.20.2", "--image-repository", $"{registry.Host}/google_containers", "--cni", "none", "--no-binaries", "--output", dir.Sub("out"));
         Assert.True(result.Succeeded, result.ToString());
     }
 

@@ -24,6 +24,7 @@ public sealed class BuildFixture : IAsyncLifetime
         "--flannel-manifest", FlannelManifest,
         "--mirror", $"quay.io={Registry.Host}",
         "--output", output,
+        "--no-binaries",
         .. extra,
     ];
 

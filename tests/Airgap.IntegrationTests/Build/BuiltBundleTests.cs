@@ -134,7 +134,7 @@ public sealed class BuiltBundleTests(BuildFixture fixture) : IClassFixture<Build
         var cli = new AirgapCli { Cache = dir.Sub("cache") };
         var args = new[]
         {
-            "build", "--k8s", "v1.20.2", "--image-repository", $"{proxy.Host}/google_containers", "--cni", "none", "--output", dir.Sub("out"),
+            "build", "--k8s", "v1.20.2", "--image-repository", $"{proxy.Host}/google_containers", "--cni", "none", "--no-binaries", "--output", dir.Sub("out"),
         };
         var result = await cli.RunAsync(args);
         Assert.True(result.Succeeded, result.ToString());
@@ -148,7 +148,7 @@ public sealed class BuiltBundleTests(BuildFixture fixture) : IClassFixture<Build
         await using var proxy = CuttingProxy.Start(fixture.Registry.Host, _ => false, cutCount: 0);
         using var dir = new TempDir();
         var cli = new AirgapCli { Cache = dir.Sub("cache") };
-        string[] args = ["build", "--k8s", "v1.20.2", "--image-repository", $"{proxy.Host}/google_containers", "--cni", "none", "--output", dir.Sub("out")];
+        string[] args = ["build", "--k8s", "v1.20.2", "--image-repository", $"{proxy.Host}/google_containers", "--cni", "none", "--no-binaries", "--output", dir.Sub("out")];
         Assert.True((await cli.RunAsync(args)).Succeeded);
         var blobGets = proxy.RequestLog.Count(r => r.Contains("/blobs/"));
         Assert.True(blobGets >= 8);
