@@ -10,6 +10,7 @@
 # Plus one warm-cache airgap rebuild, and airgap on a small set (SMALL_EXTRA_LAYER_MB) to show whether
 # peak RSS grows with bundle size. Writes bench/results.md. Needs `make deps build` (make bench does both).
 set -euo pipefail
+export LC_ALL=C
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CONFIG=${CONFIG:-Release}
@@ -93,16 +94,33 @@ mb_of_kb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 airgap_build() {
   local reg=$1 out=$2 cache=$3 tag=$4
   local registry_var=${reg}_REGISTRY repo_var=${reg}_IMAGE_REPOSITORY manifest_var=${reg}_FLANNEL_MANIFEST
+  local start
   sync # earlier runs' dirty pages are written back outside the timed section
+  start=$EPOCHREALTIME
+  # Each output line is stamped with the time it appeared (bash builtin clock, no fork), to split the run
+  # into phases: start-up and image resolution, pulling (until "writing ..."), writing the bundle.
   CI=1 /usr/bin/time -v -o "$WORK/$tag.time" \
-    "$AIRGAP" build --k8s "$K8S" --arch amd64 \
+    "$AIRGAP" build --k8s "$K8S" --arch amd64 "${NO_BINARIES[@]}" \
     --image-repository "${!repo_var}" --flannel-manifest "${!manifest_var}" --mirror "quay.io=${!registry_var}" \
-    --output "$out" --cache-dir "$cache" >"$WORK/$tag.log" 2>&1 ||
+    --output "$out" --cache-dir "$cache" 2>&1 | stamp >"$WORK/$tag.log" ||
     { tail -n 30 "$WORK/$tag.log" >&2; die "airgap build failed ($tag)"; }
   WALL=$(elapsed_s "$WORK/$tag.time")
   RSS=$(max_rss_kb "$WORK/$tag.time")
-  log "$tag: ${WALL}s, peak RSS $(mb_of_kb "$RSS") MiB"
+  # START_S: to the first line (start-up, image list); PULL_S: from there to the last "pull ..." line (one is
+  # printed per finished blob); WRITE_S: from there to the last line (the bundle written, synced and renamed).
+  read -r START_S PULL_S WRITE_S < <(awk -v s="$start" 'NR == 1 { f = p = $1 } $2 == "pull" || $2 == "fetched" { p = $1 } { last = $1 }
+    END { printf "%.2f %.2f %.2f\n", f - s, p - f, last - p }' "$WORK/$tag.log")
+  log "$tag: ${WALL}s (start-up ${START_S}s, pull ${PULL_S}s, bundle write ${WRITE_S}s), peak RSS $(mb_of_kb "$RSS") MiB"
 }
+stamp() {
+  local line
+  while IFS= read -r line; do printf '%s %s\n' "$EPOCHREALTIME" "$line"; done
+}
+
+# Images only, as skopeo copies them: airgap versions that also bundle kubeadm & co. (from dl.k8s.io by
+# default, which this offline bench cannot reach) are told to leave the binaries out.
+NO_BINARIES=()
+NO_BINARIES=(--no-binaries)   # binaries come from dl.k8s.io/GitHub, out of reach here; the bench measures images
 
 # skopeo_copy LAYOUT TAG: one skopeo copy per image into one OCI layout, in sequence; sets WALL, RSS.
 POLICY=()
@@ -151,11 +169,11 @@ fi
 
 # ---------------------------------------------------------------- runs
 
-A_WALL=() A_RSS=() S_WALL=() S_RSS=() A_SHA=()
+A_WALL=() A_RSS=() A_START=() A_PULL=() A_WRITE=() S_WALL=() S_RSS=() S_TAR=() A_SHA=()
 for ((run = 1; run <= RUNS; run++)); do
   rm -rf "$WORK/cache.$run" "$WORK/out.$run"
   airgap_build big "$WORK/out.$run" "$WORK/cache.$run" "airgap-cold-$run"
-  A_WALL+=("$WALL") A_RSS+=("$RSS")
+  A_WALL+=("$WALL") A_RSS+=("$RSS") A_START+=("$START_S") A_PULL+=("$PULL_S") A_WRITE+=("$WRITE_S")
   bundle=$WORK/out.$run/airgap-k8s-$K8S-linux-amd64.tar
   [[ -f $bundle ]] || die "airgap build did not write $bundle"
   A_SHA+=("$(sha256sum "$bundle" | cut -d' ' -f1)")
@@ -170,11 +188,17 @@ for ((run = 1; run <= RUNS; run++)); do
   skopeo_copy "$WORK/oci.$run" "skopeo-$run"
   S_WALL+=("$WALL") S_RSS+=("$RSS")
   SKOPEO_LAYOUT_BYTES=$(du -sb "$WORK/oci.$run" | cut -f1)
-  rm -rf "$WORK/oci.$run"
+  # Not part of the comparison: what carrying skopeo's layout as one file would add (tar, like airgap's output).
+  sync
+  tar_start=$EPOCHREALTIME
+  tar -cf "$WORK/oci.$run.tar" -C "$WORK/oci.$run" .
+  S_TAR+=("$(awk -v a="$tar_start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')")
+  log "skopeo-$run: tar of the layout ${S_TAR[-1]}s (informational)"
+  rm -rf "$WORK/oci.$run" "$WORK/oci.$run.tar"
 done
 
 airgap_build big "$WORK/out.warm" "$WORK/cache.$RUNS" "airgap-warm"
-WARM_WALL=$WALL WARM_RSS=$RSS
+WARM_WALL=$WALL WARM_RSS=$RSS WARM_START=$START_S WARM_WRITE=$WRITE_S
 WARM_SHA=$(sha256sum "$WORK/out.warm/airgap-k8s-$K8S-linux-amd64.tar" | cut -d' ' -f1)
 rm -rf "$WORK/out.warm" "$WORK/cache.$RUNS"
 
@@ -213,6 +237,13 @@ DATA_GROWTH=$(awk -v b="$BUNDLE_BYTES" -v s="$SMALL_BUNDLE_BYTES" 'BEGIN { print
 
 verdict() { if [[ $1 == 1 ]]; then echo "**met**"; else echo "**not met**"; fi; }
 FASTER=$(awk -v a="$A_MED" -v s="$S_MED" 'BEGIN { print (a < s) ? 1 : 0 }')
+# Whether the two tools' run times overlap, i.e. the difference is inside this machine's run-to-run noise.
+if awk -v amin="$A_MIN" -v amax="$(maximum "${A_WALL[@]}")" -v smin="$S_MIN" -v smax="$(maximum "${S_WALL[@]}")" \
+  'BEGIN { exit !(amin <= smax && smin <= amax) }'; then
+  NOISE="; the runs' ranges overlap, so the difference is within run-to-run noise"
+else
+  NOISE="; the runs' ranges do not overlap"
+fi
 SIZE_OK=$(awk -v o="$OVERHEAD_PCT" -v t="$SIZE_TOLERANCE_PCT" 'BEGIN { o = o < 0 ? -o : o; print (o <= t) ? 1 : 0 }')
 RSS_OK=$(awk -v g="$RSS_GROWTH_PCT" -v t="$RSS_TOLERANCE_PCT" 'BEGIN { print (g <= t) ? 1 : 0 }')
 IDENTICAL=$(printf '%s\n' "${A_SHA[@]}" "$WARM_SHA" | sort -u | wc -l)
@@ -254,7 +285,7 @@ coreos/flannel:v0.13.0, every tag a linux/amd64 + linux/arm64 list, each image w
 $EXTRA_LAYER_MB MiB layer of incompressible data per arch: $(mib "$big_UNIQUE_BLOB_BYTES_AMD64") MiB ($big_UNIQUE_BLOB_BYTES_AMD64 B)
 of unique amd64 blobs, 8 images. Runs alternate airgap and skopeo.
 
-- **airgap**: \`CI=1 airgap build --k8s $K8S --arch amd64 --image-repository \$REGISTRY/google_containers
+- **airgap**: \`CI=1 airgap build --k8s $K8S --arch amd64${NO_BINARIES[*]:+ ${NO_BINARIES[*]}} --image-repository \$REGISTRY/google_containers
   --flannel-manifest kube-flannel.yml --mirror quay.io=\$REGISTRY --output DIR --cache-dir FRESH_DIR\`
   under \`/usr/bin/time -v\`: pulls, digest-checks, writes one tarball with bundle.yaml and SHA256SUMS.
 - **skopeo**: for each of the 8 images, in sequence, \`skopeo copy --src-tls-verify=false --override-arch amd64
@@ -262,6 +293,8 @@ of unique amd64 blobs, 8 images. Runs alternate airgap and skopeo.
   \`/usr/bin/time -v\`; time = the whole loop, peak RSS = the largest of the 8. Its output is an OCI
   directory ($(mib "$SKOPEO_LAYOUT_BYTES") MiB), not yet a tarball.
 - Wall times are seconds; RSS is "Maximum resident set size" in MiB.
+- airgap writes every blob twice (into its cache, then into the tarball, hashing it again on the
+  way); skopeo writes each blob once into its directory. The phase split below shows the cost.
 
 ## Results
 
@@ -273,9 +306,14 @@ of unique amd64 blobs, 8 images. Runs alternate airgap and skopeo.
 | peak RSS, median | $(mb_of_kb "$A_RSS_MED") MiB | $(mb_of_kb "$S_RSS_MED") MiB |
 | peak RSS, each run | $(kb_list "${A_RSS[@]}") | $(kb_list "${S_RSS[@]}") |
 
+Not in the comparison: skopeo's output is a directory; \`tar -cf\` of it, to carry it as one file
+like airgap's bundle, took $(list "${S_TAR[@]}") s more (no checksums file, no manifest of versions).
+
 | airgap, other runs | |
 |---|---|
 | warm cache rebuild (cache of cold run $RUNS) | ${WARM_WALL} s, peak RSS $(mb_of_kb "$WARM_RSS") MiB |
+| cold runs split by airgap's own output: start-up and image list / pulling manifests and blobs into the cache / writing the bundle from the cache | $(list "${A_START[@]}") / $(list "${A_PULL[@]}") / $(list "${A_WRITE[@]}") s |
+| warm run split the same way (blobs all in the cache) | ${WARM_START} s start-up, then ${WARM_WRITE} s to resolve the manifests and write the bundle |
 | small set (--extra-layer-mb $SMALL_EXTRA_LAYER_MB, $(mib "$SMALL_BUNDLE_BYTES") MiB bundle), cold, median of $RUNS | ${SM_MED} s, peak RSS $(kb_list "${SM_RSS[@]}") MiB |
 | big set ($(mib "$BUNDLE_BYTES") MiB bundle, ${DATA_GROWTH}x the small one), cold | peak RSS $(kb_list "${A_RSS[@]}") MiB |
 | \`airgap verify\` of the big bundle | $VERIFY in ${VERIFY_S} s |
@@ -291,7 +329,7 @@ of unique amd64 blobs, 8 images. Runs alternate airgap and skopeo.
 
 | target | rule | measured | |
 |---|---|---|---|
-| faster than skopeo | airgap median < skopeo median | ${A_MED} s vs ${S_MED} s (skopeo/airgap = ${SPEEDUP}x) | $(verdict "$FASTER") |
+| faster than skopeo | airgap median < skopeo median | ${A_MED} s vs ${S_MED} s (skopeo/airgap = ${SPEEDUP}x${NOISE}) | $(verdict "$FASTER") |
 | size within 1% of unique blobs | \|bundle − reference\| ≤ ${SIZE_TOLERANCE_PCT} % of reference | ${OVERHEAD_PCT} % | $(verdict "$SIZE_OK") |
 | RSS not growing with bundle size | max peak RSS on the big set ≤ ${RSS_TOLERANCE_PCT} % above the small set's, for ${DATA_GROWTH}x the data | $(mb_of_kb "$SM_RSS_MAX") → $(mb_of_kb "$A_RSS_MAX") MiB (${RSS_GROWTH_PCT} %) | $(verdict "$RSS_OK") |
 EOF

@@ -71,13 +71,22 @@ echo "flannel manifest:  $FLANNEL_MANIFEST   (names $FLANNEL_IMAGE, pulled throu
 # A fresh cache, so every blob below is really pulled (an operator's builds share ~/.cache/airgap).
 CACHE=$WORK/cache
 
+# airgap also bundles kubeadm, kubelet, kubectl, crictl, CNI plugins, containerd and runc, from dl.k8s.io
+# and GitHub releases (or --binaries-url / --github-mirror). This demo has no internet and no such mirror,
+# so it bundles the images only.
+# airgap also bundles kubeadm, kubelet, kubectl, crictl, CNI plugins, containerd and runc, from dl.k8s.io
+# and GitHub releases (or --binaries-url / --github-mirror). This demo has no internet and no such mirror,
+# so it bundles the images only.
+EXTRA=(--no-binaries)
+echo "binaries:          left out (--no-binaries): they come from dl.k8s.io and GitHub, out of reach here"
+
 section "building the bundle"
 cd "$ROOT"
 run "$AIRGAP" build --k8s "$K8S" \
   --image-repository "$IMAGE_REPOSITORY" \
   --flannel-manifest "$FLANNEL_MANIFEST" \
   --mirror "quay.io=$REGISTRY" \
-  --output "$OUTPUT" --cache-dir "$CACHE"
+  --output "$OUTPUT" --cache-dir "$CACHE" "${EXTRA[@]}"
 
 BUNDLE=$OUTPUT/airgap-k8s-$K8S-linux-amd64.tar
 [[ -f $BUNDLE ]] || { echo "demo: airgap build succeeded but $BUNDLE is missing" >&2; exit 1; }
@@ -93,7 +102,7 @@ cat <<EOF
 
 == done
 Built $BUNDLE ($(numfmt --to=iec-i --suffix=B "$size")): Kubernetes $K8S for linux/amd64,
-the kubeadm images under the names kubeadm expects (k8s.gcr.io/...) plus Flannel and its manifest.
+the kubeadm images under the names kubeadm expects (k8s.gcr.io/...) plus Flannel and its manifest$([[ ${#EXTRA[@]} -gt 0 ]] && printf ' (no binaries)').
 The test registry and the temporary cache are removed on exit; the bundle stays in $ROOT/$OUTPUT.
 
 On the isolated host (as root):
@@ -101,7 +110,8 @@ On the isolated host (as root):
   tar -C b/images -cf - . | ctr -n k8s.io images import -
   kubectl apply -f b/manifests/kube-flannel.yml   # after kubeadm init
 
-Against real mirrors, the same build is:
+Against real mirrors, the same build is (add --binaries-url / --github-mirror where dl.k8s.io and
+GitHub are out of reach):
   airgap build --k8s $K8S --image-repository registry.aliyuncs.com/google_containers \\
                --mirror quay.io=quay.mirrors.ustc.edu.cn
 EOF
