@@ -29,31 +29,44 @@ public sealed class BundleBuilder(RegistryClient registry, BlobCache cache, File
         progress.Info($"Kubernetes {spec.Kubernetes} for {string.Join(", ", spec.Architectures.Select(a => "linux/" + a))}: " +
                       $"{plan.Images.Count} images, {binaryPlan.Count / Math.Max(1, spec.Architectures.Count)} binaries");
 
-        var imagesTask = PullImagesAsync(spec, plan, ct);
-        var binariesTask = new BinaryFetcher(downloads).FetchAsync(binaryPlan, ct);
-        await Task.WhenAll(imagesTask, binariesTask).ConfigureAwait(false);
-        var images = await imagesTask.ConfigureAwait(false);
-        var binaries = await binariesTask.ConfigureAwait(false);
-
-        var results = new List<BuiltBundle>();
-        foreach (var arch in spec.Architectures)
+        // Layers keep streaming after their manifests are in; the bundle is written in member order as
+        // they land, so writing overlaps pulling. Any failure cancels everything still in flight.
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var puller = new ImagePuller(registry, cache, progress);
+        try
         {
-            var path = Path.Combine(spec.OutputDirectory, BundlePaths.FileName(spec.Kubernetes.ToString(), "linux", arch));
-            var document = NewDocument(spec, arch);
-            var members = new List<BundleMember>();
-            var archImages = images.Where(i => i.Platform.Architecture == arch).ToList();
-            var (blobs, blobBytes) = AddImages(document, members, plan, archImages);
-            var archBinaries = binaries.Where(b => b.Artifact.Arch == arch).ToList();
-            AddBinaries(document, members, archBinaries);
-            await BundleWriter.WriteAsync(path, document, members, progress, ct).ConfigureAwait(false);
-            results.Add(new BuiltBundle(path, arch, new FileInfo(path).Length, archImages.Count, blobs, blobBytes, archBinaries.Count, document.Packages.Count));
+            var imagesTask = PullImagesAsync(puller, spec, plan, linked.Token);
+            var binariesTask = new BinaryFetcher(downloads).FetchAsync(binaryPlan, linked.Token);
+            await Task.WhenAll(imagesTask, binariesTask).ConfigureAwait(false);
+            var images = await imagesTask.ConfigureAwait(false);
+            var binaries = await binariesTask.ConfigureAwait(false);
+
+            var results = new List<BuiltBundle>();
+            foreach (var arch in spec.Architectures)
+            {
+                var path = Path.Combine(spec.OutputDirectory, BundlePaths.FileName(spec.Kubernetes.ToString(), "linux", arch));
+                var document = NewDocument(spec, arch);
+                var members = new List<BundleMember>();
+                var archImages = images.Where(i => i.Platform.Architecture == arch).ToList();
+                var (blobs, blobBytes) = AddImages(document, members, plan, archImages, puller);
+                var archBinaries = binaries.Where(b => b.Artifact.Arch == arch).ToList();
+                AddBinaries(document, members, archBinaries);
+                await BundleWriter.WriteAsync(path, document, members, progress, linked.Token).ConfigureAwait(false);
+                results.Add(new BuiltBundle(path, arch, new FileInfo(path).Length, archImages.Count, blobs, blobBytes, archBinaries.Count, document.Packages.Count));
+            }
+            await puller.AllLayers.ConfigureAwait(false);
+            return results;
         }
-        return results;
+        catch
+        {
+            await linked.CancelAsync().ConfigureAwait(false);
+            try { await puller.AllLayers.ConfigureAwait(false); } catch (Exception) { /* the first failure is the one reported */ }
+            throw;
+        }
     }
 
-    private async Task<IReadOnlyList<PulledImage>> PullImagesAsync(BundleSpec spec, ImagePlan plan, CancellationToken ct)
+    private static async Task<IReadOnlyList<PulledImage>> PullImagesAsync(ImagePuller puller, BundleSpec spec, ImagePlan plan, CancellationToken ct)
     {
-        var puller = new ImagePuller(registry, cache, progress);
         var wanted = plan.Images
             .Select(image => (image, platforms: spec.Architectures.Where(a => image.OnlyArch is null || image.OnlyArch == a).Select(Platform.Linux).ToList()))
             .Where(x => x.platforms.Count > 0);
@@ -70,7 +83,7 @@ public sealed class BundleBuilder(RegistryClient registry, BlobCache cache, File
         CreatedBy = "airgap " + ToolVersion,
     };
 
-    private (int Blobs, long BlobBytes) AddImages(BundleDocument document, List<BundleMember> members, ImagePlan plan, List<PulledImage> images)
+    private (int Blobs, long BlobBytes) AddImages(BundleDocument document, List<BundleMember> members, ImagePlan plan, List<PulledImage> images, ImagePuller puller)
     {
         if (images.Count == 0) return (0, 0);
         document.Images = images.OrderBy(i => i.Canonical.ToString(), StringComparer.Ordinal).Select(i => new BundleImage
@@ -91,7 +104,8 @@ public sealed class BundleBuilder(RegistryClient registry, BlobCache cache, File
         foreach (var blob in blobs)
         {
             var digest = blob.ParsedDigest;
-            members.Add(BundleMember.FromFile("images/" + OciLayout.BlobPath(digest), cache.PathOf(digest), digest.Hex, blob.Size));
+            members.Add(BundleMember.FromFile("images/" + OciLayout.BlobPath(digest), cache.PathOf(digest), digest.Hex, blob.Size)
+                with { Ready = () => puller.LayerReady(blob.Digest) });
         }
         if (plan.Cni.ManifestText is { } manifest)
         {

@@ -10,6 +10,9 @@ namespace Airgap.Bundles;
 /// </summary>
 public sealed record BundleMember(string Path, long Size, string Sha256, Func<Stream> Open, int Mode = 0x1A4 /* 0644 */)
 {
+    /// <summary>Awaited before <see cref="Open"/>: lets the writer start while downloads are still running.</summary>
+    public Func<Task>? Ready { get; init; }
+
     public static BundleMember FromBytes(string path, byte[] content, int mode = 0x1A4) =>
         new(path, content.Length, Convert.ToHexStringLower(SHA256.HashData(content)), () => new MemoryStream(content, writable: false), mode);
 
@@ -51,6 +54,7 @@ public static class BundleWriter
                 progress.TransferStarted(progressId, $"write {Path.GetFileName(destination)}", members.Sum(m => m.Size));
                 foreach (var member in new[] { yaml, sumsMember }.Concat(sorted))
                 {
+                    if (member.Ready is not null) await member.Ready().ConfigureAwait(false);
                     progress.TransferAdvanced(progressId, member.Size);
                     await using var source = member.Open();
                     var hash = await tar.WriteFileAsync(member.Path, source, member.Size, member.Mode, ct).ConfigureAwait(false);
@@ -59,7 +63,9 @@ public static class BundleWriter
                         throw new AirgapException($"{member.Path} has sha256 {actual}, expected {member.Sha256}: the blob cache is damaged; remove {BundlePaths.CacheHint} and build again");
                 }
                 await tar.FinishAsync(ct).ConfigureAwait(false);
-                file.Flush(flushToDisk: true);
+                // No fsync: on slow disks a full writeback doubles build time, and a bundle is only
+                // ever used after verification, which catches a file a crash left short.
+                await file.FlushAsync(ct).ConfigureAwait(false);
                 progress.TransferFinished(progressId, fromCache: false);
             }
             File.Move(temporary, destination, overwrite: true);

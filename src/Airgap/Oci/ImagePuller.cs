@@ -28,6 +28,16 @@ public sealed record PulledImage(
 public sealed class ImagePuller(RegistryClient registry, BlobCache cache, IProgressSink progress, int parallelBlobs = 6)
 {
     private readonly SemaphoreSlim _blobSlots = new(parallelBlobs);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Task> _layers = new();
+
+    /// <summary>
+    /// Completes when a layer started by a pull is verified in the cache. Pulls return once manifests
+    /// and configs are in, with layers still streaming, so a bundle can be written while they arrive.
+    /// </summary>
+    public Task LayerReady(string digest) => _layers.TryGetValue(digest, out var task) ? task : Task.CompletedTask;
+
+    /// <summary>Every layer started so far; await it to observe failures of layers no bundle waited for.</summary>
+    public Task AllLayers => Task.WhenAll(_layers.Values);
 
     public async Task<IReadOnlyList<PulledImage>> PullAsync(ImageRequest request, IReadOnlyList<Platform> platforms, CancellationToken ct)
     {
@@ -90,8 +100,12 @@ public sealed class ImagePuller(RegistryClient registry, BlobCache cache, IProgr
         if (!actual.Matches(platform))
             throw new AirgapException($"image {source} is built for {actual}, not {platform}: use a multi-arch tag or another --arch");
 
-        await Task.WhenAll(manifest.Layers.Select((layer, i) =>
-            FetchBlobAsync(source, layer, $"pull {canonical.Repository} layer {i + 1}/{manifest.Layers.Count}", ct))).ConfigureAwait(false);
+        for (var i = 0; i < manifest.Layers.Count; i++)
+        {
+            var layer = manifest.Layers[i];
+            var label = $"pull {canonical.Repository} layer {i + 1}/{manifest.Layers.Count}";
+            _ = _layers.GetOrAdd(layer.Digest, _ => Task.Run(() => FetchBlobAsync(source, layer, label, ct), ct));
+        }
 
         var bundled = manifestResponse.MediaType == MediaTypes.OciManifest
             ? manifestResponse.Content

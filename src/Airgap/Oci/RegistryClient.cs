@@ -243,14 +243,17 @@ public sealed class RegistryClient : IDisposable
 
             if (IsRetryable(response.StatusCode) && attempt < _options.MaxAttempts)
             {
-                var delay = RetryAfter(response) ?? Backoff(attempt);
+                var delay = Capped(RetryAfter(response) ?? Backoff(attempt));
                 response.Dispose();
-                await Task.Delay(delay < _options.RetryMaxDelay ? delay : _options.RetryMaxDelay, ct).ConfigureAwait(false);
+                await Task.Delay(delay, ct).ConfigureAwait(false);
                 continue;
             }
             return response;
         }
     }
+
+    /// <summary>A server's Retry-After is honoured up to a limit: an hour-long ask must not stall a build silently.</summary>
+    private TimeSpan Capped(TimeSpan delay) => delay < _options.RetryMaxDelay ? delay : _options.RetryMaxDelay;
 
     private static bool IsRetryable(HttpStatusCode status) =>
         status is HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests || (int)status >= 500;
@@ -320,7 +323,7 @@ public sealed class RegistryClient : IDisposable
             {
                 if (IsRetryable(tokenResponse.StatusCode) && attempt < _options.MaxAttempts)
                 {
-                    await Task.Delay(RetryAfter(tokenResponse) ?? Backoff(attempt), ct).ConfigureAwait(false);
+                    await Task.Delay(Capped(RetryAfter(tokenResponse) ?? Backoff(attempt)), ct).ConfigureAwait(false);
                     continue;
                 }
                 if (tokenResponse.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
@@ -374,7 +377,7 @@ public sealed class RegistryClient : IDisposable
         return result;
     }
 
-    private static async Task EnsureSuccessAsync(HttpResponseMessage response, ImageReference image, string what, CancellationToken ct)
+    private async Task EnsureSuccessAsync(HttpResponseMessage response, ImageReference image, string what, CancellationToken ct)
     {
         if (response.IsSuccessStatusCode) return;
         var code = (int)response.StatusCode;
@@ -383,6 +386,8 @@ public sealed class RegistryClient : IDisposable
         var message = response.StatusCode switch
         {
             HttpStatusCode.NotFound => $"{what} of {image} not found at {image.ApiHost} (HTTP 404{(detail.Length > 0 ? ", " + detail : "")})",
+            HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden when _options.Credentials.Find(image.Registry) is null =>
+                $"registry {image.ApiHost} denied anonymous access to {image.Repository} (HTTP {code}{(detail.Length > 0 ? ", " + detail : "")}): pass --username/--password or docker login {image.Registry}",
             HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden =>
                 $"registry {image.ApiHost} denied access to {image.Repository} (HTTP {code}{(detail.Length > 0 ? ", " + detail : "")}): check the credentials for {image.Registry}",
             _ => $"registry {image.ApiHost} answered HTTP {code} for the {what} of {image}{(detail.Length > 0 ? ": " + detail : "")}",

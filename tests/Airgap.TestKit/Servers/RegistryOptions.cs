@@ -26,6 +26,12 @@ public sealed record RegistryOptions
     /// <summary>When set, the registry demands HTTP basic auth (htpasswd, bcrypt) for every request.</summary>
     public RegistryCredentials? Credentials { get; init; }
 
+    /// <summary>
+    /// When set, the registry uses Docker-style token auth (auth.token) with a <see cref="TokenAuthServer"/> started and
+    /// stopped with it, as Docker Hub, aliyun and Harbor do. Excludes <see cref="Credentials"/>.
+    /// </summary>
+    public TokenAuthOptions? TokenAuth { get; init; }
+
     /// <summary>Allows DELETE of manifests and blobs (distribution's storage.delete.enabled; off by default there too).</summary>
     public bool DeleteEnabled { get; init; }
 

@@ -11,9 +11,13 @@ public sealed class RegistryPusher : IDisposable
 {
     private readonly HttpClient _client;
 
-    public RegistryPusher(string host, RegistryCredentials? credentials = null, HttpMessageHandler? handler = null)
+    /// <param name="host">"host:port", spoken to over plain HTTP.</param>
+    /// <param name="credentials">Sent pre-emptively as HTTP basic (htpasswd registries).</param>
+    /// <param name="handler">Used for every request (e.g. a <see cref="BearerAuthHandler"/>).</param>
+    /// <param name="ownsHandler">Dispose <paramref name="handler"/> with the pusher.</param>
+    public RegistryPusher(string host, RegistryCredentials? credentials = null, HttpMessageHandler? handler = null, bool ownsHandler = false)
     {
-        _client = handler is null ? new HttpClient() : new HttpClient(handler, disposeHandler: false);
+        _client = handler is null ? new HttpClient() : new HttpClient(handler, disposeHandler: ownsHandler);
         _client.BaseAddress = new Uri($"http://{host}/");
         // Large benchmark layers over loopback still take a while on a busy machine.
         _client.Timeout = TimeSpan.FromMinutes(10);
@@ -25,6 +29,10 @@ public sealed class RegistryPusher : IDisposable
     }
 
     public string Host { get; }
+
+    /// <summary>A pusher for a token-auth registry: follows its Bearer challenge and asks for pull,push with <paramref name="credentials"/>.</summary>
+    public static RegistryPusher WithBearerAuth(string host, RegistryCredentials credentials)
+        => new(host, null, new BearerAuthHandler(credentials, "pull,push"), ownsHandler: true);
 
     /// <summary>Uploads a blob unless the repository already has it. Returns true if bytes were sent.</summary>
     public Task<bool> PushBlobAsync(string repository, byte[] data, CancellationToken cancellationToken = default)

@@ -14,12 +14,13 @@ public sealed class RegistryServer : IAsyncDisposable
     public const string RegistryBinary = "/usr/bin/docker-registry";
     private readonly ServerProcess _process;
 
-    private RegistryServer(ServerProcess process, string workDirectory, int port, RegistryCredentials? credentials)
+    private RegistryServer(ServerProcess process, string workDirectory, int port, RegistryCredentials? credentials, TokenAuthServer? tokenServer)
     {
         _process = process;
         WorkDirectory = workDirectory;
         Port = port;
         Credentials = credentials;
+        TokenServer = tokenServer;
     }
 
     /// <summary>"127.0.0.1:PORT", the form used in image references.</summary>
@@ -39,6 +40,9 @@ public sealed class RegistryServer : IAsyncDisposable
 
     public RegistryCredentials? Credentials { get; }
 
+    /// <summary>The token service this registry trusts, when started with <see cref="RegistryOptions.TokenAuth"/>.</summary>
+    public TokenAuthServer? TokenServer { get; }
+
     public static async Task<RegistryServer> StartAsync(RegistryOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new RegistryOptions();
@@ -47,9 +51,23 @@ public sealed class RegistryServer : IAsyncDisposable
             throw new InvalidOperationException($"{RegistryBinary} is missing: apt-get install -y docker-registry");
         }
 
+        if (options.Credentials is not null && options.TokenAuth is not null)
+        {
+            throw new ArgumentException("RegistryOptions: Credentials (htpasswd) and TokenAuth exclude each other", nameof(options));
+        }
+
         var work = Directory.CreateTempSubdirectory("airgap-registry-").FullName;
+        TokenAuthServer? tokenServer = null;
         try
         {
+            string? rootCertBundle = null;
+            if (options.TokenAuth is { } tokenOptions)
+            {
+                tokenServer = TokenAuthServer.Start(tokenOptions);
+                rootCertBundle = Path.Combine(work, "token-root.pem");
+                await File.WriteAllTextAsync(rootCertBundle, tokenServer.CertificatePem, cancellationToken).ConfigureAwait(false);
+            }
+
             string? htpasswdPath = null;
             if (options.Credentials is { } c)
             {
@@ -66,9 +84,9 @@ public sealed class RegistryServer : IAsyncDisposable
             {
                 var port = Net.FreeLoopbackPort();
                 var config = Path.Combine(work, "config.yml");
-                await File.WriteAllTextAsync(config, Config(work, port, options, htpasswdPath), cancellationToken).ConfigureAwait(false);
+                await File.WriteAllTextAsync(config, Config(work, port, options, htpasswdPath, tokenServer, rootCertBundle), cancellationToken).ConfigureAwait(false);
                 var process = ServerProcess.Start(RegistryBinary, ["serve", config], Path.Combine(work, "registry.log"));
-                var server = new RegistryServer(process, work, port, options.Credentials);
+                var server = new RegistryServer(process, work, port, options.Credentials, tokenServer);
                 try
                 {
                     await server.WaitUntilReadyAsync(options.StartTimeout, cancellationToken).ConfigureAwait(false);
@@ -88,6 +106,10 @@ public sealed class RegistryServer : IAsyncDisposable
         }
         catch
         {
+            if (tokenServer is not null)
+            {
+                await tokenServer.DisposeAsync().ConfigureAwait(false);
+            }
             Net.TryDeleteDirectory(work);
             throw;
         }
@@ -107,12 +129,24 @@ public sealed class RegistryServer : IAsyncDisposable
         return Path.Combine(StorageRoot, "docker", "registry", "v2", "blobs", "sha256", hex[..2], hex, "data");
     }
 
-    /// <summary>A pusher for this registry, using its credentials if it has any.</summary>
-    public RegistryPusher CreatePusher() => new(Host, Credentials);
+    /// <summary>A pusher for this registry, using its credentials if it has any (the token service's pusher for token auth).</summary>
+    public RegistryPusher CreatePusher() =>
+        TokenServer is { } tokens ? RegistryPusher.WithBearerAuth(Host, tokens.Options.Pusher.Credentials) : new(Host, Credentials);
 
-    /// <summary>An HttpClient with BaseAddress set and, if configured, the credentials attached.</summary>
+    /// <summary>
+    /// An HttpClient with BaseAddress set and, if configured, the credentials attached (for token auth: a
+    /// <see cref="BearerAuthHandler"/> acting as the token service's pusher).
+    /// </summary>
     public HttpClient CreateClient()
     {
+        if (TokenServer is { } tokens)
+        {
+            return new HttpClient(new BearerAuthHandler(tokens.Options.Pusher.Credentials, "pull,push"))
+            {
+                BaseAddress = BaseUri,
+                Timeout = TimeSpan.FromMinutes(5),
+            };
+        }
         var client = new HttpClient { BaseAddress = BaseUri, Timeout = TimeSpan.FromMinutes(5) };
         if (Credentials is { } c)
         {
@@ -127,6 +161,10 @@ public sealed class RegistryServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _process.DisposeAsync().ConfigureAwait(false);
+        if (TokenServer is not null)
+        {
+            await TokenServer.DisposeAsync().ConfigureAwait(false);
+        }
         Net.TryDeleteDirectory(WorkDirectory);
     }
 
@@ -166,17 +204,28 @@ public sealed class RegistryServer : IAsyncDisposable
             $"docker-registry did not answer GET {BaseUri}v2/ within {timeout.TotalSeconds:0}s (last: {last?.Message}). Log tail:\n{_process.Tail()}");
     }
 
-    private static string Config(string work, int port, RegistryOptions options, string? htpasswdPath)
+    private static string Config(string work, int port, RegistryOptions options, string? htpasswdPath, TokenAuthServer? tokenServer,
+        string? rootCertBundle)
     {
-        var auth = htpasswdPath is null
-            ? ""
-            : $"""
+        var auth = htpasswdPath is not null
+            ? $"""
               auth:
                 htpasswd:
                   realm: airgap-testkit
                   path: {htpasswdPath}
 
-              """;
+              """
+            : tokenServer is not null
+                ? $"""
+                  auth:
+                    token:
+                      realm: {tokenServer.Realm}
+                      service: {tokenServer.Options.Service}
+                      issuer: {tokenServer.Options.Issuer}
+                      rootcertbundle: {rootCertBundle}
+
+                  """
+                : "";
         // A fixed http.secret silences the "no HTTP secret" warning; access logs are per-request noise.
         return $"""
             version: 0.1
