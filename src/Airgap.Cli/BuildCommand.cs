@@ -30,16 +30,25 @@ internal static class BuildCommand
         var cniVersion = new Option<string?>("--cni-plugins-version") { Description = "containernetworking/plugins release (e.g. v0.8.7)" };
         var containerdVersion = new Option<string?>("--containerd-version") { Description = "containerd release (e.g. 1.4.3)" };
         var runcVersion = new Option<string?>("--runc-version") { Description = "runc release (e.g. v1.0.0-rc92)" };
+        var os = new Option<string[]>("--os") { Description = "target OS profiles whose packages go in as offline repositories, e.g. ubuntu-20.04,centos-7 (see manifests/os)" };
+        var osMirror = new Option<string?>("--os-mirror") { Description = "replace the profile's OS archive root (suites, components and key stay)" };
+        var k8sRepo = new Option<string?>("--k8s-repo") { Description = "replace the Kubernetes package repository (legacy or per-minor layout)" };
+        var k8sRepoKey = new Option<string?>("--k8s-repo-key") { Description = "OpenPGP public key that must have signed --k8s-repo" };
+        var reposFile = new Option<string?>("--repos") { Description = "repos.yaml: more or replaced repositories (name, kind, url, suite, components, key)" };
+        var package = new Option<string[]>("--package") { Description = "an extra package for every --os (NAME or NAME=VERSION, repeatable)" };
+        var noPackages = new Option<bool>("--no-packages") { Description = "leave OS packages out even with --os" };
         var noImages = new Option<bool>("--no-images") { Description = "leave images out" };
         var noBinaries = new Option<bool>("--no-binaries") { Description = "leave the binaries (kubeadm, kubelet, kubectl, crictl, CNI plugins, containerd, runc) out" };
         var format = AirgapCli.FormatOption(withLongName: false);
         var command = new Command("build", "Pull everything a Kubernetes version needs into one verified bundle per architecture.");
         foreach (var o in plan.All) command.Options.Add(o);
         foreach (var o in new Option[] { arch, mirror, plainHttp, output, username, password, cacheDir,
-                     binariesUrl, githubMirror, crictlVersion, cniVersion, containerdVersion, runcVersion, noImages, noBinaries, format }) command.Options.Add(o);
+                     binariesUrl, githubMirror, crictlVersion, cniVersion, containerdVersion, runcVersion,
+                     os, osMirror, k8sRepo, k8sRepoKey, reposFile, package, noPackages, noImages, noBinaries, format }) command.Options.Add(o);
 
         command.SetAction((result, ct) => AirgapCli.Guard(async () =>
         {
+            var cache = new BlobCache(result.GetValue(cacheDir) ?? BlobCache.DefaultRoot());
             var mirrors = new MirrorRules();
             foreach (var rule in result.GetValue(mirror) ?? []) mirrors.Add(rule);
             var spec = plan.ToSpec(result, mirrors, BundleSpec.ParseArchitectures(result.GetValue(arch) ?? []), result.GetValue(output)!);
@@ -54,8 +63,27 @@ internal static class BuildCommand
                 BinaryVersions = result.GetValue(noBinaries) ? null
                     : BinaryVersions.For(spec.Kubernetes).With(versionOverrides.Item1, versionOverrides.Item2, versionOverrides.Item3, versionOverrides.Item4),
             };
-            if (!spec.IncludeImages && !spec.IncludeBinaries)
-                throw new AirgapException("--no-images with --no-binaries leaves nothing to bundle");
+            var profiles = (result.GetValue(os) ?? []).SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).Distinct().ToList();
+            foreach (var profile in profiles) Airgap.Packages.Profiles.OsProfileCatalog.Get(profile);
+            var keyFile = result.GetValue(k8sRepoKey);
+            if (keyFile is not null && !File.Exists(keyFile)) throw new AirgapException($"--k8s-repo-key {keyFile} does not exist");
+            var extraRepos = result.GetValue(reposFile) is { } reposPath
+                ? Airgap.Packages.Profiles.RepositoryOverrides.LoadReposFile(reposPath)
+                : [];
+            spec = spec with
+            {
+                OperatingSystems = profiles,
+                IncludePackages = !result.GetValue(noPackages),
+                ExtraPackages = result.GetValue(package) ?? [],
+                RepositoryOverrides = new Airgap.Packages.Profiles.RepositoryOverrides(
+                    HttpUrl(result.GetValue(osMirror), "--os-mirror"), HttpUrl(result.GetValue(k8sRepo), "--k8s-repo"),
+                    keyFile is null ? null : Path.GetFullPath(keyFile), extraRepos)
+                {
+                    KeyDirectory = Path.Combine(cache.Root, "keys"),
+                },
+            };
+            if (!spec.IncludeImages && !spec.IncludeBinaries && (!spec.IncludePackages || profiles.Count == 0))
+                throw new AirgapException("nothing to bundle: --no-images and --no-binaries without --os");
 
             var credentials = new RegistryCredentials();
             if (result.GetValue(username) is { } user)
@@ -68,7 +96,6 @@ internal static class BuildCommand
             credentials.AddDockerConfig();
 
             var json = result.GetValue(format) == OutputFormat.Json;
-            var cache = new BlobCache(result.GetValue(cacheDir) ?? BlobCache.DefaultRoot());
             var started = DateTime.UtcNow;
             var bundles = await LiveProgress.RunAsync(json, async progress =>
             {

@@ -37,9 +37,11 @@ public sealed class BundleBuilder(RegistryClient registry, BlobCache cache, File
         {
             var imagesTask = PullImagesAsync(puller, spec, plan, linked.Token);
             var binariesTask = new BinaryFetcher(downloads).FetchAsync(binaryPlan, linked.Token);
-            await Task.WhenAll(imagesTask, binariesTask).ConfigureAwait(false);
+            var packagesTask = CollectPackagesAsync(spec, linked.Token);
+            await Task.WhenAll(imagesTask, binariesTask, packagesTask).ConfigureAwait(false);
             var images = await imagesTask.ConfigureAwait(false);
             var binaries = await binariesTask.ConfigureAwait(false);
+            var packages = await packagesTask.ConfigureAwait(false);
 
             var results = new List<BuiltBundle>();
             foreach (var arch in spec.Architectures)
@@ -51,6 +53,7 @@ public sealed class BundleBuilder(RegistryClient registry, BlobCache cache, File
                 var (blobs, blobBytes) = AddImages(document, members, plan, archImages, puller);
                 var archBinaries = binaries.Where(b => b.Artifact.Arch == arch).ToList();
                 AddBinaries(document, members, archBinaries);
+                AddPackages(document, members, packages.Where(p => p.Arch == arch));
                 await BundleWriter.WriteAsync(path, document, members, progress, linked.Token).ConfigureAwait(false);
                 results.Add(new BuiltBundle(path, arch, new FileInfo(path).Length, archImages.Count, blobs, blobBytes, archBinaries.Count, document.Packages.Count));
             }
@@ -62,6 +65,33 @@ public sealed class BundleBuilder(RegistryClient registry, BlobCache cache, File
             await linked.CancelAsync().ConfigureAwait(false);
             try { await puller.AllLayers.ConfigureAwait(false); } catch (Exception) { /* the first failure is the one reported */ }
             throw;
+        }
+    }
+
+    private async Task<IReadOnlyList<Packages.CollectedPackages>> CollectPackagesAsync(BundleSpec spec, CancellationToken ct)
+    {
+        if (!spec.IncludePackages || spec.OperatingSystems.Count == 0) return [];
+        var collector = new Packages.PackageCollector(downloads, progress);
+        var jobs = spec.OperatingSystems.SelectMany(os => spec.Architectures.Select(arch =>
+            collector.CollectAsync(os, arch, spec.Kubernetes, spec.RepositoryOverrides, spec.ExtraPackages, ct)));
+        return await Task.WhenAll(jobs).ConfigureAwait(false);
+    }
+
+    private static void AddPackages(BundleDocument document, List<BundleMember> members, IEnumerable<Packages.CollectedPackages> collected)
+    {
+        foreach (var c in collected)
+        {
+            foreach (var p in c.Set.Packages.OrderBy(p => p.FileName, StringComparer.Ordinal))
+            {
+                var path = $"{c.Root}/{p.FileName}";
+                members.Add(BundleMember.FromFile(path, c.CachePaths[p.FileName], p.Sha256, p.Size));
+                document.Packages.Add(new BundlePackage
+                {
+                    Os = c.Os, Name = p.Name, Version = p.Version, Arch = p.Architecture, Path = path,
+                    Repository = p.Repository, Sha256 = p.Sha256, Size = p.Size,
+                });
+            }
+            foreach (var (relative, content) in c.Index) members.Add(BundleMember.FromBytes($"{c.Root}/{relative}", content));
         }
     }
 

@@ -38,6 +38,12 @@ public sealed record BundleSpec
     public bool IncludeBinaries { get; init; } = true;
     public Artifacts.BinarySources BinarySources { get; init; } = Artifacts.BinarySources.Default;
 
+    /// <summary>Target OS profiles (manifests/os/*.yaml) whose packages go in as offline repositories; none means no packages.</summary>
+    public IReadOnlyList<string> OperatingSystems { get; init; } = [];
+    public bool IncludePackages { get; init; } = true;
+    public Packages.Profiles.RepositoryOverrides RepositoryOverrides { get; init; } = Packages.Profiles.RepositoryOverrides.None;
+    public IReadOnlyList<string> ExtraPackages { get; init; } = [];
+
     /// <summary>Versions of crictl, CNI plugins, containerd and runc; null means the table's default for the minor.</summary>
     public Artifacts.BinaryVersions? BinaryVersions { get; init; }
 

@@ -1,0 +1,85 @@
+using Airgap.Artifacts;
+using Airgap.Oci;
+using Airgap.Packages.Apt;
+using Airgap.Packages.Profiles;
+using Airgap.Packages.Rpm;
+using Airgap.Releases;
+
+namespace Airgap.Packages;
+
+/// <summary>The packages of one OS profile and architecture, downloaded and verified, with the repository index that serves them.</summary>
+public sealed record CollectedPackages(
+    string Os, string Arch, PackageSet Set, IReadOnlyDictionary<string, string> CachePaths, IReadOnlyList<(string RelativePath, byte[] Content)> Index)
+{
+    /// <summary>Where the repository lives inside a bundle: packages/&lt;os&gt;/&lt;arch&gt;/.</summary>
+    public string Root => $"packages/{Os}/{Arch}";
+}
+
+/// <summary>
+/// One OS profile's part of a build: resolve the node's packages against the profile's repositories
+/// (as overridden by the operator), download each once into the cache checked against its index's
+/// sha256, and write a repository the target's own package manager reads offline.
+/// </summary>
+public sealed class PackageCollector(FileDownloader downloads, IProgressSink progress)
+{
+    // rpm repositories say nothing like Debian's "Priority: required"; these are in every minimal
+    // install of the rpm profiles (the @core group) and would only bloat the bundle.
+    private static readonly IReadOnlySet<string> RpmBaseSystem = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "filesystem", "setup", "basesystem", "glibc", "glibc-common", "bash", "coreutils", "coreutils-common",
+        "systemd", "systemd-libs", "libgcc", "ncurses-base", "ncurses-libs", "tzdata", "/bin/sh", "/bin/bash",
+    };
+
+    public async Task<CollectedPackages> CollectAsync(string os, string arch, KubernetesVersion kubernetes, RepositoryOverrides overrides,
+        IReadOnlyList<string> extraPackages, CancellationToken ct)
+    {
+        var profile = OsProfileCatalog.Get(os);
+        var repositories = profile.Repositories(kubernetes, arch, overrides);
+        var requests = profile.NodePackages(kubernetes).Concat(extraPackages.Select(p => ParseRequest(p))).ToList();
+        progress.Info($"{os}/{arch}: resolving {requests.Count} packages against {string.Join(", ", repositories.Select(r => r.Name))}");
+
+        PackageSet set;
+        if (profile.Kind == RepositoryKind.Apt)
+        {
+            using var client = new AptRepositoryClient(downloads, progress);
+            set = await new AptResolver(client).ResolveAsync(repositories, requests, arch, ct).ConfigureAwait(false);
+        }
+        else
+        {
+            var client = new RpmRepositoryClient(downloads, progress);
+            set = await new RpmResolver(client).ResolveAsync(repositories, requests, arch, RpmBaseSystem, ct).ConfigureAwait(false);
+        }
+
+        var paths = new Dictionary<string, string>(StringComparer.Ordinal);
+        using var slots = new SemaphoreSlim(4);
+        var fetched = await Task.WhenAll(set.Packages.Select(async p =>
+        {
+            await slots.WaitAsync(ct).ConfigureAwait(false);
+            try { return (p.FileName, await downloads.GetAsync(p.Url, Digest.FromHex(p.Sha256), $"download {p.FileName}", ct).ConfigureAwait(false)); }
+            finally { slots.Release(); }
+        })).ConfigureAwait(false);
+        foreach (var (file, path) in fetched)
+        {
+            var expected = set.Packages.First(p => p.FileName == file).Size;
+            if (new FileInfo(path).Length != expected)
+                throw new AirgapException($"{file} is {new FileInfo(path).Length} bytes, its repository index says {expected}; the mirror is inconsistent");
+            paths[file] = path;
+        }
+
+        var index = profile.Kind == RepositoryKind.Apt
+            ? AptRepositoryWriter.Write(set.Packages)
+            : await RpmRepositoryWriter.WriteAsync(set.Packages, p => paths[p.FileName], ct).ConfigureAwait(false);
+        return new CollectedPackages(os, arch, set, paths, index);
+    }
+
+    /// <summary>"name" or "name=version" (apt's spelling; rpm's name-version is ambiguous with dashes in names).</summary>
+    public static PackageRequest ParseRequest(string value)
+    {
+        var eq = value.IndexOf('=');
+        var name = (eq < 0 ? value : value[..eq]).Trim();
+        var version = eq < 0 ? null : value[(eq + 1)..].Trim();
+        if (name.Length == 0 || name.Any(char.IsWhiteSpace) || version is { Length: 0 })
+            throw new AirgapException($"--package \"{value}\" must be NAME or NAME=VERSION");
+        return new PackageRequest(name, version);
+    }
+}
