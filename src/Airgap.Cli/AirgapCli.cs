@@ -15,6 +15,8 @@ internal static class AirgapCli
             BuildCommand.Create(),
             VerifyCommand.Create(),
             InspectCommand.Create(),
+            InstallCommand.Create(),
+            ResetCommand.Create(),
             VersionCommand.Create(),
         };
         var result = root.Parse(args);

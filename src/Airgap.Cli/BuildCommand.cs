@@ -37,6 +37,7 @@ internal static class BuildCommand
         var reposFile = new Option<string?>("--repos") { Description = "repos.yaml: more or replaced repositories (name, kind, url, suite, components, key)" };
         var package = new Option<string[]>("--package") { Description = "an extra package for every --os (NAME or NAME=VERSION, repeatable)" };
         var noPackages = new Option<bool>("--no-packages") { Description = "leave OS packages out even with --os" };
+        var installerDir = new Option<string?>("--installer-dir") { Description = "where airgap-linux-<arch> (from make publish) are found for bin/airgap (default: beside this airgap)" };
         var noImages = new Option<bool>("--no-images") { Description = "leave images out" };
         var noBinaries = new Option<bool>("--no-binaries") { Description = "leave the binaries (kubeadm, kubelet, kubectl, crictl, CNI plugins, containerd, runc) out" };
         var format = AirgapCli.FormatOption(withLongName: false);
@@ -44,7 +45,7 @@ internal static class BuildCommand
         foreach (var o in plan.All) command.Options.Add(o);
         foreach (var o in new Option[] { arch, mirror, plainHttp, output, username, password, cacheDir,
                      binariesUrl, githubMirror, crictlVersion, cniVersion, containerdVersion, runcVersion,
-                     os, osMirror, k8sRepo, k8sRepoKey, reposFile, package, noPackages, noImages, noBinaries, format }) command.Options.Add(o);
+                     os, osMirror, k8sRepo, k8sRepoKey, reposFile, package, noPackages, installerDir, noImages, noBinaries, format }) command.Options.Add(o);
 
         command.SetAction((result, ct) => AirgapCli.Guard(async () =>
         {
@@ -82,6 +83,7 @@ internal static class BuildCommand
                     KeyDirectory = Path.Combine(cache.Root, "keys"),
                 },
             };
+            spec = spec with { Installers = Installers.Find(result.GetValue(installerDir), spec.Architectures) };
             if (!spec.IncludeImages && !spec.IncludeBinaries && (!spec.IncludePackages || profiles.Count == 0))
                 throw new AirgapException("nothing to bundle: --no-images and --no-binaries without --os");
 

@@ -54,6 +54,7 @@ public sealed class BundleBuilder(RegistryClient registry, BlobCache cache, File
                 var archBinaries = binaries.Where(b => b.Artifact.Arch == arch).ToList();
                 AddBinaries(document, members, archBinaries);
                 AddPackages(document, members, packages.Where(p => p.Arch == arch));
+                await AddInstallerAsync(spec, arch, members, linked.Token).ConfigureAwait(false);
                 await BundleWriter.WriteAsync(path, document, members, progress, linked.Token).ConfigureAwait(false);
                 results.Add(new BuiltBundle(path, arch, new FileInfo(path).Length, archImages.Count, blobs, blobBytes, archBinaries.Count, document.Packages.Count));
             }
@@ -66,6 +67,19 @@ public sealed class BundleBuilder(RegistryClient registry, BlobCache cache, File
             try { await puller.AllLayers.ConfigureAwait(false); } catch (Exception) { /* the first failure is the one reported */ }
             throw;
         }
+    }
+
+    private async Task AddInstallerAsync(BundleSpec spec, string arch, List<BundleMember> members, CancellationToken ct)
+    {
+        if (!spec.Installers.TryGetValue(arch, out var installer))
+        {
+            progress.Warn($"no self-contained airgap for linux/{arch} (make publish writes dist/airgap-linux-{arch}); the bundle has no bin/airgap, so nodes need airgap installed another way");
+            return;
+        }
+        // Hashed as it is read here; the writer checks the same bytes again as it copies them.
+        await using var file = File.OpenRead(installer);
+        var sha = Convert.ToHexStringLower(await System.Security.Cryptography.SHA256.HashDataAsync(file, ct).ConfigureAwait(false));
+        members.Add(BundleMember.FromFile("bin/airgap", installer, sha, file.Length, 0x1ED));
     }
 
     private async Task<IReadOnlyList<Packages.CollectedPackages>> CollectPackagesAsync(BundleSpec spec, CancellationToken ct)

@@ -204,3 +204,90 @@ public static class BundleReader
     private static AirgapException Damaged(string bundlePath, Exception e) =>
         new($"{bundlePath} is truncated or not a tar archive ({e.Message.Split('\n')[0]}); copy the bundle again or build a new one", e);
 }
+
+/// <summary>Copies parts of a bundle out of it as a stream, never the whole bundle at once.</summary>
+public static class BundleExtractor
+{
+    /// <summary>
+    /// Writes every member under <paramref name="prefix"/> into <paramref name="directory"/>, keeping the path
+    /// below the prefix. Names were checked safe by the reader; the target is checked again to stay inside.
+    /// </summary>
+    public static async Task<int> ExtractAsync(string bundlePath, string prefix, string directory, CancellationToken ct)
+    {
+        var root = Path.GetFullPath(directory) + Path.DirectorySeparatorChar;
+        var count = 0;
+        await ForEachAsync(bundlePath, prefix, async (relative, entry) =>
+        {
+            var target = Path.GetFullPath(Path.Combine(root, relative));
+            if (!target.StartsWith(root, StringComparison.Ordinal))
+                throw new AirgapException($"{bundlePath}: member {entry.Name} would be written outside {directory}; refusing the bundle");
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            var temporary = target + ".airgap-partial";
+            await using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20, FileOptions.Asynchronous))
+            {
+                if (entry.DataStream is not null) await entry.DataStream.CopyToAsync(file, ct).ConfigureAwait(false);
+            }
+            File.SetUnixFileMode(temporary, entry.Mode);
+            File.Move(temporary, target, overwrite: true);
+            count++;
+        }, ct).ConfigureAwait(false);
+        return count;
+    }
+
+    /// <summary>Re-packs the members under <paramref name="prefix"/> as a tar of their own (e.g. images/ for ctr import).</summary>
+    public static async Task<int> WriteSubtreeTarAsync(string bundlePath, string prefix, string tarPath, CancellationToken ct)
+    {
+        var count = 0;
+        var temporary = tarPath + ".airgap-partial";
+        try
+        {
+            await using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20, FileOptions.Asynchronous))
+            {
+                var tar = new TarArchiveWriter(file);
+                await ForEachAsync(bundlePath, prefix, async (relative, entry) =>
+                {
+                    await tar.WriteFileAsync(relative, entry.DataStream ?? Stream.Null, entry.Length, (int)entry.Mode, ct).ConfigureAwait(false);
+                    count++;
+                }, ct).ConfigureAwait(false);
+                await tar.FinishAsync(ct).ConfigureAwait(false);
+            }
+            File.Move(temporary, tarPath, overwrite: true);
+            return count;
+        }
+        finally
+        {
+            if (File.Exists(temporary)) File.Delete(temporary);
+        }
+    }
+
+    public static async Task<byte[]?> ReadMemberAsync(string bundlePath, string name, CancellationToken ct)
+    {
+        byte[]? result = null;
+        await ForEachAsync(bundlePath, name, async (_, entry) =>
+        {
+            using var memory = new MemoryStream();
+            if (entry.DataStream is not null) await entry.DataStream.CopyToAsync(memory, ct).ConfigureAwait(false);
+            result = memory.ToArray();
+        }, ct, exact: true).ConfigureAwait(false);
+        return result;
+    }
+
+    private static async Task ForEachAsync(string bundlePath, string prefix, Func<string, TarEntry, Task> action, CancellationToken ct, bool exact = false)
+    {
+        await using var file = new FileStream(bundlePath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan | FileOptions.Asynchronous);
+        var reader = new TarReader(file);
+        try
+        {
+            while (await reader.GetNextEntryAsync(copyData: false, ct).ConfigureAwait(false) is { } entry)
+            {
+                BundleReader.CheckEntry(bundlePath, entry);
+                if (exact ? entry.Name != prefix : !entry.Name.StartsWith(prefix, StringComparison.Ordinal)) continue;
+                await action(exact ? entry.Name : entry.Name[prefix.Length..], entry).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (e is InvalidDataException or EndOfStreamException or FormatException)
+        {
+            throw new AirgapException($"{bundlePath} is truncated or not a tar archive ({e.Message.Split('\n')[0]}); copy the bundle again", e);
+        }
+    }
+}

@@ -44,6 +44,12 @@ public sealed record BundleSpec
     public Packages.Profiles.RepositoryOverrides RepositoryOverrides { get; init; } = Packages.Profiles.RepositoryOverrides.None;
     public IReadOnlyList<string> ExtraPackages { get; init; } = [];
 
+    /// <summary>
+    /// The self-contained airgap per architecture, shipped as bin/airgap so a node needs nothing but the
+    /// bundle; an architecture without one gets no bin/airgap (and a warning).
+    /// </summary>
+    public IReadOnlyDictionary<string, string> Installers { get; init; } = new Dictionary<string, string>();
+
     /// <summary>Versions of crictl, CNI plugins, containerd and runc; null means the table's default for the minor.</summary>
     public Artifacts.BinaryVersions? BinaryVersions { get; init; }
 

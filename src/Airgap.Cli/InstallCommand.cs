@@ -1,0 +1,107 @@
+using System.CommandLine;
+using Airgap.Bundles;
+using Airgap.Nodes;
+using Airgap.Releases;
+
+namespace Airgap.Cli;
+
+internal static class InstallCommand
+{
+    public static Command Create()
+    {
+        var bundle = new Option<string>("--bundle") { Description = "the bundle .tar (bin/airgap inside it runs with no .NET installed)", Required = true };
+        var role = new Option<string>("--role") { Description = "control-plane (default: kubeadm init) or worker", DefaultValueFactory = _ => "control-plane" };
+        var singleNode = new Option<bool>("--single-node") { Description = "this node is the whole cluster: remove the control-plane taint" };
+        var podCidr = new Option<string>("--pod-network-cidr") { Description = "pod network, as kubeadm's flag", DefaultValueFactory = _ => "10.244.0.0/16" };
+        var serviceCidr = new Option<string>("--service-cidr") { Description = "service network, as kubeadm's flag", DefaultValueFactory = _ => "10.96.0.0/12" };
+        var proxyMode = new Option<string>("--proxy-mode") { Description = "iptables (default) or ipvs", DefaultValueFactory = _ => "iptables" };
+        var advertise = new Option<string?>("--apiserver-advertise-address") { Description = "address the API server advertises, as kubeadm's flag" };
+        var endpoint = new Option<string?>("--control-plane-endpoint") { Description = "HOST:PORT shared by all control planes, as kubeadm's flag" };
+        var certSans = new Option<string[]>("--apiserver-cert-extra-sans") { Description = "extra names for the API server certificate" };
+        var cni = new Option<string>("--cni") { Description = "flannel (default), bridge (single node), or none", DefaultValueFactory = _ => "flannel" };
+        var runtime = new Option<string>("--runtime") { Description = "containerd (default)", DefaultValueFactory = _ => "containerd" };
+        var ignore = new Option<string[]>("--ignore-preflight-errors") { Description = "checks to demote to warnings (a,b or all), as kubeadm's flag" };
+        var fix = new Option<bool>("--fix") { Description = "repair what preflight can: swap off, kernel modules, sysctls" };
+        var skip = new Option<string[]>("--skip-phases") { Description = $"phases to skip: {string.Join(", ", InstallPhaseNames.All)}" };
+        var dryRun = new Option<bool>("--dry-run") { Description = "print the plan and the configs it would write, change nothing" };
+        var kubeconfigUser = new Option<string>("--kubeconfig-user") { Description = "user who gets ~/.kube/config", DefaultValueFactory = _ => "root" };
+        var format = AirgapCli.FormatOption();
+        var command = new Command("install", "Bring up a kubeadm node from a bundle with no network: verify, preflight, runtime, packages, images, kubeadm, kubeconfig, CNI.");
+        foreach (var o in new Option[] { bundle, role, singleNode, podCidr, serviceCidr, proxyMode, advertise, endpoint, certSans, cni, runtime, ignore, fix, skip, dryRun, kubeconfigUser, format })
+            command.Options.Add(o);
+
+        command.SetAction((result, ct) => AirgapCli.Guard(async () =>
+        {
+            var path = result.GetValue(bundle)!;
+            var document = await BundleReader.ReadDocumentAsync(path, ct);
+            var version = KubernetesVersion.Parse(document.Kubernetes);
+            var options = new InstallOptions
+            {
+                KubernetesVersion = version,
+                Role = result.GetValue(role) switch
+                {
+                    "control-plane" => NodeRole.InitControlPlane,
+                    "worker" => throw new AirgapException("a worker joins an existing cluster: use airgap join --bundle B --join-file F"),
+                    var other => throw new AirgapException($"--role \"{other}\" is not known; use control-plane, or airgap join for workers"),
+                },
+                SingleNode = result.GetValue(singleNode),
+                Cni = result.GetValue(cni) switch
+                {
+                    "flannel" => CniChoice.Flannel,
+                    "bridge" => CniChoice.Bridge,
+                    "none" => CniChoice.None,
+                    var other => throw new AirgapException($"--cni \"{other}\" is not known; use flannel, bridge or none"),
+                },
+                Runtime = result.GetValue(runtime) == "containerd" ? ContainerRuntimeKind.Containerd
+                    : throw new AirgapException($"--runtime \"{result.GetValue(runtime)}\" is not supported by this airgap; use containerd"),
+                SkipPhases = result.GetValue(skip) ?? [],
+            };
+            var request = new InstallRequest
+            {
+                BundlePath = Path.GetFullPath(path),
+                Options = options,
+                PodNetworkCidr = result.GetValue(podCidr)!,
+                ServiceCidr = result.GetValue(serviceCidr)!,
+                ProxyMode = result.GetValue(proxyMode) switch
+                {
+                    "iptables" => ProxyMode.Iptables,
+                    "ipvs" => ProxyMode.Ipvs,
+                    var other => throw new AirgapException($"--proxy-mode \"{other}\" is not known; use iptables or ipvs"),
+                },
+                AdvertiseAddress = result.GetValue(advertise),
+                ControlPlaneEndpoint = result.GetValue(endpoint),
+                CertSans = result.GetValue(certSans) ?? [],
+                IgnorePreflight = IgnoredPreflightErrors.Parse(result.GetValue(ignore) ?? []),
+                Fix = result.GetValue(fix),
+                KubeconfigUser = result.GetValue(kubeconfigUser)!,
+            };
+            var plan = InstallPlan.Create(options);
+            var json = result.GetValue(format) == OutputFormat.Json;
+            if (result.GetValue(dryRun))
+            {
+                if (json)
+                {
+                    JsonOutput.Write(new { bundle = path, kubernetes = document.Kubernetes, kubeadmApi = plan.KubeadmApiVersion.ToApiVersion(), phases = plan.Phases.Select(p => new { p.Name, p.Description, p.SkipReason }) });
+                    return 0;
+                }
+                Console.WriteLine($"plan for Kubernetes {document.Kubernetes} ({plan.KubeadmApiVersion.ToApiVersion()}) from {path}:");
+                foreach (var p in plan.Phases)
+                    Console.WriteLine(p.Skipped ? $"  - {p.Name,-10} skipped: {p.SkipReason}" : $"  {plan.ToRun.ToList().IndexOf(p) + 1}. {p.Name,-10} {p.Description}");
+                return 0;
+            }
+            if (Environment.UserName != "root") throw new AirgapException("airgap install changes the node (packages, services, kernel settings): run it as root");
+
+            var reports = await LiveProgress.RunAsync(json: true, async progress =>
+                await new Installer(new LocalHost(), progress).InstallAsync(request, ct));
+            if (json)
+                JsonOutput.Write(new { bundle = path, kubernetes = document.Kubernetes, phases = reports });
+            else
+            {
+                foreach (var r in reports) Console.WriteLine($"{r.Phase,-10} {r.Outcome,-22} {r.Seconds,6:0.0} s{(r.Detail is null ? "" : "  " + r.Detail)}");
+                Console.WriteLine("kubectl is ready: kubectl get nodes");
+            }
+            return 0;
+        }));
+        return command;
+    }
+}

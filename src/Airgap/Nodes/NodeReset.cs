@@ -1,0 +1,29 @@
+namespace Airgap.Nodes;
+
+/// <summary>
+/// `airgap reset`: what kubeadm reset does, plus what airgap itself wrote, so a later install starts
+/// from a clean state (the usual "manifests already exist, run kubeadm reset" pitfall).
+/// </summary>
+public sealed class NodeReset(IHost host, IProgressSink progress)
+{
+    private static readonly string[] AirgapFiles =
+    [
+        $"/etc/cni/net.d/{BridgeCniConfig.FileName}", KubeadmConfig.DefaultPath, "/var/lib/airgap/journal.json",
+        "/var/lib/airgap/join.txt", "/var/lib/airgap/kube-flannel.yml", "/root/.kube/config",
+    ];
+
+    public async Task ResetAsync(CancellationToken ct)
+    {
+        if (await host.FileExistsAsync("/usr/bin/kubeadm", ct).ConfigureAwait(false))
+        {
+            var r = await host.RunAsync(new CommandSpec("kubeadm", "reset", "-f") { Timeout = TimeSpan.FromMinutes(5), OnOutput = l => progress.Info("  kubeadm: " + l.Text) }, ct).ConfigureAwait(false);
+            if (r.ExitCode != 0) progress.Warn($"kubeadm reset exited {r.ExitCode}; continuing with airgap's own files");
+        }
+        foreach (var file in AirgapFiles)
+        {
+            if (await host.DeleteFileAsync(file, ct).ConfigureAwait(false)) progress.Info($"  removed {file}");
+        }
+        // The bridge a bridge CNI created keeps its old address otherwise, and a new pod CIDR then clashes.
+        await host.RunAsync(new CommandSpec("ip", "link", "delete", BridgeCniConfig.BridgeName), ct).ConfigureAwait(false);
+    }
+}
