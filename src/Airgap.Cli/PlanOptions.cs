@@ -19,7 +19,7 @@ internal sealed class PlanOptions
     };
     public Option<string> Cni { get; } = new("--cni")
     {
-        Description = "flannel (default), flannel:vX.Y.Z, or none",
+        Description = "flannel (default), flannel:vX.Y.Z, bridge (single node: CNI plugins only), or none",
         DefaultValueFactory = _ => "flannel",
     };
     public Option<string?> FlannelManifest { get; } = new("--flannel-manifest")

@@ -129,6 +129,7 @@ public sealed class BundleBuilder(RegistryClient registry, BlobCache cache, File
 
     private (int Blobs, long BlobBytes) AddImages(BundleDocument document, List<BundleMember> members, ImagePlan plan, List<PulledImage> images, ImagePuller puller)
     {
+        document.Cni = new BundleCni { Name = plan.Cni.Name };
         if (images.Count == 0) return (0, 0);
         document.Images = images.OrderBy(i => i.Canonical.ToString(), StringComparer.Ordinal).Select(i => new BundleImage
         {

@@ -3,10 +3,14 @@ using Airgap.Releases;
 
 namespace Airgap.Bundles;
 
-/// <summary>The CNI to bundle: flannel (default), or none. A manifest may be given as a path or URL.</summary>
+/// <summary>
+/// The CNI to bundle: flannel (default, its manifest and images), bridge (single-node clusters: the CNI
+/// plugins' bridge + host-local, nothing beyond the plugins themselves), or none. A Flannel manifest
+/// may be given as a path or URL.
+/// </summary>
 public sealed record CniSpec(string Name, string? Version = null, string? Manifest = null, string? ManifestSha256 = null)
 {
-    public static readonly string[] Known = ["flannel", "none"];
+    public static readonly string[] Known = ["flannel", "bridge", "none"];
 
     /// <summary>Parses "flannel", "flannel:v0.13.0" or "none".</summary>
     public static CniSpec Parse(string value)
@@ -16,7 +20,7 @@ public sealed record CniSpec(string Name, string? Version = null, string? Manife
         var version = colon < 0 ? null : value[(colon + 1)..].Trim();
         if (!Known.Contains(name))
             throw new AirgapException($"--cni \"{value}\" is not known; use one of {string.Join(", ", Known)} (flannel:vX.Y.Z pins a version)");
-        if (name == "none" && version is not null) throw new AirgapException("--cni none takes no version");
+        if (name != "flannel" && version is not null) throw new AirgapException($"--cni {name} takes no version");
         if (version is not null && !version.StartsWith('v')) version = "v" + version;
         return new CniSpec(name, version);
     }

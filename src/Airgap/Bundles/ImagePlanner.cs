@@ -60,7 +60,7 @@ public sealed class ImagePlanner(FileDownloader downloads)
 
     private async Task<PlannedCni> PlanCniAsync(BundleSpec spec, CancellationToken ct)
     {
-        if (spec.Cni.Name == "none") return new PlannedCni("none", null, null, null, null);
+        if (spec.Cni.Name != "flannel") return new PlannedCni(spec.Cni.Name, null, null, null, null);
 
         string text;
         string source;

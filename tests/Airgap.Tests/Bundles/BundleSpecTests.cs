@@ -18,7 +18,7 @@ public sealed class BundleSpecTests
 
     [Fact]
     public void Unknown_cni_names_the_known_ones() =>
-        Assert.Contains("flannel, none", Assert.Throws<AirgapException>(() => CniSpec.Parse("weave")).Message);
+        Assert.Contains("flannel, bridge, none", Assert.Throws<AirgapException>(() => CniSpec.Parse("weave")).Message);
 
     [Fact]
     public void Architectures_accept_commas_and_uname_spellings() =>

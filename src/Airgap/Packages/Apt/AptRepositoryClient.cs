@@ -24,6 +24,9 @@ public sealed class AptRepositoryClient : IDisposable
     private readonly HttpClient _http;
     private readonly TimeProvider _time;
 
+    // Parsed indexes by content: a build resolving several package sets against one archive reads its ~50 MB index once.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Sha256, string Arch, string Repository, string Root), Lazy<IReadOnlyList<AptPackage>>> _parsed = new();
+
     public AptRepositoryClient(FileDownloader downloader, IProgressSink progress, HttpMessageHandler? handler = null, TimeProvider? time = null)
     {
         _downloader = downloader;
@@ -110,7 +113,7 @@ public sealed class AptRepositoryClient : IDisposable
             {
                 path = await _downloader.GetAsync(p.Url, Digest.FromHex(p.Sha256), p.FileName, c).ConfigureAwait(false);
             }
-            catch (AirgapException e) when (e.Message.Contains("expected", StringComparison.Ordinal) && e.Message.Contains("sha256", StringComparison.Ordinal))
+            catch (AirgapException e)
             {
                 throw new AirgapException($"package {p.Name} {p.Version} from '{p.Repository}': {e.Message}", e);
             }
@@ -185,17 +188,16 @@ public sealed class AptRepositoryClient : IDisposable
             var length = new FileInfo(path).Length;
             if (length != entry.Size)
                 throw new AirgapException($"repository '{repo.Name}': {entry.Path} is {length} bytes, its signed Release says {entry.Size}; the mirror serves altered content");
-            await using var file = File.OpenRead(path);
-            await using var decompressed = Decompress(file, entry.Path);
-            using var reader = new StreamReader(decompressed, Encoding.UTF8);
-            var source = $"repository '{repo.Name}' {entry.Path}";
+            var key = (entry.Sha256, arch, repo.Name, repo.BaseUrl.AbsoluteUri);
+            var parsed = _parsed.GetOrAdd(key, _ => new Lazy<IReadOnlyList<AptPackage>>(() => Parse(repo, path, entry.Path, arch)));
             try
             {
-                return AptIndex.ParsePackages(reader, repo, arch, source);
+                return parsed.Value;
             }
-            catch (Exception e) when (e is InvalidDataException or IOException or InvalidOperationException or ArgumentException)
+            catch
             {
-                throw new AirgapException($"{source} cannot be decompressed ({e.Message}) although its checksum matched; the repository publishes a broken index", e);
+                _parsed.TryRemove(new(key, parsed));
+                throw;
             }
         }
         throw new InvalidOperationException("unreachable: the last candidate either returns or throws");
@@ -231,6 +233,23 @@ public sealed class AptRepositoryClient : IDisposable
         {
             throw new AirgapException(
                 $"repository '{repo.Name}': {entry.Path} does not match the SHA256 in its signed Release: the mirror serves altered or half-synced content; retry later or use another mirror", e);
+        }
+    }
+
+    private static IReadOnlyList<AptPackage> Parse(PackageRepository repo, string path, string indexPath, string arch)
+    {
+        var source = $"repository '{repo.Name}' {indexPath}";
+        try
+        {
+            using var file = File.OpenRead(path);
+            using var decompressed = Decompress(file, indexPath);
+            using var reader = new StreamReader(decompressed, Encoding.UTF8);
+            return AptIndex.ParsePackages(reader, repo, arch, source);
+        }
+        // The xz decoder throws its own exception types on bad data; anything but our own errors means "not decodable".
+        catch (Exception e) when (e is not AirgapException)
+        {
+            throw new AirgapException($"{source} cannot be decompressed ({e.Message}) although its checksum matched; the repository publishes a broken index", e);
         }
     }
 

@@ -3,14 +3,16 @@ namespace Airgap.Packages.Apt;
 /// <summary>
 /// Computes the set of .deb files an offline host needs to <c>apt-get install --no-install-recommends</c>
 /// the requested packages: the closure over Depends and Pre-Depends. Recommends and Suggests are not
-/// followed — the bundle's install step passes --no-install-recommends, as kubeadm's own docs do.
+/// followed, so the node-side install must pass --no-install-recommends (with the bundle as its only
+/// source, apt would otherwise fail on the first Recommends the bundle lacks).
 ///
 /// The choices mirror apt's with default pins: for each name the highest version across all
 /// repositories that satisfies the relation (exact pins for requests); an or-group is satisfied if any
 /// alternative already is, else by its first alternative that can be; a virtual package by its
 /// provider, preferring a real package of that name, then Essential, then higher Priority, then index
 /// order (apt's CompareProviders). Packages every base system has (Essential: yes or Priority: required,
-/// and what they depend on — exactly what debootstrap --variant=minbase installs) are left out and
+/// and what they depend on — what debootstrap --variant=minbase installs; the integration tests check
+/// this against a real debootstrap) are left out and
 /// named in <see cref="PackageSet.Excluded"/>. Like apt, it does not backtrack: a choice that later
 /// proves wrong (a Conflicts, a version another package forbids) is an error naming both sides.
 /// </summary>
@@ -30,7 +32,7 @@ public sealed class AptResolver(AptRepositoryClient client)
     {
         var universe = new Universe(indexes, arch);
         var baseSystem = new Selection(arch);
-        new Closure(universe, baseSystem, fixedSet: null, lenient: true).Run(universe.BaseSeeds().Select(p => new Choice(p, null, null)).ToList());
+        new Closure(universe, baseSystem, fixedSet: null, lenient: true).Run(universe.BaseSeeds().Select(p => new Choice(p, null)).ToList());
 
         var chosen = new Selection(arch);
         var excluded = new SortedSet<string>(StringComparer.Ordinal);
@@ -49,7 +51,7 @@ public sealed class AptResolver(AptRepositoryClient client)
                 if (earlier.Version == package.Version) continue;
                 throw new AirgapException($"{package.Name} is requested twice, as {earlier.Version} and {package.Version}; request one version");
             }
-            var choice = new Choice(package, null, null);
+            var choice = new Choice(package, null);
             chosen.Add(choice);
             roots.Add(choice);
         }
@@ -65,9 +67,7 @@ public sealed class AptResolver(AptRepositoryClient client)
 
     private static ResolvedPackage ToResolved(AptPackage p)
     {
-        var version = p.Version.Epoch == 0 && !p.Version.Text.Contains(':', StringComparison.Ordinal)
-            ? p.Version.Text
-            : p.Version.Text[(p.Version.Text.IndexOf(':', StringComparison.Ordinal) + 1)..];
+        var version = p.Version.Text[(p.Version.Text.IndexOf(':', StringComparison.Ordinal) + 1)..];
         // dpkg-name's canonical name, epoch dropped as Debian's pool does: unique because one version per name is chosen.
         var fileName = $"{p.Name}_{version}_{p.Architecture}.deb";
         return new ResolvedPackage(p.Name, p.Version.Text, p.Architecture, p.Url(), p.Sha256 ?? "", p.Size, p.Repository, fileName, p.Control);
@@ -108,7 +108,7 @@ public sealed class AptResolver(AptRepositoryClient client)
         p.Provides.Any(pr => pr.Name == r.Name && r.AcceptsVersion(pr.Version));
 
     /// <summary>A chosen package and why: the package whose relation pulled it in (null for a request or a base seed).</summary>
-    private sealed record Choice(AptPackage Package, Choice? Parent, RelationGroup? Via)
+    private sealed record Choice(AptPackage Package, Choice? Parent)
     {
         public string Chain()
         {
@@ -122,11 +122,11 @@ public sealed class AptResolver(AptRepositoryClient client)
     /// <summary>A consistent set of packages, one version per name, with what they provide.</summary>
     private sealed class Selection(string arch)
     {
-        public string Arch => arch;
-
         private readonly Dictionary<string, Choice> _byName = new(StringComparer.Ordinal);
         private readonly Dictionary<string, List<Choice>> _provided = new(StringComparer.Ordinal);
         private readonly List<Choice> _order = [];
+
+        public string Arch => arch;
 
         public IReadOnlyList<Choice> All => _order;
 
@@ -209,7 +209,11 @@ public sealed class AptResolver(AptRepositoryClient client)
                     why = $"\"{request.Version}\" (asked for {request.Name}) is not a Debian version";
                     return null;
                 }
-                var exact = versions.FirstOrDefault(v => v.Version == wanted);
+                // A pin without a revision ("1.28.0") means that upstream version, newest revision: pkgs.k8s.io
+                // rebuilds packages as 1.28.0-1.1, -2.1, … and the profile cannot know which one a mirror has.
+                var exact = versions.FirstOrDefault(v => v.Version == wanted)
+                    ?? (request.Version.Contains('-') ? null
+                        : versions.FirstOrDefault(v => v.Version.Epoch == wanted.Epoch && v.Version.Upstream == wanted.Upstream));
                 if (exact is null)
                     why = $"{request.Name} {request.Version} is not in {RepositoryNames} (it has {string.Join(", ", versions.Take(8).Select(v => v.Version.Text))}{(versions.Count > 8 ? ", …" : "")}); "
                           + "request a version that exists or add a repository that has it (--k8s-repo / --repos)";
@@ -318,7 +322,7 @@ public sealed class AptResolver(AptRepositoryClient client)
             foreach (var a in alternatives)
             {
                 var candidate = universe.Candidate(a, name => target.Get(name) is not null || fixedSet?.Get(name) is not null);
-                if (candidate is not null) return new Choice(candidate, from, group);
+                if (candidate is not null) return new Choice(candidate, from);
             }
             if (lenient) return null;
             var reason = alternatives.Count == 1

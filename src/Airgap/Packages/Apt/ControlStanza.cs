@@ -15,9 +15,6 @@ public sealed class ControlStanza
     /// <summary>The paragraph's lines joined with '\n', no trailing newline.</summary>
     public string Text { get; }
 
-    public IReadOnlyList<string> FieldNames =>
-        Lines().Where(l => l.Length > 0 && !IsContinuation(l[0])).Select(l => l[..l.IndexOf(':', StringComparison.Ordinal)].ToString()).ToList();
-
     /// <summary>
     /// A field's value (the first, if a broken file repeats it): a single-line value trimmed; a multi-line
     /// value keeps its continuation lines ('\n'-joined, leading white space of each removed) after the first line.

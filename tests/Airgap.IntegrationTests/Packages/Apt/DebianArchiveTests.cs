@@ -76,12 +76,14 @@ public sealed class DebianArchiveTests(DebootstrapChroot chroot, SignedAptReposi
                 await File.WriteAllTextAsync(Path.Combine(system.Root, "etc/apt/sources.list.d/airgap-test.list"), extra.Line, ct);
             }
             await system.RunAsync(ct, "apt-get", "update", "-q");
+            // A point release since the tarball was made: bring the base system to what a fresh debootstrap would install.
+            await system.RunAsync(ct, "env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "-y", "-q", "dist-upgrade");
             var installed = await system.InstalledAsync(ct);
             var pins = requests.Select(r => r.Version is null ? r.Name : $"{r.Name}={r.Version}").ToArray();
             var (apt, upgrades) = await system.SimulateInstallAsync(pins, ct);
             output.WriteLine($"apt's answer in the chroot in {watch.Elapsed.TotalSeconds:F1}s: {string.Join(' ', apt.Select(kv => $"{kv.Key}={kv.Value}").Order())}");
 
-            Assert.True(upgrades.Count == 0, $"apt wants to upgrade base packages, the chroot is older than the archive: {string.Join("; ", upgrades)}");
+            Assert.True(upgrades.Count == 0, $"apt wants to upgrade base packages for this request: {string.Join("; ", upgrades)}");
             var ours = set.Packages.ToDictionary(p => p.Name, p => p.Version);
             Assert.Equal(apt.OrderBy(kv => kv.Key, StringComparer.Ordinal), ours.OrderBy(kv => kv.Key, StringComparer.Ordinal));
             foreach (var name in set.Excluded)

@@ -241,4 +241,14 @@ public sealed class AptResolverTests
         Assert.Equal(Names(a), Names(b));
         Assert.Equal(a.Excluded, b.Excluded);
     }
+
+    [Fact]
+    public void A_pin_without_revision_takes_the_newest_revision_of_that_upstream_version()
+    {
+        var k8s = Index("kubernetes",
+            Pkg("kubectl", "1.28.0-1.1"), Pkg("kubectl", "1.28.0-2.1"), Pkg("kubectl", "1.28.1-1.1"));
+        var set = AptResolver.Resolve([k8s], [new("kubectl", "1.28.0")], "amd64");
+        Assert.Equal("1.28.0-2.1", set.Packages.Single().Version);
+        Assert.Throws<AirgapException>(() => AptResolver.Resolve([k8s], [new("kubectl", "1.28.0-3.1")], "amd64"));
+    }
 }
