@@ -40,6 +40,9 @@ publish:
 	  echo "dist/airgap-linux-$$arch"; \
 	done
 
+e2e: deps build publish
+	bash scripts/e2e.sh
+
 demo: deps build
 	bash scripts/demo.sh
 

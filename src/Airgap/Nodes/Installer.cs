@@ -174,7 +174,7 @@ public sealed class Installer(IHost host, IProgressSink progress)
         });
         foreach (var r in report.Results.Where(r => r.Status != PreflightStatus.Ok))
             progress.Info($"  {r.Status.ToString().ToLowerInvariant(),-5} {r.Name}: {r.Message}");
-        if (c.Request.Fix)
+        if (report.FixPlan.Count > 0)
         {
             foreach (var step in report.FixPlan)
             {

@@ -10,6 +10,7 @@ public sealed class NodeReset(IHost host, IProgressSink progress)
     [
         $"/etc/cni/net.d/{BridgeCniConfig.FileName}", KubeadmConfig.DefaultPath, "/var/lib/airgap/journal.json",
         "/var/lib/airgap/join.txt", "/var/lib/airgap/kube-flannel.yml", "/root/.kube/config",
+        "/etc/apt/sources.list.d/airgap.list",
     ];
 
     public async Task ResetAsync(CancellationToken ct)
@@ -23,6 +24,8 @@ public sealed class NodeReset(IHost host, IProgressSink progress)
         {
             if (await host.DeleteFileAsync(file, ct).ConfigureAwait(false)) progress.Info($"  removed {file}");
         }
+        // The unpacked repository is made again from the bundle by the next install.
+        await host.RunAsync(new CommandSpec("rm", "-rf", "/var/lib/airgap/repo"), ct).ConfigureAwait(false);
         // The bridge a bridge CNI created keeps its old address otherwise, and a new pod CIDR then clashes.
         await host.RunAsync(new CommandSpec("ip", "link", "delete", BridgeCniConfig.BridgeName), ct).ConfigureAwait(false);
     }

@@ -33,6 +33,13 @@ public sealed record PreflightOptions
     /// <summary>Plan repairs for what can be repaired instead of failing on it.</summary>
     public bool Fix { get; init; }
 
+    /// <summary>
+    /// Load overlay/br_netfilter and set the bridge and forwarding sysctls (persisted under
+    /// /etc/modules-load.d and /etc/sysctl.d) without --fix: every kubeadm install needs them, and they
+    /// change nothing else. Swap stays behind --fix, since turning it off changes how the machine runs.
+    /// </summary>
+    public bool FixKernelSettings { get; init; } = true;
+
     public int ApiServerPort { get; init; } = 6443;
 }
 
@@ -214,13 +221,13 @@ public static partial class Preflight
                     {
                         plan.LoadModule("br_netfilter");
                         plan.SetSysctl("net.bridge.bridge-nf-call-iptables=1", "net.bridge.bridge-nf-call-ip6tables=1");
-                    });
+                    }, kernelSetting: true);
                 break;
             default:
                 if (facts.BridgeNfCallIptables == 1) run.Ok(bridgeCheck, "net.bridge.bridge-nf-call-iptables = 1");
                 else run.Fixable(bridgeCheck, $"net.bridge.bridge-nf-call-iptables is {facts.BridgeNfCallIptables?.ToString() ?? "unreadable"}, must be 1",
                     $"sysctl -w and persist in {SysctlFile}",
-                    plan => plan.SetSysctl("net.bridge.bridge-nf-call-iptables=1", "net.bridge.bridge-nf-call-ip6tables=1"));
+                    plan => plan.SetSysctl("net.bridge.bridge-nf-call-iptables=1", "net.bridge.bridge-nf-call-ip6tables=1"), kernelSetting: true);
                 break;
         }
 
@@ -228,7 +235,7 @@ public static partial class Preflight
         if (facts.IpForward == 1) run.Ok(forwardCheck, "net.ipv4.ip_forward = 1");
         else run.Fixable(forwardCheck, $"net.ipv4.ip_forward is {facts.IpForward?.ToString() ?? "unreadable"}, must be 1 for pod traffic to leave the node",
             $"sysctl -w and persist in {SysctlFile}",
-            plan => plan.SetSysctl("net.ipv4.ip_forward=1"));
+            plan => plan.SetSysctl("net.ipv4.ip_forward=1"), kernelSetting: true);
 
         const string overlayCheck = "KernelModule-overlay";
         switch (facts.Overlay)
@@ -238,7 +245,7 @@ public static partial class Preflight
                 break;
             case KernelFeatureState.Loadable:
                 run.Fixable(overlayCheck, "overlay is not loaded: containerd's overlayfs snapshotter needs it",
-                    $"modprobe overlay, persist in {ModulesFile}", plan => plan.LoadModule("overlay"));
+                    $"modprobe overlay, persist in {ModulesFile}", plan => plan.LoadModule("overlay"), kernelSetting: true);
                 break;
             default:
                 run.Fail(overlayCheck, $"the kernel ({facts.KernelRelease}) has no overlay filesystem: containerd's overlayfs snapshotter needs it",
@@ -347,9 +354,9 @@ public static partial class Preflight
         }
 
         /// <summary>Repaired (planned) under --fix; otherwise an error that says --fix repairs it.</summary>
-        public void Fixable(string name, string message, string fix, Action<FixPlan> addSteps)
+        public void Fixable(string name, string message, string fix, Action<FixPlan> addSteps, bool kernelSetting = false)
         {
-            if (!options.Fix)
+            if (!options.Fix && !(kernelSetting && options.FixKernelSettings))
             {
                 Fail(name, message, FixPrefix + fix);
                 return;

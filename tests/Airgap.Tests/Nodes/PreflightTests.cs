@@ -19,10 +19,21 @@ public sealed class PreflightTests
     }
 
     [Fact]
-    public async Task The_lab_host_needs_ip_forward_and_says_why_it_uses_cgroupfs_and_restrict_oom_score_adj()
+    public async Task Kernel_settings_are_repaired_by_default_but_swap_only_with_fix()
     {
         var facts = await HostProbe.ProbeAsync(NodeFixtures.LabHost(), default);
         var report = Preflight.Run(facts, new PreflightOptions { KubernetesVersion = KubernetesVersion.Parse("v1.20.2") });
+        Assert.True(report.Passed);
+        Assert.Equal(PreflightStatus.Fixed, Result(report, "FileContent--proc-sys-net-ipv4-ip_forward").Status);
+        Assert.Contains(report.FixPlan, s => s.Text.Contains("net.ipv4.ip_forward=1"));
+        Assert.DoesNotContain(report.FixPlan, s => s.Text.Contains("swapoff"));
+    }
+
+    [Fact]
+    public async Task The_lab_host_needs_ip_forward_and_says_why_it_uses_cgroupfs_and_restrict_oom_score_adj()
+    {
+        var facts = await HostProbe.ProbeAsync(NodeFixtures.LabHost(), default);
+        var report = Preflight.Run(facts, new PreflightOptions { KubernetesVersion = KubernetesVersion.Parse("v1.20.2"), FixKernelSettings = false });
 
         Assert.Equal(["FileContent--proc-sys-net-ipv4-ip_forward"], report.Errors.Select(e => e.Name));
         Assert.Equal(PreflightStatus.Info, Result(report, "InitSystem").Status);
@@ -42,7 +53,7 @@ public sealed class PreflightTests
     public async Task A_used_server_reports_each_kubeadm_leftover_port_and_resource_problem()
     {
         var facts = await HostProbe.ProbeAsync(NodeFixtures.UsedServer(), default);
-        var report = Preflight.Run(facts, new PreflightOptions { KubernetesVersion = KubernetesVersion.Parse("v1.20.2") });
+        var report = Preflight.Run(facts, new PreflightOptions { KubernetesVersion = KubernetesVersion.Parse("v1.20.2"), FixKernelSettings = false });
 
         Assert.Equal(
         [

@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# make e2e: a real Kubernetes v1.20.2 cluster on this machine from our own bundle, offline.
+#
+# 1. prepare the host and start the lab's fake internet (../shared/lab: registry, dl.k8s.io tree,
+#    GitHub-release mirror, signed kubernetes-xenial apt repo; Debian's mirror from the host's sources);
+# 2. `airgap build` with the same flags an operator behind the GFW uses with real mirrors;
+# 3. stop the fake internet, then as an operator: extract bin/airgap, `airgap install --single-node`;
+# 4. check node Ready, control plane Running, no image pull errors, a workload on a NodePort,
+#    packages held, kubeconfig 0600; 5. re-run install (all phases done); 6. reset.
+# The host is reset by the lab's node-reset.sh on every exit, failures included.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+KIT=${KIT:-$(cd "$ROOT/../shared/lab" && pwd)}
+export LAB_DIR=${LAB_DIR:-/var/cache/airgap-lab}
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/airgap-e2e.XXXXXX")
+AIRGAP_BUILD=$ROOT/dist/airgap-linux-amd64
+T0=$SECONDS
+declare -a TIMES=()
+step() { local t=$((SECONDS - T0)); printf '\n[e2e %4ds] %s\n' "$t" "$*"; TIMES+=("$t|$*"); }
+fail() {
+  echo "e2e: FAILED at step: $1" >&2
+  [[ -n ${2:-} && -f $2 ]] && { echo "--- last lines of $2:" >&2; tail -25 "$2" >&2; }
+  exit 1
+}
+cleanup() {
+  local rc=$?
+  set +e
+  "$KIT/upstream.sh" stop >/dev/null 2>&1
+  [[ -x $WORK/bin/airgap ]] && "$WORK/bin/airgap" reset >"$WORK/reset.log" 2>&1
+  "$KIT/node-reset.sh" >"$WORK/node-reset.log" 2>&1 || echo "e2e: node-reset.sh failed, see $WORK/node-reset.log" >&2
+  [[ $rc -eq 0 ]] && rm -rf "$WORK" || echo "e2e: logs kept in $WORK" >&2
+  exit "$rc"
+}
+trap cleanup EXIT
+
+[[ $(id -u) -eq 0 ]] || fail "must run as root (it installs a cluster on this machine)"
+[[ -x $AIRGAP_BUILD ]] || fail "$AIRGAP_BUILD is missing: run make publish"
+
+step "prepare host (lab node-prepare, Kubernetes v1.20.2 build, upstream)"
+"$KIT/node-prepare.sh" >"$WORK/prepare.log" 2>&1 || fail "node-prepare.sh" "$WORK/prepare.log"
+"$KIT/build-k8s.sh" >"$WORK/build-k8s.log" 2>&1 || fail "build-k8s.sh" "$WORK/build-k8s.log"
+"$KIT/upstream.sh" start >"$WORK/upstream.log" 2>&1 || fail "upstream.sh start" "$WORK/upstream.log"
+# shellcheck disable=SC1091
+. "$LAB_DIR/upstream.env"
+# The machine's own Debian mirror, read from its apt sources (never written down).
+OS_MIRROR=$(grep -hoE '^URIs: +https?://[^ ]+' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}' | grep -v -- '-security' | head -1)
+[[ -n $OS_MIRROR ]] || OS_MIRROR=$(grep -hoE '^deb +https?://[^ ]+' /etc/apt/sources.list 2>/dev/null | awk '{print $2}' | head -1)
+[[ -n $OS_MIRROR ]] || fail "cannot read the host's Debian mirror from its apt sources"
+
+step "airgap build"
+BUILD_START=$SECONDS
+CI=1 "$AIRGAP_BUILD" build --k8s v1.20.2 --os debian-12 --cni bridge \
+  --image-repository "$LAB_IMAGE_REPOSITORY" --image "$LAB_WORKLOAD_IMAGE" \
+  --k8s-repo "$LAB_APT_URL" --k8s-repo-key "$LAB_APT_KEY" --os-mirror "$OS_MIRROR" \
+  --binaries-url "$LAB_DL_URL" --github-mirror "$LAB_GITHUB_MIRROR" \
+  --output "$WORK/out" --cache-dir "$WORK/cache" >"$WORK/build.log" 2>&1 || fail "airgap build" "$WORK/build.log"
+BUILD_SECONDS=$((SECONDS - BUILD_START))
+BUNDLE=$WORK/out/airgap-k8s-v1.20.2-linux-amd64.tar
+[[ -f $BUNDLE ]] || fail "no bundle written" "$WORK/build.log"
+
+step "stop the upstream: nothing left to download from"
+"$KIT/upstream.sh" stop >/dev/null 2>&1 || true
+rm -rf "$WORK/cache"
+
+step "airgap install --single-node (offline)"
+cd "$WORK"
+tar -xf "$BUNDLE" bin/airgap || fail "bin/airgap is not in the bundle"
+INSTALL_START=$SECONDS
+./bin/airgap install --bundle "$BUNDLE" --single-node --cni bridge --pod-network-cidr 10.244.0.0/16 -o json \
+  >"$WORK/install.json" 2>"$WORK/install.log" || fail "airgap install" "$WORK/install.log"
+INSTALL_SECONDS=$((SECONDS - INSTALL_START))
+
+step "checks"
+export KUBECONFIG=/root/.kube/config
+node=$(hostname | tr 'A-Z' 'a-z')
+kubectl get node "$node" --no-headers | grep -qw Ready || fail "node $node not Ready"
+version=$(kubectl get node "$node" -o jsonpath='{.status.nodeInfo.kubeletVersion}')
+[[ $version == v1.20.2 ]] || fail "kubelet version is $version, not v1.20.2"
+for component in etcd kube-apiserver kube-controller-manager kube-scheduler kube-proxy; do
+  kubectl get pods -n kube-system --no-headers | grep -E "^$component-" | grep -q Running || fail "$component is not Running"
+done
+if kubectl get pods -A --no-headers | grep -E 'ErrImagePull|ImagePullBackOff'; then fail "a pod could not get its image: the bundle was incomplete"; fi
+kubectl create deployment web --image="$LAB_WORKLOAD_IMAGE" >/dev/null
+kubectl expose deployment web --type=NodePort --port=80 >/dev/null
+kubectl rollout status deployment/web --timeout=120s >/dev/null || fail "workload rollout"
+port=$(kubectl get svc web -o jsonpath='{.spec.ports[0].nodePort}')
+ip=$(kubectl get node "$node" -o jsonpath='{.status.addresses[?(@.type=="InternalIP")].address}')
+ok=""
+for _ in $(seq 30); do curl -sf "http://$ip:$port/" | grep -q "hello from the lab" && { ok=1; break; }; sleep 1; done
+[[ -n $ok ]] || fail "the workload did not answer on NodePort $ip:$port"
+for p in kubeadm kubelet kubectl; do apt-mark showhold | grep -qx "$p" || fail "$p is not held"; done
+[[ $(dpkg-query -W -f '${Version}' kubectl) == 1.20.2-00 ]] || fail "kubectl is not the bundle's 1.20.2-00"
+[[ $(stat -c %a /root/.kube/config) == 600 ]] || fail "/root/.kube/config is not 0600"
+
+step "re-run airgap install: every phase done, nothing changed"
+./bin/airgap install --bundle "$BUNDLE" --single-node --cni bridge --pod-network-cidr 10.244.0.0/16 -o json \
+  >"$WORK/rerun.json" 2>"$WORK/rerun.log" || fail "second airgap install" "$WORK/rerun.log"
+if grep -q '"outcome": "done"' "$WORK/rerun.json"; then fail "the re-run redid a phase" "$WORK/rerun.json"; fi
+
+step "airgap reset and the lab's node reset"
+./bin/airgap reset >"$WORK/reset.log" 2>&1 || fail "airgap reset" "$WORK/reset.log"
+step "PASSED"
+
+# Timings into bench/results.md, between markers, so the image benchmark's part stays as it is.
+phases=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("\n".join(f"| {p[\"phase\"]} | {p[\"outcome\"]} | {p[\"seconds\"]:.1f} s |" for p in d["phases"]))' "$WORK/install.json")
+section=$(cat <<MD
+<!-- e2e:start -->
+## End to end (make e2e)
+
+Produced by \`make e2e\` on $(date -u '+%Y-%m-%d %H:%M UTC') ($(nproc) cores): a real single-node Kubernetes v1.20.2 cluster
+from our own bundle, built from the lab's mirrors and installed with every upstream stopped.
+
+| step | seconds |
+|---|---|
+| airgap build (images, binaries, debian-12 packages) | $BUILD_SECONDS |
+| airgap install, all phases | $INSTALL_SECONDS |
+| whole e2e including host preparation | $((SECONDS - T0)) |
+
+| install phase | outcome | time |
+|---|---|---|
+$phases
+<!-- e2e:end -->
+MD
+)
+RESULTS=$ROOT/bench/results.md
+python3 - "$RESULTS" "$section" <<'PY'
+import re, sys, os
+path, section = sys.argv[1], sys.argv[2]
+text = open(path).read() if os.path.exists(path) else "# Benchmarks\n"
+if "<!-- e2e:start -->" in text:
+    text = re.sub(r"<!-- e2e:start -->.*?<!-- e2e:end -->", lambda m: section, text, flags=re.S)
+else:
+    text = text.rstrip("\n") + "\n\n" + section + "\n"
+open(path, "w").write(text)
+PY
+echo "e2e: PASSED in $((SECONDS - T0)) s (build ${BUILD_SECONDS} s, install ${INSTALL_SECONDS} s); timings in bench/results.md"
