@@ -333,6 +333,10 @@ like airgap's bundle, took $(list "${S_TAR[@]}") s more (no checksums file, no m
 | size within 1% of unique blobs | \|bundle − reference\| ≤ ${SIZE_TOLERANCE_PCT} % of reference | ${OVERHEAD_PCT} % | $(verdict "$SIZE_OK") |
 | RSS not growing with bundle size | max peak RSS on the big set ≤ ${RSS_TOLERANCE_PCT} % above the small set's, for ${DATA_GROWTH}x the data | $(mb_of_kb "$SM_RSS_MAX") → $(mb_of_kb "$A_RSS_MAX") MiB (${RSS_GROWTH_PCT} %) | $(verdict "$RSS_OK") |
 EOF
+# make e2e keeps its timings in the same file, between markers: carry them over.
+if [[ -f $RESULTS ]] && grep -q '<!-- e2e:start -->' "$RESULTS"; then
+  { echo; sed -n '/<!-- e2e:start -->/,/<!-- e2e:end -->/p' "$RESULTS"; } >>"$tmp"
+fi
 mv "$tmp" "$RESULTS"
 log "wrote $RESULTS"
 [[ $VERIFY == OK ]] || die "airgap verify failed on the bench bundle: $(cat "$WORK/verify.log")"

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Airgap.TestKit.Infrastructure;
@@ -21,32 +20,25 @@ public sealed record ProxiedRequest(TimeSpan At, string Method, string Target, i
 /// </summary>
 public sealed class FaultProxy : IAsyncDisposable
 {
-    private readonly TcpListener _listener;
     private readonly string _targetHost;
     private readonly int _targetPort;
     private readonly Func<string, string, bool> _matches;
     private readonly int _status;
     private readonly string? _retryAfter;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
-    private readonly CancellationTokenSource _stop = new();
-    private readonly ConcurrentDictionary<int, Task> _connections = new();
     private readonly ConcurrentQueue<ProxiedRequest> _log = new();
-    private readonly Task _acceptLoop;
+    private readonly LoopbackHttpListener _listener;
     private int _faultsLeft;
     private int _faultsDone;
-    private int _nextConnection;
 
-    private FaultProxy(string targetHost, int targetPort, Func<string, string, bool> matches, int count, int status, string? retryAfter)
+    private FaultProxy((string Host, int Port) target, Func<string, string, bool> matches, int count, int status, string? retryAfter)
     {
-        _targetHost = targetHost;
-        _targetPort = targetPort;
+        (_targetHost, _targetPort) = target;
         _matches = matches;
         _faultsLeft = count;
         _status = status;
         _retryAfter = retryAfter;
-        _listener = new TcpListener(IPAddress.Loopback, 0);
-        _listener.Start();
-        _acceptLoop = AcceptLoopAsync();
+        _listener = LoopbackHttpListener.Start(HandleAsync);
     }
 
     /// <param name="target">"host:port" of the real server, e.g. <see cref="RegistryServer.Host"/>.</param>
@@ -56,153 +48,87 @@ public sealed class FaultProxy : IAsyncDisposable
     /// <param name="retryAfter">The Retry-After header value ("1", or an HTTP date), or null for none.</param>
     public static FaultProxy Start(string target, Func<string, string, bool> matches, int count = 1, int status = 429, string? retryAfter = "1")
     {
-        var colon = target.LastIndexOf(':');
-        if (colon <= 0)
-        {
-            throw new ArgumentException("Expected host:port", nameof(target));
-        }
+        var hostPort = HttpForwarding.ParseTarget(target, nameof(target));
         if (status is < 400 or > 599)
         {
             throw new ArgumentOutOfRangeException(nameof(status), status, "a fault is a 4xx or 5xx status");
         }
-        return new FaultProxy(target[..colon], int.Parse(target[(colon + 1)..], CultureInfo.InvariantCulture), matches, count, status,
-            retryAfter);
+        return new FaultProxy(hostPort, matches, count, status, retryAfter);
     }
 
-    public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+    public int Port => _listener.Port;
 
-    public string Host => $"127.0.0.1:{Port.ToString(CultureInfo.InvariantCulture)}";
+    public string Host => _listener.Host;
 
-    public Uri BaseUri => new($"http://{Host}/");
+    public Uri BaseUri => _listener.BaseUri;
 
     public int FaultsDone => Volatile.Read(ref _faultsDone);
 
     /// <summary>Every request so far, in arrival order.</summary>
     public IReadOnlyList<ProxiedRequest> Requests => _log.ToArray();
 
-    public async ValueTask DisposeAsync()
-    {
-        await _stop.CancelAsync().ConfigureAwait(false);
-        _listener.Stop();
-        try
-        {
-            await _acceptLoop.ConfigureAwait(false);
-            await Task.WhenAll(_connections.Values).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
-        {
-        }
-        _stop.Dispose();
-    }
+    public ValueTask DisposeAsync() => _listener.DisposeAsync();
 
-    private async Task AcceptLoopAsync()
+    private async Task HandleAsync(TcpClient client, CancellationToken ct)
     {
-        while (!_stop.IsCancellationRequested)
-        {
-            TcpClient client;
-            try
-            {
-                client = await _listener.AcceptTcpClientAsync(_stop.Token).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
-            {
-                return;
-            }
-            var id = Interlocked.Increment(ref _nextConnection);
-            _connections[id] = Task.Run(async () =>
-            {
-                try
-                {
-                    await HandleAsync(client).ConfigureAwait(false);
-                }
-                finally
-                {
-                    _connections.TryRemove(id, out _);
-                }
-            });
-        }
-    }
-
-    private async Task HandleAsync(TcpClient client)
-    {
-        var ct = _stop.Token;
         TcpClient? upstream = null;
         HttpWireReader? fromUpstream = null;
-        using (client)
+        try
         {
-            try
+            client.NoDelay = true;
+            var clientStream = client.GetStream();
+            var fromClient = new HttpWireReader(clientStream);
+            while (!ct.IsCancellationRequested)
             {
-                client.NoDelay = true;
-                var clientStream = client.GetStream();
-                var fromClient = new HttpWireReader(clientStream);
-                while (!ct.IsCancellationRequested)
+                var request = await fromClient.ReadHeadAsync(ct).ConfigureAwait(false);
+                if (request is null)
                 {
-                    var request = await fromClient.ReadHeadAsync(ct).ConfigureAwait(false);
-                    if (request is null)
+                    return;
+                }
+                var at = _clock.Elapsed;
+                var (method, target) = request.Parts;
+
+                if (_matches(method, target) && TakeFault())
+                {
+                    // Read the request body so the connection stays usable, then answer in the server's place.
+                    await fromClient.CopyBodyAsync(request, isResponse: false, noBody: false, _ => Task.CompletedTask, null, ct)
+                        .ConfigureAwait(false);
+                    _log.Enqueue(new ProxiedRequest(at, method, target, _status, Injected: true, _retryAfter));
+                    await clientStream.WriteAsync(FaultResponse(method, request.WantsClose), ct).ConfigureAwait(false);
+                    if (request.WantsClose)
                     {
                         return;
                     }
-                    var at = _clock.Elapsed;
-                    var (method, target) = request.Parts;
+                    continue;
+                }
 
-                    if (_matches(method, target) && TakeFault())
-                    {
-                        // Read the request body so the connection stays usable, then answer in the server's place.
-                        await fromClient.CopyBodyAsync(request, isResponse: false, noBody: false, _ => Task.CompletedTask, null, ct)
-                            .ConfigureAwait(false);
-                        _log.Enqueue(new ProxiedRequest(at, method, target, _status, Injected: true, _retryAfter));
-                        await clientStream.WriteAsync(FaultResponse(method, request.WantsClose), ct).ConfigureAwait(false);
-                        if (request.WantsClose)
-                        {
-                            return;
-                        }
-                        continue;
-                    }
+                if (upstream is null)
+                {
+                    upstream = new TcpClient { NoDelay = true };
+                    await upstream.ConnectAsync(_targetHost, _targetPort, ct).ConfigureAwait(false);
+                    fromUpstream = new HttpWireReader(upstream.GetStream());
+                }
+                await HttpForwarding.SendRequestAsync(request, fromClient, upstream.GetStream(), ct).ConfigureAwait(false);
+                var (response, status) = await HttpForwarding.ReadFinalResponseAsync(fromUpstream!, clientStream, ct).ConfigureAwait(false);
+                if (response is null)
+                {
+                    return;
+                }
 
-                    if (upstream is null)
-                    {
-                        upstream = new TcpClient { NoDelay = true };
-                        await upstream.ConnectAsync(_targetHost, _targetPort, ct).ConfigureAwait(false);
-                        fromUpstream = new HttpWireReader(upstream.GetStream());
-                    }
-                    var upstreamStream = upstream.GetStream();
-                    await upstreamStream.WriteAsync(request.Raw, ct).ConfigureAwait(false);
-                    await fromClient.CopyBodyAsync(request, isResponse: false, noBody: false,
-                        d => upstreamStream.WriteAsync(d, ct).AsTask(), null, ct).ConfigureAwait(false);
-
-                    HttpHead? response;
-                    int status;
-                    do
-                    {
-                        response = await fromUpstream!.ReadHeadAsync(ct).ConfigureAwait(false);
-                        if (response is null)
-                        {
-                            return;
-                        }
-                        status = int.Parse(response.Parts.Second, CultureInfo.InvariantCulture);
-                        await clientStream.WriteAsync(response.Raw, ct).ConfigureAwait(false);
-                    }
-                    while (status < 200);
-
-                    _log.Enqueue(new ProxiedRequest(at, method, target, status, Injected: false, null));
-                    var noBody = method == "HEAD" || status is 204 or 304;
-                    await fromUpstream.CopyBodyAsync(response, isResponse: true, noBody,
-                        d => clientStream.WriteAsync(d, ct).AsTask(), null, ct).ConfigureAwait(false);
-                    if (request.WantsClose || response.WantsClose || (!noBody && response.ContentLength is null && !response.IsChunked))
-                    {
-                        return;
-                    }
+                _log.Enqueue(new ProxiedRequest(at, method, target, status, Injected: false, null));
+                var noBody = HttpForwarding.HasNoBody(method, status);
+                await clientStream.WriteAsync(response.Raw, ct).ConfigureAwait(false);
+                await fromUpstream!.CopyBodyAsync(response, isResponse: true, noBody,
+                    d => clientStream.WriteAsync(d, ct).AsTask(), null, ct).ConfigureAwait(false);
+                if (HttpForwarding.EndsConnection(request, response, noBody))
+                {
+                    return;
                 }
             }
-            catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException
-                                          or InvalidDataException or FormatException)
-            {
-                // Either side went away; dropping both ends is what a real proxy does too.
-            }
-            finally
-            {
-                upstream?.Dispose();
-            }
+        }
+        finally
+        {
+            upstream?.Dispose();
         }
     }
 

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Globalization;
-using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Airgap.TestKit.Infrastructure;
@@ -14,20 +13,14 @@ namespace Airgap.TestKit;
 /// </summary>
 public sealed class StaticHttpServer : IAsyncDisposable
 {
-    private readonly TcpListener _listener;
-    private readonly CancellationTokenSource _stop = new();
-    private readonly ConcurrentDictionary<int, Task> _connections = new();
     private readonly ConcurrentQueue<string> _log = new();
-    private readonly Task _acceptLoop;
     private readonly string _root;
-    private int _nextConnection;
+    private readonly LoopbackHttpListener _listener;
 
     private StaticHttpServer(string rootDirectory)
     {
         _root = Path.GetFullPath(rootDirectory).TrimEnd('/') + "/";
-        _listener = new TcpListener(IPAddress.Loopback, 0);
-        _listener.Start();
-        _acceptLoop = AcceptLoopAsync();
+        _listener = LoopbackHttpListener.StartServer(RespondAsync);
     }
 
     public static StaticHttpServer Start(string rootDirectory)
@@ -41,91 +34,16 @@ public sealed class StaticHttpServer : IAsyncDisposable
 
     public string RootDirectory => _root.TrimEnd('/');
 
-    public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+    public int Port => _listener.Port;
 
-    public string Host => $"127.0.0.1:{Port.ToString(CultureInfo.InvariantCulture)}";
+    public string Host => _listener.Host;
 
-    public Uri BaseUri => new($"http://{Host}/");
+    public Uri BaseUri => _listener.BaseUri;
 
     /// <summary>One line per request, "GET /path range=... -> 206", for asserting what a client fetched.</summary>
     public IReadOnlyList<string> RequestLog => _log.ToArray();
 
-    public async ValueTask DisposeAsync()
-    {
-        await _stop.CancelAsync().ConfigureAwait(false);
-        _listener.Stop();
-        try
-        {
-            await _acceptLoop.ConfigureAwait(false);
-            await Task.WhenAll(_connections.Values).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
-        {
-        }
-        _stop.Dispose();
-    }
-
-    private async Task AcceptLoopAsync()
-    {
-        while (!_stop.IsCancellationRequested)
-        {
-            TcpClient client;
-            try
-            {
-                client = await _listener.AcceptTcpClientAsync(_stop.Token).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
-            {
-                return;
-            }
-            var id = Interlocked.Increment(ref _nextConnection);
-            _connections[id] = Task.Run(async () =>
-            {
-                try
-                {
-                    await ServeAsync(client).ConfigureAwait(false);
-                }
-                finally
-                {
-                    _connections.TryRemove(id, out _);
-                }
-            });
-        }
-    }
-
-    private async Task ServeAsync(TcpClient client)
-    {
-        var ct = _stop.Token;
-        using (client)
-        {
-            try
-            {
-                var stream = client.GetStream();
-                var reader = new HttpWireReader(stream);
-                while (!ct.IsCancellationRequested)
-                {
-                    var request = await reader.ReadHeadAsync(ct).ConfigureAwait(false);
-                    if (request is null)
-                    {
-                        return;
-                    }
-                    // Drain any request body so the next request on this connection parses.
-                    await reader.CopyBodyAsync(request, isResponse: false, noBody: false, _ => Task.CompletedTask, null, ct).ConfigureAwait(false);
-                    var keepAlive = !request.WantsClose;
-                    await RespondAsync(stream, request, keepAlive, ct).ConfigureAwait(false);
-                    if (!keepAlive)
-                    {
-                        return;
-                    }
-                }
-            }
-            catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException
-                                          or InvalidDataException or FormatException)
-            {
-                // Client went away mid-response: normal for cancelled downloads.
-            }
-        }
-    }
+    public ValueTask DisposeAsync() => _listener.DisposeAsync();
 
     private async Task RespondAsync(NetworkStream stream, HttpHead request, bool keepAlive, CancellationToken ct)
     {

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Globalization;
-using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
@@ -82,14 +81,10 @@ public sealed class TokenAuthServer : IAsyncDisposable
 {
     public const string TokenPath = "/token";
 
-    private readonly TcpListener _listener;
-    private readonly CancellationTokenSource _stop = new();
-    private readonly ConcurrentDictionary<int, Task> _connections = new();
     private readonly ConcurrentQueue<TokenRequest> _log = new();
-    private readonly Task _acceptLoop;
     private readonly RSA _key;
     private readonly X509Certificate2 _certificate;
-    private int _nextConnection;
+    private readonly LoopbackHttpListener _listener;
     private readonly Lock _faultLock = new();
     private int _faultsLeft;
     private int _faultStatus;
@@ -108,18 +103,16 @@ public sealed class TokenAuthServer : IAsyncDisposable
         CertificatePem = _certificate.ExportCertificatePem() + "\n";
         KeyId = LibtrustKeyId(_key.ExportSubjectPublicKeyInfo());
 
-        _listener = new TcpListener(IPAddress.Loopback, 0);
-        _listener.Start();
-        _acceptLoop = AcceptLoopAsync();
+        _listener = LoopbackHttpListener.StartServer(RespondAsync);
     }
 
     public static TokenAuthServer Start(TokenAuthOptions? options = null) => new(options ?? new TokenAuthOptions());
 
     public TokenAuthOptions Options { get; }
 
-    public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+    public int Port => _listener.Port;
 
-    public string Host => $"127.0.0.1:{Port.ToString(CultureInfo.InvariantCulture)}";
+    public string Host => _listener.Host;
 
     /// <summary>The registry's auth.token.realm.</summary>
     public Uri Realm => new($"http://{Host}{TokenPath}");
@@ -211,93 +204,27 @@ public sealed class TokenAuthServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _stop.CancelAsync().ConfigureAwait(false);
-        _listener.Stop();
-        try
-        {
-            await _acceptLoop.ConfigureAwait(false);
-            await Task.WhenAll(_connections.Values).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
-        {
-        }
-        _stop.Dispose();
+        await _listener.DisposeAsync().ConfigureAwait(false);
         _certificate.Dispose();
         _key.Dispose();
     }
 
     private static string Base64Url(byte[] data) => Convert.ToBase64String(data).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
-    private async Task AcceptLoopAsync()
+    private async Task RespondAsync(NetworkStream stream, HttpHead request, bool keepAlive, CancellationToken ct)
     {
-        while (!_stop.IsCancellationRequested)
+        var (status, reason, headers, body) = Answer(request);
+        var head = new StringBuilder()
+            .Append(CultureInfo.InvariantCulture, $"HTTP/1.1 {status} {reason}\r\n")
+            .Append("Content-Type: application/json\r\n")
+            .Append(CultureInfo.InvariantCulture, $"Content-Length: {body.Length}\r\n")
+            .Append(headers)
+            .Append(keepAlive ? "" : "Connection: close\r\n")
+            .Append("\r\n");
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(head.ToString()), ct).ConfigureAwait(false);
+        if (request.Parts.First != "HEAD")
         {
-            TcpClient client;
-            try
-            {
-                client = await _listener.AcceptTcpClientAsync(_stop.Token).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
-            {
-                return;
-            }
-            var id = Interlocked.Increment(ref _nextConnection);
-            _connections[id] = Task.Run(async () =>
-            {
-                try
-                {
-                    await ServeAsync(client).ConfigureAwait(false);
-                }
-                finally
-                {
-                    _connections.TryRemove(id, out _);
-                }
-            });
-        }
-    }
-
-    private async Task ServeAsync(TcpClient client)
-    {
-        var ct = _stop.Token;
-        using (client)
-        {
-            try
-            {
-                var stream = client.GetStream();
-                var reader = new HttpWireReader(stream);
-                while (!ct.IsCancellationRequested)
-                {
-                    var request = await reader.ReadHeadAsync(ct).ConfigureAwait(false);
-                    if (request is null)
-                    {
-                        return;
-                    }
-                    await reader.CopyBodyAsync(request, isResponse: false, noBody: false, _ => Task.CompletedTask, null, ct).ConfigureAwait(false);
-                    var keepAlive = !request.WantsClose;
-                    var (status, reason, headers, body) = Answer(request);
-                    var head = new StringBuilder()
-                        .Append(CultureInfo.InvariantCulture, $"HTTP/1.1 {status} {reason}\r\n")
-                        .Append("Content-Type: application/json\r\n")
-                        .Append(CultureInfo.InvariantCulture, $"Content-Length: {body.Length}\r\n")
-                        .Append(headers)
-                        .Append(keepAlive ? "" : "Connection: close\r\n")
-                        .Append("\r\n");
-                    await stream.WriteAsync(Encoding.ASCII.GetBytes(head.ToString()), ct).ConfigureAwait(false);
-                    if (request.Parts.First != "HEAD")
-                    {
-                        await stream.WriteAsync(body, ct).ConfigureAwait(false);
-                    }
-                    if (!keepAlive)
-                    {
-                        return;
-                    }
-                }
-            }
-            catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException
-                                          or InvalidDataException or FormatException)
-            {
-                // Client went away.
-            }
+            await stream.WriteAsync(body, ct).ConfigureAwait(false);
         }
     }
 

@@ -130,7 +130,7 @@ public sealed class AptRepositoryClient : IDisposable
         var dir = ReleaseDirectory(repo);
         if (repo.KeyFile is null && !AllowUnsigned)
             throw new AirgapException(
-                $"repository '{repo.Name}' ({repo.BaseUrl}) has no key to check its signature; {InReleaseVerifier.KeyAdvice}, or allow unsigned repositories explicitly");
+                $"repository '{repo.Name}' ({repo.BaseUrl}) has no key to check its signature; {OpenPgpKeyRing.KeyAdvice}, or allow unsigned repositories explicitly");
         var verifier = repo.KeyFile is null ? null : InReleaseVerifier.FromKeyFile(repo.KeyFile, repo.Name, _time.GetUtcNow);
 
         string text;

@@ -58,15 +58,5 @@ public static class AptRepositoryWriter
         ];
     }
 
-    /// <summary>gzip with a fixed header: MTIME zero and OS "Unix" whatever the build host, so the bytes depend on the content only.</summary>
-    internal static byte[] Gzip(byte[] data)
-    {
-        using var output = new MemoryStream();
-        using (var gzip = new GZipStream(output, CompressionLevel.Optimal, leaveOpen: true))
-            gzip.Write(data);
-        var bytes = output.ToArray();
-        bytes[4] = bytes[5] = bytes[6] = bytes[7] = 0;
-        bytes[9] = 3;
-        return bytes;
-    }
+    internal static byte[] Gzip(byte[] data) => ReproducibleGzip.Compress(data, CompressionLevel.Optimal);
 }

@@ -17,6 +17,9 @@ public sealed class RpmRepositoryClient(FileDownloader downloader, IProgressSink
     /// <summary>Lets a repository without a key (<see cref="PackageRepository.KeyFile"/> null) be read unverified.</summary>
     public bool AllowUnsigned { get; init; }
 
+    /// <summary>The clock signing keys' expiry is judged by.</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+
     public async Task<RpmRepositoryIndex> LoadAsync(PackageRepository repository, CancellationToken ct)
     {
         if (repository.Kind != RepositoryKind.Rpm)
@@ -70,8 +73,9 @@ public sealed class RpmRepositoryClient(FileDownloader downloader, IProgressSink
         {
             throw new AirgapException($"{source}: cannot fetch repodata/repomd.xml.asc, needed because the repository has a key ({e.Message})", e);
         }
-        // FileDownloader hands small files back as text; repomd.xml is ASCII/UTF-8, so its bytes round-trip.
-        return RepomdSignature.Verify(Encoding.UTF8.GetBytes(repomdText), signature, repository.KeyFile, source);
+        // FileDownloader hands small files back as text; repomd.xml is ASCII/UTF-8 and the signature armored, so their bytes round-trip.
+        var keys = OpenPgpKeyRing.FromKeyFile(repository.KeyFile, source, Time.GetUtcNow);
+        return keys.VerifyDetached(Encoding.UTF8.GetBytes(repomdText), Encoding.UTF8.GetBytes(signature), "repomd.xml", "repomd.xml.asc");
     }
 
     private static List<RpmPackage> ReadPrimary(string path, RepomdData primary, string source, CancellationToken ct)

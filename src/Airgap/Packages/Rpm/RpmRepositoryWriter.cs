@@ -155,15 +155,5 @@ public static class RpmRepositoryWriter
         return buffer.ToArray();
     }
 
-    /// <summary>gzip with the header's mtime zeroed and OS fixed, so the bytes do not depend on when or where.</summary>
-    internal static byte[] Gzip(byte[] data)
-    {
-        using var buffer = new MemoryStream();
-        using (var gzip = new GZipStream(buffer, CompressionLevel.SmallestSize, leaveOpen: true))
-            gzip.Write(data);
-        var bytes = buffer.ToArray();
-        bytes.AsSpan(4, 4).Clear();
-        bytes[9] = 3;
-        return bytes;
-    }
+    internal static byte[] Gzip(byte[] data) => ReproducibleGzip.Compress(data, CompressionLevel.SmallestSize);
 }

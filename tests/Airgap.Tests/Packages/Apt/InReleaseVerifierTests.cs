@@ -1,11 +1,8 @@
 using System.Text;
+using Airgap.Packages;
 using Airgap.Packages.Apt;
 using Org.BouncyCastle.Bcpg;
 using Org.BouncyCastle.Bcpg.OpenPgp;
-using Org.BouncyCastle.Crypto.Generators;
-using Org.BouncyCastle.Crypto.Parameters;
-using Org.BouncyCastle.Math;
-using Org.BouncyCastle.Security;
 
 namespace Airgap.Tests.Packages.Apt;
 
@@ -17,34 +14,15 @@ public sealed class InReleaseVerifierTests : IDisposable
 {
     private const string ReleaseText = "Origin: test\nSuite: stable\nSHA256:\n 0000000000000000000000000000000000000000000000000000000000000000 0 main/binary-amd64/Packages\n";
     private readonly string _dir = Directory.CreateTempSubdirectory("airgap-inrelease-").FullName;
-    private static readonly Lazy<(PgpKeyPair Pair, PgpPublicKeyRing Ring)> Trusted = new(() => NewKey("trusted"));
-    private static readonly Lazy<(PgpKeyPair Pair, PgpPublicKeyRing Ring)> Stranger = new(() => NewKey("stranger"));
+    private static readonly Lazy<TestPgpKey> Trusted = new(() => TestPgpKey.Create("trusted"));
+    private static readonly Lazy<TestPgpKey> Stranger = new(() => TestPgpKey.Create("stranger"));
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static (PgpKeyPair, PgpPublicKeyRing) NewKey(string name)
-    {
-        var gen = new RsaKeyPairGenerator();
-        gen.Init(new RsaKeyGenerationParameters(BigInteger.ValueOf(0x10001), new SecureRandom(), 1024, 12));
-        var pair = new PgpKeyPair(PublicKeyAlgorithmTag.RsaGeneral, gen.GenerateKeyPair(), DateTime.UtcNow.AddMinutes(-1));
-        var rings = new PgpKeyRingGenerator(PgpSignature.PositiveCertification, pair, $"{name} <{name}@example.invalid>",
-            SymmetricKeyAlgorithmTag.Aes128, Array.Empty<char>(), true, null, null, new SecureRandom());
-        return (pair, rings.GeneratePublicKeyRing());
-    }
-
-    private string KeyFile(PgpPublicKeyRing ring, bool armored)
+    private string KeyFile(TestPgpKey key, bool armored)
     {
         var path = Path.Combine(_dir, armored ? "key.asc" : "key.gpg");
-        using var file = File.Create(path);
-        if (armored)
-        {
-            using var a = new ArmoredOutputStream(file);
-            ring.Encode(a);
-        }
-        else
-        {
-            ring.Encode(file);
-        }
+        File.WriteAllBytes(path, key.PublicKey(armored));
         return path;
     }
 
@@ -71,7 +49,7 @@ public sealed class InReleaseVerifierTests : IDisposable
     [InlineData(false)]
     public void Accepts_InRelease_signed_by_the_key_and_returns_only_the_signed_text(bool armoredKey)
     {
-        var verifier = InReleaseVerifier.FromKeyFile(KeyFile(Trusted.Value.Ring, armoredKey), "k8s");
+        var verifier = InReleaseVerifier.FromKeyFile(KeyFile(Trusted.Value, armoredKey), "k8s");
         var text = verifier.VerifyClearsigned(Clearsign(Trusted.Value.Pair, ReleaseText + "Description: trailing  \n-dash line\n"));
         Assert.Equal(ReleaseText + "Description: trailing  \n-dash line\n", text);
     }
@@ -79,7 +57,7 @@ public sealed class InReleaseVerifierTests : IDisposable
     [Fact]
     public void Accepts_Release_with_a_detached_signature()
     {
-        var verifier = InReleaseVerifier.FromKeyFile(KeyFile(Trusted.Value.Ring, false), "k8s");
+        var verifier = InReleaseVerifier.FromKeyFile(KeyFile(Trusted.Value, false), "k8s");
         var release = Encoding.UTF8.GetBytes(ReleaseText);
         Assert.Equal(ReleaseText, verifier.VerifyDetached(release, Encoding.ASCII.GetBytes(Sign(Trusted.Value.Pair, ReleaseText, PgpSignature.BinaryDocument))));
         var tampered = Encoding.UTF8.GetBytes(ReleaseText.Replace("stable", "stabla", StringComparison.Ordinal));
@@ -90,7 +68,7 @@ public sealed class InReleaseVerifierTests : IDisposable
     [Fact]
     public void Refuses_altered_text()
     {
-        var verifier = InReleaseVerifier.FromKeyFile(KeyFile(Trusted.Value.Ring, true), "k8s");
+        var verifier = InReleaseVerifier.FromKeyFile(KeyFile(Trusted.Value, true), "k8s");
         var signed = Encoding.UTF8.GetString(Clearsign(Trusted.Value.Pair, ReleaseText)).Replace("Suite: stable", "Suite: evil", StringComparison.Ordinal);
         var e = Assert.Throws<AirgapException>(() => verifier.VerifyClearsigned(Encoding.UTF8.GetBytes(signed)));
         Assert.StartsWith("repository 'k8s': InRelease has a BAD signature", e.Message, StringComparison.Ordinal);
@@ -100,16 +78,16 @@ public sealed class InReleaseVerifierTests : IDisposable
     [Fact]
     public void Refuses_a_signature_by_another_key_and_says_what_to_do()
     {
-        var verifier = InReleaseVerifier.FromKeyFile(KeyFile(Trusted.Value.Ring, true), "k8s");
+        var verifier = InReleaseVerifier.FromKeyFile(KeyFile(Trusted.Value, true), "k8s");
         var e = Assert.Throws<AirgapException>(() => verifier.VerifyClearsigned(Clearsign(Stranger.Value.Pair, ReleaseText)));
-        Assert.Contains($"is signed only by key(s) {InReleaseVerifier.KeyIdText(Stranger.Value.Pair.KeyId)}", e.Message, StringComparison.Ordinal);
+        Assert.Contains($"is signed only by key(s) {OpenPgpKeyRing.KeyIdText(Stranger.Value.KeyId)}", e.Message, StringComparison.Ordinal);
         Assert.Contains("--k8s-repo-key", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
     public void Refuses_data_around_the_signed_message_and_weak_digests()
     {
-        var verifier = InReleaseVerifier.FromKeyFile(KeyFile(Trusted.Value.Ring, true), "k8s");
+        var verifier = InReleaseVerifier.FromKeyFile(KeyFile(Trusted.Value, true), "k8s");
         var good = Encoding.UTF8.GetString(Clearsign(Trusted.Value.Pair, ReleaseText));
         Assert.Throws<AirgapException>(() => verifier.VerifyClearsigned(Encoding.UTF8.GetBytes(good + "Suite: evil\n")));
         Assert.Throws<AirgapException>(() => verifier.VerifyClearsigned(Encoding.UTF8.GetBytes("Suite: evil\n" + good)));

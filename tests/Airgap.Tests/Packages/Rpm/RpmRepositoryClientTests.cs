@@ -6,12 +6,6 @@ using Airgap.Artifacts;
 using Airgap.Oci;
 using Airgap.Packages;
 using Airgap.Packages.Rpm;
-using Org.BouncyCastle.Bcpg;
-using Org.BouncyCastle.Bcpg.OpenPgp;
-using Org.BouncyCastle.Crypto.Generators;
-using Org.BouncyCastle.Crypto.Parameters;
-using Org.BouncyCastle.Math;
-using Org.BouncyCastle.Security;
 using static Airgap.Tests.Packages.Rpm.PrimaryXml;
 
 namespace Airgap.Tests.Packages.Rpm;
@@ -102,41 +96,15 @@ public sealed class RpmRepositoryClientTests : IDisposable
     }
 
     /// <summary>
-    /// A throwaway RSA key and a signer giving armored detached signatures. The key file is two armored
+    /// A throwaway key and a signer giving armored detached signatures. The key file is two armored
     /// blocks, a decoy first, as the Kubernetes yum-key.gpg is (several keys, one after the other).
     /// </summary>
     private (string KeyFile, Func<byte[], bool, byte[]> Sign) Key()
     {
-        var (pair, ring) = NewKey();
+        var key = TestPgpKey.Create("test repo");
         var keyFile = Path.Combine(_cache, "key.asc");
-        File.WriteAllBytes(keyFile, [.. Armored(NewKey().Ring), .. Armored(ring)]);
-        return (keyFile, (data, textMode) =>
-        {
-            var signer = new PgpSignatureGenerator(PublicKeyAlgorithmTag.RsaGeneral, HashAlgorithmTag.Sha256);
-            signer.InitSign(textMode ? PgpSignature.CanonicalTextDocument : PgpSignature.BinaryDocument, pair.PrivateKey);
-            // A text signature is made over CRLF line ends, whatever the file has.
-            signer.Update(textMode ? Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(data).Replace("\n", "\r\n", StringComparison.Ordinal)) : data);
-            using var buffer = new MemoryStream();
-            using (var armor = new ArmoredOutputStream(buffer)) signer.Generate().Encode(armor);
-            return buffer.ToArray();
-        });
-    }
-
-    private static (PgpKeyPair Pair, PgpPublicKeyRing Ring) NewKey()
-    {
-        var generator = new RsaKeyPairGenerator();
-        generator.Init(new RsaKeyGenerationParameters(BigInteger.ValueOf(0x10001), new SecureRandom(), 1024, 12));
-        var pair = new PgpKeyPair(PublicKeyAlgorithmTag.RsaGeneral, generator.GenerateKeyPair(), DateTime.UtcNow.AddMinutes(-1));
-        var ring = new PgpKeyRingGenerator(PgpSignature.PositiveCertification, pair, "test repo <repo@airgap.test>",
-            SymmetricKeyAlgorithmTag.Aes256, Array.Empty<char>(), true, null, null, new SecureRandom()).GeneratePublicKeyRing();
-        return (pair, ring);
-    }
-
-    private static byte[] Armored(PgpPublicKeyRing ring)
-    {
-        using var buffer = new MemoryStream();
-        using (var armor = new ArmoredOutputStream(buffer)) ring.Encode(armor);
-        return buffer.ToArray();
+        File.WriteAllBytes(keyFile, [.. TestPgpKey.Create("decoy").PublicKey(armored: true), .. key.PublicKey(armored: true)]);
+        return (keyFile, (data, textMode) => key.Sign(data, textMode));
     }
 
     private sealed class MapHandler(Dictionary<string, byte[]> files) : HttpMessageHandler
