@@ -150,7 +150,7 @@ public sealed class BundleBuilder(RegistryClient registry, BlobCache cache, File
         {
             var digest = blob.ParsedDigest;
             members.Add(BundleMember.FromFile("images/" + OciLayout.BlobPath(digest), cache.PathOf(digest), digest.Hex, blob.Size)
-                with { Ready = () => puller.LayerReady(blob.Digest) });
+                with { Ready = () => puller.LayerReady(blob.Digest), VerifiedThisRun = () => puller.DownloadedThisRun(blob.Digest) });
         }
         if (plan.Cni.ManifestText is { } manifest)
         {

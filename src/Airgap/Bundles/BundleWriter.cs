@@ -13,6 +13,12 @@ public sealed record BundleMember(string Path, long Size, string Sha256, Func<St
     /// <summary>Awaited before <see cref="Open"/>: lets the writer start while downloads are still running.</summary>
     public Func<Task>? Ready { get; init; }
 
+    /// <summary>
+    /// True (asked after <see cref="Ready"/>) when this process downloaded and verified the content
+    /// itself; the writer then copies without hashing again. Cache hits from earlier builds are hashed.
+    /// </summary>
+    public Func<bool>? VerifiedThisRun { get; init; }
+
     public static BundleMember FromBytes(string path, byte[] content, int mode = 0x1A4) =>
         new(path, content.Length, Convert.ToHexStringLower(SHA256.HashData(content)), () => new MemoryStream(content, writable: false), mode);
 
@@ -57,9 +63,9 @@ public static class BundleWriter
                     if (member.Ready is not null) await member.Ready().ConfigureAwait(false);
                     progress.TransferAdvanced(progressId, member.Size);
                     await using var source = member.Open();
-                    var hash = await tar.WriteFileAsync(member.Path, source, member.Size, member.Mode, ct).ConfigureAwait(false);
-                    var actual = Convert.ToHexStringLower(hash);
-                    if (actual != member.Sha256)
+                    var verified = member.VerifiedThisRun?.Invoke() ?? false;
+                    var hash = await tar.WriteFileAsync(member.Path, source, member.Size, member.Mode, ct, hash: !verified).ConfigureAwait(false);
+                    if (hash is not null && Convert.ToHexStringLower(hash) is var actual && actual != member.Sha256)
                         throw new AirgapException($"{member.Path} has sha256 {actual}, expected {member.Sha256}: the blob cache is damaged; remove {BundlePaths.CacheHint} and build again");
                 }
                 await tar.FinishAsync(ct).ConfigureAwait(false);

@@ -16,9 +16,27 @@ public sealed class TarArchiveWriter(Stream output) : IAsyncDisposable
     private readonly byte[] _buffer = new byte[256 * 1024];
     private bool _finished;
 
-    public async Task<byte[]> WriteFileAsync(string name, Stream content, long size, int mode, CancellationToken ct)
+    /// <summary>
+    /// Writes one member. When <paramref name="hash"/> is false (content verified earlier in this
+    /// process) and both sides are files, the data is copied in the kernel; the result is then null.
+    /// </summary>
+    public async Task<byte[]?> WriteFileAsync(string name, Stream content, long size, int mode, CancellationToken ct, bool hash = true)
     {
         await output.WriteAsync(Header(name, size, mode), ct).ConfigureAwait(false);
+        if (!hash && content is FileStream source && output is FileStream destination)
+        {
+            await destination.FlushAsync(ct).ConfigureAwait(false);
+            if (KernelCopy.TryCopy(source, destination, size))
+            {
+                await PadAsync(size, ct).ConfigureAwait(false);
+                return null;
+            }
+        }
+        return await CopyHashingAsync(name, content, size, ct).ConfigureAwait(false);
+    }
+
+    private async Task<byte[]> CopyHashingAsync(string name, Stream content, long size, CancellationToken ct)
+    {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         long copied = 0;
         while (copied < size)
@@ -29,13 +47,18 @@ public sealed class TarArchiveWriter(Stream output) : IAsyncDisposable
             await output.WriteAsync(_buffer.AsMemory(0, n), ct).ConfigureAwait(false);
             copied += n;
         }
-        var pad = (int)((512 - size % 512) % 512);
-        if (pad > 0) await output.WriteAsync(new byte[pad], ct).ConfigureAwait(false);
+        await PadAsync(size, ct).ConfigureAwait(false);
         return hash.GetHashAndReset();
     }
 
-    public Task<byte[]> WriteFileAsync(string name, byte[] content, int mode, CancellationToken ct) =>
-        WriteFileAsync(name, new MemoryStream(content, writable: false), content.Length, mode, ct);
+    private async Task PadAsync(long size, CancellationToken ct)
+    {
+        var pad = (int)((512 - size % 512) % 512);
+        if (pad > 0) await output.WriteAsync(new byte[pad], ct).ConfigureAwait(false);
+    }
+
+    public async Task<byte[]> WriteFileAsync(string name, byte[] content, int mode, CancellationToken ct) =>
+        (await WriteFileAsync(name, new MemoryStream(content, writable: false), content.Length, mode, ct).ConfigureAwait(false))!;
 
     public async Task FinishAsync(CancellationToken ct)
     {

@@ -36,6 +36,11 @@ public sealed class ImagePuller(RegistryClient registry, BlobCache cache, IProgr
     /// </summary>
     public Task LayerReady(string digest) => _layers.TryGetValue(digest, out var task) ? task : Task.CompletedTask;
 
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _downloaded = new();
+
+    /// <summary>True when this puller downloaded the blob and checked its digest itself (not a cache hit).</summary>
+    public bool DownloadedThisRun(string digest) => _downloaded.ContainsKey(digest);
+
     /// <summary>Every layer started so far; await it to observe failures of layers no bundle waited for.</summary>
     public Task AllLayers => Task.WhenAll(_layers.Values);
 
@@ -130,6 +135,7 @@ public sealed class ImagePuller(RegistryClient registry, BlobCache cache, IProgr
                 progress.TransferStarted(digest.Hex, label, blob.Size);
                 await registry.DownloadBlobAsync(source, digest, blob.Size, tmp, n => progress.TransferAdvanced(digest.Hex, n), c).ConfigureAwait(false);
             }, ct).ConfigureAwait(false);
+            if (started) _downloaded[blob.Digest] = true;
             if (started || hit) progress.TransferFinished(digest.Hex, fromCache: hit);
         }
         finally

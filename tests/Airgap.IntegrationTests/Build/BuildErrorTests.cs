@@ -138,6 +138,23 @@ public sealed class BuildErrorTests(BuildFixture fixture) : IClassFixture<BuildF
     }
 
     [Fact]
+    public async Task A_damaged_cache_is_caught_when_the_next_build_reads_it()
+    {
+        using var dir = new TempDir();
+        var cache = dir.Sub("c");
+        var cli = new AirgapCli { Cache = cache };
+        Assert.True((await cli.RunAsync(fixture.BuildArgs(dir.Sub("first")))).Succeeded);
+        var layer = new FileInfo(Directory.GetFiles(Path.Combine(cache, "blobs", "sha256")).Select(f => new FileInfo(f)).MaxBy(f => f.Length)!.FullName);
+        var bytes = await File.ReadAllBytesAsync(layer.FullName);
+        bytes[bytes.Length / 3] ^= 0x01;
+        await File.WriteAllBytesAsync(layer.FullName, bytes);
+
+        var output = Path.Combine(dir.Path, "second");
+        AssertOneLineError(await cli.RunAsync(fixture.BuildArgs(output)), layer.Name, "cache is damaged");
+        AssertNothingWritten(output);
+    }
+
+    [Fact]
     public async Task Verify_rejects_a_corrupted_bundle()
     {
         using var dir = new TempDir();
