@@ -16,6 +16,7 @@ internal static class AirgapCli
             VerifyCommand.Create(),
             InspectCommand.Create(),
             InstallCommand.Create(),
+            JoinCommand.Create(),
             ResetCommand.Create(),
             VersionCommand.Create(),
         };

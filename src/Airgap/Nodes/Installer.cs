@@ -19,6 +19,9 @@ public sealed record InstallRequest
     public IgnoredPreflightErrors IgnorePreflight { get; init; } = IgnoredPreflightErrors.None;
     public bool Fix { get; init; }
     public KubeadmJoinSettings? Join { get; init; }
+
+    /// <summary>For a control plane joining: the key `kubeadm init --upload-certs` printed.</summary>
+    public string? CertificateKey { get; init; }
     public string StateDirectory { get; init; } = "/var/lib/airgap";
     public string KubeconfigUser { get; init; } = "root";
     public TimeSpan ReadyTimeout { get; init; } = TimeSpan.FromMinutes(5);
@@ -135,7 +138,7 @@ public sealed class Installer(IHost host, IProgressSink progress)
                     throw new AirgapException($"{KubeconfigPath(c)} is gone; run airgap install --skip-phases with the others, or airgap reset");
                 break;
             case InstallPhase.Cni:
-            case InstallPhase.Finalize:
+            case InstallPhase.Finalize when c.Request.Options.Role == NodeRole.InitControlPlane:
                 await WaitNodeReadyAsync(c, TimeSpan.FromSeconds(60), ct).ConfigureAwait(false);
                 break;
         }
@@ -349,6 +352,7 @@ public sealed class Installer(IHost host, IProgressSink progress)
             ProxyMode = request.ProxyMode,
             UntaintControlPlane = request.Options.SingleNode,
             Join = request.Join,
+            CertificateKey = request.CertificateKey,
         };
         await host.WriteTextAsync(KubeadmConfig.DefaultPath, KubeadmConfig.Render(settings), HostExtensions.Mode0600, ct).ConfigureAwait(false);
         await host.RunCheckedAsync(new CommandSpec("systemctl", "enable", "kubelet"), ct).ConfigureAwait(false);

@@ -1,0 +1,73 @@
+using System.CommandLine;
+using Airgap.Bundles;
+using Airgap.Nodes;
+using Airgap.Releases;
+
+namespace Airgap.Cli;
+
+internal static class JoinCommand
+{
+    public static Command Create()
+    {
+        var bundle = new Option<string>("--bundle") { Description = "the bundle .tar the cluster was installed from", Required = true };
+        var joinFile = new Option<string?>("--join-file") { Description = "the file airgap install wrote on the first control plane (/var/lib/airgap/join.txt), or any `kubeadm join` line" };
+        var endpoint = new Option<string?>("--endpoint") { Description = "API server HOST:PORT (instead of --join-file)" };
+        var token = new Option<string?>("--token") { Description = "bootstrap token (instead of --join-file)" };
+        var caHash = new Option<string[]>("--discovery-token-ca-cert-hash") { Description = "sha256:HEX pin of the cluster CA (instead of --join-file)" };
+        var controlPlane = new Option<bool>("--control-plane") { Description = "join as another control plane" };
+        var certificateKey = new Option<string?>("--certificate-key") { Description = "key from kubeadm init --upload-certs, for --control-plane" };
+        var ignore = new Option<string[]>("--ignore-preflight-errors") { Description = "checks to demote to warnings (a,b or all), as kubeadm's flag" };
+        var fix = new Option<bool>("--fix") { Description = "repair what preflight can, including turning swap off" };
+        var skip = new Option<string[]>("--skip-phases") { Description = $"phases to skip: {string.Join(", ", InstallPhaseNames.All)}" };
+        var format = AirgapCli.FormatOption();
+        var command = new Command("join", "Join this node to a cluster installed with airgap, from the same bundle, with no network beyond the cluster.");
+        foreach (var o in new Option[] { bundle, joinFile, endpoint, token, caHash, controlPlane, certificateKey, ignore, fix, skip, format }) command.Options.Add(o);
+
+        command.SetAction((result, ct) => AirgapCli.Guard(async () =>
+        {
+            KubeadmJoinSettings join;
+            var key = result.GetValue(certificateKey);
+            if (result.GetValue(joinFile) is { } file)
+            {
+                if (!File.Exists(file)) throw new AirgapException($"--join-file {file} does not exist; copy /var/lib/airgap/join.txt from the first control plane");
+                (join, var fileKey) = JoinCommandLine.Parse(await File.ReadAllTextAsync(file, ct), file);
+                key ??= fileKey;
+            }
+            else
+            {
+                var line = $"kubeadm join {result.GetValue(endpoint)} --token {result.GetValue(token)} " +
+                           string.Join(' ', (result.GetValue(caHash) ?? []).Select(h => "--discovery-token-ca-cert-hash " + h));
+                (join, _) = JoinCommandLine.Parse(line, "the join flags");
+            }
+            if (result.GetValue(controlPlane)) join = join with { ControlPlane = true };
+            if (join.ControlPlane && key is null) throw new AirgapException("--control-plane needs --certificate-key (printed by kubeadm init --upload-certs)");
+
+            var path = result.GetValue(bundle)!;
+            var document = await BundleReader.ReadDocumentAsync(path, ct);
+            var options = new InstallOptions
+            {
+                KubernetesVersion = KubernetesVersion.Parse(document.Kubernetes),
+                Role = join.ControlPlane ? NodeRole.JoinControlPlane : NodeRole.Worker,
+                Cni = CniChoice.None,
+                SkipPhases = result.GetValue(skip) ?? [],
+            };
+            if (Environment.UserName != "root") throw new AirgapException("airgap join changes the node (packages, services, kernel settings): run it as root");
+            var request = new InstallRequest
+            {
+                BundlePath = Path.GetFullPath(path),
+                Options = options,
+                Join = join,
+                CertificateKey = key,
+                IgnorePreflight = IgnoredPreflightErrors.Parse(result.GetValue(ignore) ?? []),
+                Fix = result.GetValue(fix),
+            };
+            var json = result.GetValue(format) == OutputFormat.Json;
+            var reports = await LiveProgress.RunAsync(json: true, async progress =>
+                await new Installer(new LocalHost(), progress).InstallAsync(request, ct));
+            if (json) JsonOutput.Write(new { bundle = path, kubernetes = document.Kubernetes, phases = reports });
+            else foreach (var r in reports) Console.WriteLine($"{r.Phase,-10} {r.Outcome,-22} {r.Seconds,6:0.0} s{(r.Detail is null ? "" : "  " + r.Detail)}");
+            return 0;
+        }));
+        return command;
+    }
+}
