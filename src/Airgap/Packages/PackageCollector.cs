@@ -34,8 +34,15 @@ public sealed class PackageCollector(FileDownloader downloads, IProgressSink pro
         IReadOnlyList<string> extraPackages, CancellationToken ct)
     {
         var profile = OsProfileCatalog.Get(os);
-        var repositories = profile.Repositories(kubernetes, arch, overrides);
-        var requests = profile.NodePackages(kubernetes).Concat(extraPackages.Select(p => ParseRequest(p))).ToList();
+        var selector = new RepositorySelector(downloads, progress);
+        if (overrides.KubernetesRepo is { } k8sRepo && overrides.KubernetesLayout is null &&
+            await selector.DetectLayoutAsync(k8sRepo, profile.Kind, ct).ConfigureAwait(false) is { } layout)
+        {
+            overrides = overrides with { KubernetesLayout = layout };
+        }
+        var repositories = await selector.ChooseAsync(profile.RepositoryChoices(kubernetes, arch, overrides), ct).ConfigureAwait(false);
+        var requests = profile.NodePackages(kubernetes, overrides.KubernetesLayout ?? KubernetesRepositoryLayouts.ForVersion(kubernetes))
+            .Concat(extraPackages.Select(p => ParseRequest(p))).ToList();
         progress.Info($"{os}/{arch}: resolving {requests.Count} packages against {string.Join(", ", repositories.Select(r => r.Name))}");
 
         PackageSet set;
