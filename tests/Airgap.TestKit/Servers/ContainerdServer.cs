@@ -48,7 +48,14 @@ public sealed partial class ContainerdServer : IAsyncDisposable
     /// <summary>runc's state dir for containers started through <see cref="RunAsync"/>.</summary>
     public string RuncRoot => Path.Combine(WorkDirectory, "runc");
 
-    public static async Task<ContainerdServer> StartAsync(CancellationToken cancellationToken = default)
+    public static Task<ContainerdServer> StartAsync(CancellationToken cancellationToken = default) =>
+        StartAsync(Config, cancellationToken);
+
+    /// <summary>
+    /// Starts containerd with a config of the caller's (e.g. the product's own renderer), given the
+    /// work directory; it must keep root, state and sockets inside that directory.
+    /// </summary>
+    public static async Task<ContainerdServer> StartAsync(Func<string, string> config, CancellationToken cancellationToken = default)
     {
         if (!File.Exists(ContainerdBinary) || !File.Exists(CtrBinary))
         {
@@ -64,7 +71,7 @@ public sealed partial class ContainerdServer : IAsyncDisposable
         try
         {
             var configPath = Path.Combine(work, "config.toml");
-            await File.WriteAllTextAsync(configPath, Config(work), cancellationToken).ConfigureAwait(false);
+            await File.WriteAllTextAsync(configPath, config(work), cancellationToken).ConfigureAwait(false);
             process = ServerProcess.Start(ContainerdBinary, ["--config", configPath, "--log-level", "warn"], Path.Combine(work, "containerd.log"));
             var server = new ContainerdServer(process, work);
             await server.WaitUntilReadyAsync(TimeSpan.FromSeconds(20), cancellationToken).ConfigureAwait(false);
