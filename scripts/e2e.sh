@@ -40,6 +40,19 @@ step "prepare host (lab node-prepare, Kubernetes v1.20.2 build, upstream)"
 "$KIT/node-prepare.sh" >"$WORK/prepare.log" 2>&1 || fail "node-prepare.sh" "$WORK/prepare.log"
 "$KIT/build-k8s.sh" >"$WORK/build-k8s.log" 2>&1 || fail "build-k8s.sh" "$WORK/build-k8s.log"
 "$KIT/upstream.sh" start >"$WORK/upstream.log" 2>&1 || fail "upstream.sh start" "$WORK/upstream.log"
+
+step "airgap's built-in image table against the real kubeadm v1.20.2"
+KUBEADM=$LAB_DIR/bin/kubeadm
+for repo in "" registry.aliyuncs.com/google_containers; do
+  flags=(--kubernetes-version v1.20.2); [[ -n $repo ]] && flags+=(--image-repository "$repo")
+  "$KUBEADM" config images list "${flags[@]}" >"$WORK/kubeadm-images.txt" 2>/dev/null || fail "kubeadm config images list"
+  # PATH without the lab's kubeadm, so airgap answers from its table, not by asking kubeadm.
+  env PATH=/usr/sbin:/usr/bin:/sbin:/bin "$AIRGAP_BUILD" images list "${flags[@]}" --cni none >"$WORK/airgap-images.txt" \
+    || fail "airgap images list"
+  diff -u "$WORK/kubeadm-images.txt" "$WORK/airgap-images.txt" || fail "airgap images list differs from kubeadm's${repo:+ (with --image-repository $repo)}"
+  "$AIRGAP_BUILD" images list "${flags[@]}" --cni none --kubeadm "$KUBEADM" >"$WORK/airgap-kubeadm-images.txt" || fail "airgap images list --kubeadm"
+  diff -u "$WORK/kubeadm-images.txt" "$WORK/airgap-kubeadm-images.txt" || fail "airgap images list --kubeadm differs from kubeadm's"
+done
 # shellcheck disable=SC1091
 . "$LAB_DIR/upstream.env"
 # The machine's own Debian mirror, read from its apt sources (never written down).

@@ -99,6 +99,22 @@ public sealed class BuiltBundleTests(BuildFixture fixture) : IClassFixture<Build
     }
 
     [Fact]
+    public async Task Install_dry_run_prints_the_plan_from_the_bundle_and_changes_nothing()
+    {
+        var result = await fixture.Cli.RunAsync("install", "--bundle", fixture.BundlePath, "--single-node", "--cni", "bridge", "--dry-run", "-o", "json");
+        Assert.True(result.Succeeded, result.ToString());
+        using var doc = JsonDocument.Parse(result.Stdout);
+        Assert.Equal("kubeadm.k8s.io/v1beta2", doc.RootElement.GetProperty("kubeadmApi").GetString());
+        var phases = doc.RootElement.GetProperty("phases").EnumerateArray().Select(p => p.GetProperty("name").GetString()!).ToArray();
+        Assert.Equal(["verify", "preflight", "runtime", "packages", "images", "kubeadm", "kubeconfig", "cni", "finalize"], phases);
+        Assert.False(File.Exists("/var/lib/airgap/journal.json"));
+
+        var bad = await fixture.Cli.RunAsync("install", "--bundle", fixture.BundlePath, "--cni", "bridge", "--dry-run");
+        Assert.NotEqual(0, bad.ExitCode);
+        Assert.Contains("--single-node", bad.Stderr);
+    }
+
+    [Fact]
     public async Task Same_inputs_give_a_byte_identical_bundle_even_from_a_cold_cache()
     {
         using var dir = new TempDir();
