@@ -25,27 +25,33 @@ internal static class InstallCommand
         var skip = new Option<string[]>("--skip-phases") { Description = $"phases to skip: {string.Join(", ", InstallPhaseNames.All)}" };
         var dryRun = new Option<bool>("--dry-run") { Description = "print the plan and the configs it would write, change nothing" };
         var kubeconfigUser = new Option<string>("--kubeconfig-user") { Description = "user who gets ~/.kube/config", DefaultValueFactory = _ => "root" };
+        var config = new Option<string?>("--config") { Description = "node.yaml with these flags in camelCase (podNetworkCidr: …); flags given here win" };
         var format = AirgapCli.FormatOption();
         var command = new Command("install", "Bring up a kubeadm node from a bundle with no network: verify, preflight, runtime, packages, images, kubeadm, kubeconfig, CNI.");
-        foreach (var o in new Option[] { bundle, role, singleNode, podCidr, serviceCidr, proxyMode, advertise, endpoint, certSans, cni, runtime, ignore, fix, skip, dryRun, kubeconfigUser, format })
+        foreach (var o in new Option[] { bundle, role, singleNode, podCidr, serviceCidr, proxyMode, advertise, endpoint, certSans, cni, runtime, ignore, fix, skip, dryRun, kubeconfigUser, config, format })
             command.Options.Add(o);
 
         command.SetAction((result, ct) => AirgapCli.Guard(async () =>
         {
             var path = result.GetValue(bundle)!;
+            var node = result.GetValue(config) is { } configPath ? NodeConfig.Load(configPath) : new NodeConfig();
+            // A flag typed on the command line wins; otherwise node.yaml; otherwise the flag's default.
+            T Pick<T>(Option<T> option, T? fromFile) => result.GetResult(option) is { Implicit: false } || fromFile is null ? result.GetValue(option)! : fromFile;
+            string[] PickList(Option<string[]> option, List<string>? fromFile) =>
+                result.GetResult(option) is { Implicit: false } || fromFile is null ? result.GetValue(option) ?? [] : fromFile.ToArray();
             var document = await BundleReader.ReadDocumentAsync(path, ct);
             var version = KubernetesVersion.Parse(document.Kubernetes);
             var options = new InstallOptions
             {
                 KubernetesVersion = version,
-                Role = result.GetValue(role) switch
+                Role = Pick(role, node.Role) switch
                 {
                     "control-plane" => NodeRole.InitControlPlane,
                     "worker" => throw new AirgapException("a worker joins an existing cluster: use airgap join --bundle B --join-file F"),
                     var other => throw new AirgapException($"--role \"{other}\" is not known; use control-plane, or airgap join for workers"),
                 },
-                SingleNode = result.GetValue(singleNode),
-                Cni = result.GetValue(cni) switch
+                SingleNode = result.GetResult(singleNode) is { Implicit: false } ? result.GetValue(singleNode) : node.SingleNode ?? false,
+                Cni = Pick(cni, node.Cni) switch
                 {
                     "flannel" => CniChoice.Flannel,
                     "bridge" => CniChoice.Bridge,
@@ -54,26 +60,26 @@ internal static class InstallCommand
                 },
                 Runtime = result.GetValue(runtime) == "containerd" ? ContainerRuntimeKind.Containerd
                     : throw new AirgapException($"--runtime \"{result.GetValue(runtime)}\" is not supported by this airgap; use containerd"),
-                SkipPhases = result.GetValue(skip) ?? [],
+                SkipPhases = PickList(skip, node.SkipPhases),
             };
             var request = new InstallRequest
             {
                 BundlePath = Path.GetFullPath(path),
                 Options = options,
-                PodNetworkCidr = result.GetValue(podCidr)!,
-                ServiceCidr = result.GetValue(serviceCidr)!,
-                ProxyMode = result.GetValue(proxyMode) switch
+                PodNetworkCidr = Pick(podCidr, node.PodNetworkCidr),
+                ServiceCidr = Pick(serviceCidr, node.ServiceCidr),
+                ProxyMode = Pick(proxyMode, node.ProxyMode) switch
                 {
                     "iptables" => ProxyMode.Iptables,
                     "ipvs" => ProxyMode.Ipvs,
                     var other => throw new AirgapException($"--proxy-mode \"{other}\" is not known; use iptables or ipvs"),
                 },
-                AdvertiseAddress = result.GetValue(advertise),
-                ControlPlaneEndpoint = result.GetValue(endpoint),
-                CertSans = result.GetValue(certSans) ?? [],
-                IgnorePreflight = IgnoredPreflightErrors.Parse(result.GetValue(ignore) ?? []),
+                AdvertiseAddress = result.GetValue(advertise) ?? node.ApiserverAdvertiseAddress,
+                ControlPlaneEndpoint = result.GetValue(endpoint) ?? node.ControlPlaneEndpoint,
+                CertSans = PickList(certSans, node.ApiserverCertExtraSans),
+                IgnorePreflight = IgnoredPreflightErrors.Parse(PickList(ignore, node.IgnorePreflightErrors)),
                 Fix = result.GetValue(fix),
-                KubeconfigUser = result.GetValue(kubeconfigUser)!,
+                KubeconfigUser = Pick(kubeconfigUser, node.KubeconfigUser),
             };
             var plan = InstallPlan.Create(options);
             var json = result.GetValue(format) == OutputFormat.Json;

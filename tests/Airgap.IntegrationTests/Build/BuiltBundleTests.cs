@@ -115,6 +115,24 @@ public sealed class BuiltBundleTests(BuildFixture fixture) : IClassFixture<Build
     }
 
     [Fact]
+    public async Task Install_reads_its_flags_from_node_yaml_and_refuses_unknown_fields()
+    {
+        using var dir = new TempDir();
+        var node = Path.Combine(dir.Path, "node.yaml");
+        await File.WriteAllTextAsync(node, "singleNode: true\ncni: bridge\npodNetworkCidr: 10.32.0.0/16\nskipPhases: [finalize]\n");
+        var result = await fixture.Cli.RunAsync("install", "--bundle", fixture.BundlePath, "--config", node, "--dry-run", "-o", "json");
+        Assert.True(result.Succeeded, result.ToString());
+        using var doc = JsonDocument.Parse(result.Stdout);
+        var finalize = doc.RootElement.GetProperty("phases").EnumerateArray().Single(p => p.GetProperty("name").GetString() == "finalize");
+        Assert.Equal("--skip-phases", finalize.GetProperty("skipReason").GetString());
+
+        await File.WriteAllTextAsync(node, "singleNode: true\npodCidr: 10.32.0.0/16\n");
+        var bad = await fixture.Cli.RunAsync("install", "--bundle", fixture.BundlePath, "--config", node, "--dry-run");
+        Assert.NotEqual(0, bad.ExitCode);
+        Assert.Contains("podCidr", bad.Stderr);
+    }
+
+    [Fact]
     public async Task Same_inputs_give_a_byte_identical_bundle_even_from_a_cold_cache()
     {
         using var dir = new TempDir();
