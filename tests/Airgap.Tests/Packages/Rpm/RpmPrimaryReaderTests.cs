@@ -5,7 +5,7 @@ namespace Airgap.Tests.Packages.Rpm;
 
 public sealed class RpmPrimaryReaderTests
 {
-    // Shaped like packages.cloud.google.com/yum/repos/kubernetes-el7-x86_64's primary.xml (createrepo_c output).
+    // Shaped like the legacy kubernetes-el7-x86_64 yum repository's primary.xml (createrepo_c output).
     private const string Primary = """
         <?xml version="1.0" encoding="UTF-8"?>
         <metadata xmlns="http://linux.duke.edu/metadata/common" xmlns:rpm="http://linux.duke.edu/metadata/rpm" packages="2">
