@@ -10,7 +10,7 @@ internal static class InstallCommand
     public static Command Create()
     {
         var bundle = new Option<string>("--bundle") { Description = "the bundle .tar (bin/airgap inside it runs with no .NET installed)", Required = true };
-        var role = new Option<string>("--role") { Description = "control-plane (default: kubeadm init) or worker", DefaultValueFactory = _ => "control-plane" };
+        var role = new Option<string>("--role") { Description = "control-plane (kubeadm init, the default); workers use airgap join", DefaultValueFactory = _ => "control-plane" };
         var singleNode = new Option<bool>("--single-node") { Description = "this node is the whole cluster: remove the control-plane taint" };
         var podCidr = new Option<string>("--pod-network-cidr") { Description = "pod network, as kubeadm's flag", DefaultValueFactory = _ => "10.244.0.0/16" };
         var serviceCidr = new Option<string>("--service-cidr") { Description = "service network, as kubeadm's flag", DefaultValueFactory = _ => "10.96.0.0/12" };
@@ -58,8 +58,8 @@ internal static class InstallCommand
                     "none" => CniChoice.None,
                     var other => throw new AirgapException($"--cni \"{other}\" is not known; use flannel, bridge or none"),
                 },
-                Runtime = result.GetValue(runtime) == "containerd" ? ContainerRuntimeKind.Containerd
-                    : throw new AirgapException($"--runtime \"{result.GetValue(runtime)}\" is not supported by this airgap; use containerd"),
+                Runtime = Pick(runtime, node.Runtime) == "containerd" ? ContainerRuntimeKind.Containerd
+                    : throw new AirgapException($"--runtime \"{Pick(runtime, node.Runtime)}\" is not supported by this airgap; use containerd"),
                 SkipPhases = PickList(skip, node.SkipPhases),
             };
             var request = new InstallRequest
@@ -78,7 +78,7 @@ internal static class InstallCommand
                 ControlPlaneEndpoint = result.GetValue(endpoint) ?? node.ControlPlaneEndpoint,
                 CertSans = PickList(certSans, node.ApiserverCertExtraSans),
                 IgnorePreflight = IgnoredPreflightErrors.Parse(PickList(ignore, node.IgnorePreflightErrors)),
-                Fix = result.GetValue(fix),
+                Fix = result.GetResult(fix) is { Implicit: false } ? result.GetValue(fix) : node.Fix ?? false,
                 KubeconfigUser = Pick(kubeconfigUser, node.KubeconfigUser),
             };
             var plan = InstallPlan.Create(options);

@@ -19,6 +19,9 @@ public sealed class FileDownloader(BlobCache cache, IProgressSink progress, Http
 
     public int MaxAttempts { get; init; } = 4;
 
+    /// <summary>A transfer that delivers no byte for this long is treated as cut and resumed.</summary>
+    public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
     public void Dispose() => _http.Dispose();
 
     /// <summary>Returns the cache path of the verified file.</summary>
@@ -48,9 +51,10 @@ public sealed class FileDownloader(BlobCache cache, IProgressSink progress, Http
                 if (response.Content.Headers.ContentLength > maxBytes) throw new AirgapException($"{uri} is larger than {maxBytes} bytes; it is not the small text file expected");
                 return await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false);
             }
-            catch (HttpRequestException e) when (!ct.IsCancellationRequested)
+            catch (Exception e) when (e is HttpRequestException or OperationCanceledException && !ct.IsCancellationRequested)
             {
-                if (attempt >= MaxAttempts) throw new AirgapException($"cannot download {uri}: {e.Message}", e);
+                // A connect timeout arrives as a cancellation that is not ours.
+                if (attempt >= MaxAttempts) throw new AirgapException($"cannot download {uri}: {(e is OperationCanceledException ? "connection timed out" : e.Message)}", e);
                 await Task.Delay(Backoff(attempt), ct).ConfigureAwait(false);
             }
         }
@@ -105,8 +109,13 @@ public sealed class FileDownloader(BlobCache cache, IProgressSink progress, Http
                 }
                 await using var body = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
                 int n;
-                while ((n = await body.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0)
+                using var idle = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                while (true)
                 {
+                    // A stalled connection counts as cut after IdleTimeout, and the download resumes.
+                    idle.CancelAfter(IdleTimeout);
+                    n = await body.ReadAsync(buffer, idle.Token).ConfigureAwait(false);
+                    if (n == 0) break;
                     hash.AppendData(buffer, 0, n);
                     await file.WriteAsync(buffer.AsMemory(0, n), ct).ConfigureAwait(false);
                     have += n;
@@ -115,7 +124,7 @@ public sealed class FileDownloader(BlobCache cache, IProgressSink progress, Http
                 if (total is { } t && have < t) throw new IOException($"transfer ended at byte {have} of {t}");
                 break;
             }
-            catch (Exception e) when (e is HttpRequestException or IOException && !ct.IsCancellationRequested)
+            catch (Exception e) when (e is HttpRequestException or IOException or OperationCanceledException && !ct.IsCancellationRequested)
             {
                 if (attempt >= MaxAttempts) throw new AirgapException($"cannot download {uri}: {e.Message}", e);
                 await Task.Delay(Backoff(attempt), ct).ConfigureAwait(false);

@@ -35,9 +35,9 @@ public sealed class BundleBuilder(RegistryClient registry, BlobCache cache, File
         var puller = new ImagePuller(registry, cache, progress);
         try
         {
-            var imagesTask = PullImagesAsync(puller, spec, plan, linked.Token);
-            var binariesTask = new BinaryFetcher(downloads).FetchAsync(binaryPlan, linked.Token);
-            var packagesTask = CollectPackagesAsync(spec, linked.Token);
+            var imagesTask = CancelOthersOnFault(PullImagesAsync(puller, spec, plan, linked.Token), linked);
+            var binariesTask = CancelOthersOnFault(new BinaryFetcher(downloads).FetchAsync(binaryPlan, linked.Token), linked);
+            var packagesTask = CancelOthersOnFault(CollectPackagesAsync(spec, linked.Token), linked);
             await Task.WhenAll(imagesTask, binariesTask, packagesTask).ConfigureAwait(false);
             var images = await imagesTask.ConfigureAwait(false);
             var binaries = await binariesTask.ConfigureAwait(false);
@@ -65,6 +65,20 @@ public sealed class BundleBuilder(RegistryClient registry, BlobCache cache, File
         {
             await linked.CancelAsync().ConfigureAwait(false);
             try { await puller.AllLayers.ConfigureAwait(false); } catch (Exception) { /* the first failure is the one reported */ }
+            throw;
+        }
+    }
+
+    /// <summary>The first part to fail stops the others at once, instead of after they finish downloading.</summary>
+    private static async Task<T> CancelOthersOnFault<T>(Task<T> task, CancellationTokenSource others)
+    {
+        try
+        {
+            return await task.ConfigureAwait(false);
+        }
+        catch
+        {
+            await others.CancelAsync().ConfigureAwait(false);
             throw;
         }
     }

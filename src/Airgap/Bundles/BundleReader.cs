@@ -60,7 +60,10 @@ public static class BundleReader
                     if (hashes.ContainsKey(entry.Name))
                         throw new AirgapException($"{bundlePath}: member {entry.Name} appears twice; the bundle was tampered with, build it again");
                     using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-                    MemoryStream? keep = entry.Length <= SmallMember ? new MemoryStream((int)entry.Length) : null;
+                    var isDocument = entry.Name is BundleDocument.FileName or BundleDocument.SumsFileName;
+                    if (isDocument && entry.Length > MaxDocument)
+                        throw new AirgapException($"{bundlePath}: {entry.Name} is implausibly large ({entry.Length} bytes); the bundle is damaged");
+                    MemoryStream? keep = entry.Length <= SmallMember || isDocument ? new MemoryStream((int)entry.Length) : null;
                     long length = 0;
                     if (entry.DataStream is { } data)
                     {
@@ -105,7 +108,7 @@ public static class BundleReader
             if (actual.Sha256 != sha)
                 throw new AirgapException($"{bundlePath}: {path} has sha256 {actual.Sha256}, SHA256SUMS says {sha}; the bundle is corrupt, copy it again");
         }
-        var unlisted = hashes.Keys.FirstOrDefault(k => k != BundleDocument.SumsFileName && k != "bundle.yaml.sig" && !sums.ContainsKey(k));
+        var unlisted = hashes.Keys.FirstOrDefault(k => k != BundleDocument.SumsFileName && !sums.ContainsKey(k));
         if (unlisted is not null)
             throw new AirgapException($"{bundlePath}: {unlisted} is not covered by SHA256SUMS; the bundle was altered after it was built");
         foreach (var f in document.Files)
@@ -212,7 +215,12 @@ public static class BundleExtractor
     /// Writes every member under <paramref name="prefix"/> into <paramref name="directory"/>, keeping the path
     /// below the prefix. Names were checked safe by the reader; the target is checked again to stay inside.
     /// </summary>
-    public static async Task<int> ExtractAsync(string bundlePath, string prefix, string directory, CancellationToken ct)
+    /// <remarks>
+    /// Each member is hashed as it is written and checked against <paramref name="expectedSha256"/>
+    /// (bundle.yaml's list), so what lands on disk is what was verified, even if the file changed since.
+    /// </remarks>
+    public static async Task<int> ExtractAsync(string bundlePath, string prefix, string directory,
+        IReadOnlyDictionary<string, string> expectedSha256, CancellationToken ct)
     {
         var root = Path.GetFullPath(directory) + Path.DirectorySeparatorChar;
         var count = 0;
@@ -221,11 +229,28 @@ public static class BundleExtractor
             var target = Path.GetFullPath(Path.Combine(root, relative));
             if (!target.StartsWith(root, StringComparison.Ordinal))
                 throw new AirgapException($"{bundlePath}: member {entry.Name} would be written outside {directory}; refusing the bundle");
+            if (!expectedSha256.TryGetValue(entry.Name, out var expected))
+                throw new AirgapException($"{bundlePath}: member {entry.Name} is not listed in bundle.yaml; the bundle was altered");
             Directory.CreateDirectory(Path.GetDirectoryName(target)!);
             var temporary = target + ".airgap-partial";
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             await using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20, FileOptions.Asynchronous))
             {
-                if (entry.DataStream is not null) await entry.DataStream.CopyToAsync(file, ct).ConfigureAwait(false);
+                if (entry.DataStream is not null)
+                {
+                    var buffer = new byte[256 * 1024];
+                    int n;
+                    while ((n = await entry.DataStream.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0)
+                    {
+                        hash.AppendData(buffer, 0, n);
+                        await file.WriteAsync(buffer.AsMemory(0, n), ct).ConfigureAwait(false);
+                    }
+                }
+            }
+            if (Convert.ToHexStringLower(hash.GetHashAndReset()) != expected)
+            {
+                File.Delete(temporary);
+                throw new AirgapException($"{bundlePath}: {entry.Name} does not match bundle.yaml; the bundle changed since it was verified, copy it again");
             }
             File.SetUnixFileMode(temporary, entry.Mode);
             File.Move(temporary, target, overwrite: true);

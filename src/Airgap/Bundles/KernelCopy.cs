@@ -12,7 +12,24 @@ internal static partial class KernelCopy
     [DllImport("libc", SetLastError = true, EntryPoint = "copy_file_range")]
     private static extern nint CopyFileRange(int fdIn, ref long offIn, int fdOut, ref long offOut, nuint length, uint flags);
 
+    private static bool _unavailable;
+
     public static bool TryCopy(FileStream source, FileStream destination, long length)
+    {
+        if (_unavailable) return false;
+        try
+        {
+            return Copy(source, destination, length);
+        }
+        catch (Exception e) when (e is EntryPointNotFoundException or DllNotFoundException)
+        {
+            // glibc before 2.27 has no copy_file_range wrapper: copy the ordinary way from now on.
+            _unavailable = true;
+            return false;
+        }
+    }
+
+    private static bool Copy(FileStream source, FileStream destination, long length)
     {
         var fdIn = (int)source.SafeFileHandle.DangerousGetHandle();
         var fdOut = (int)destination.SafeFileHandle.DangerousGetHandle();

@@ -46,9 +46,13 @@ public sealed class Installer(IHost host, IProgressSink progress)
         var plan = InstallPlan.Create(options);
         var sums = await BundleExtractor.ReadMemberAsync(request.BundlePath, BundleDocument.SumsFileName, ct).ConfigureAwait(false)
             ?? throw new AirgapException($"{request.BundlePath} has no SHA256SUMS; it is not a complete bundle");
-        var fingerprint = PhaseJournal.Fingerprint(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(sums)), options.Role.ToString());
+        // The bundle and every setting a phase uses: a re-run with other flags is a different install, not "done".
+        var fingerprint = PhaseJournal.Fingerprint(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(sums)),
+            options.Role.ToString(), options.SingleNode.ToString(), options.Cni.ToString(), options.Runtime.ToString(),
+            request.PodNetworkCidr, request.ServiceCidr, request.ProxyMode.ToString(), request.AdvertiseAddress ?? "",
+            request.ControlPlaneEndpoint ?? "", string.Join(',', request.CertSans), request.Join?.ApiServerEndpoint ?? "");
         var journal = await PhaseJournal.LoadAsync(host, ct, Path.Combine(request.StateDirectory, "journal.json")).ConfigureAwait(false);
-        var context = new InstallContext(request with { Options = options }, document, version);
+        var context = new InstallContext(request with { Options = options }, document, version, fingerprint);
 
         var reports = new List<PhaseReport>();
         foreach (var phase in plan.Phases)
@@ -89,8 +93,9 @@ public sealed class Installer(IHost host, IProgressSink progress)
         return reports;
     }
 
-    private sealed class InstallContext(InstallRequest request, BundleDocument document, KubernetesVersion version)
+    private sealed class InstallContext(InstallRequest request, BundleDocument document, KubernetesVersion version, string fingerprint)
     {
+        public string Fingerprint { get; } = fingerprint;
         public InstallRequest Request { get; } = request;
         public BundleDocument Document { get; } = document;
         public KubernetesVersion Version { get; } = version;
@@ -240,10 +245,16 @@ public sealed class Installer(IHost host, IProgressSink progress)
             var available = c.Document.Packages.Select(p => p.Os).Distinct().ToList();
             throw new AirgapException($"the bundle has no packages for {os} (it has {(available.Count == 0 ? "none" : string.Join(", ", available))}); build it with --os {os}");
         }
-        var directory = Path.Combine(c.Repository, os, c.Document.Arch);
-        if (!File.Exists(Path.Combine(directory, "Packages.gz")))
+        // One directory per bundle (named by its fingerprint), filled under a temporary name and renamed
+        // when complete: an interrupted unpack or another bundle's repository is never mistaken for this one.
+        var directory = Path.Combine(c.Repository, $"{os}-{c.Document.Arch}-{c.Fingerprint[7..19]}");
+        if (!Directory.Exists(directory))
         {
-            var count = await BundleExtractor.ExtractAsync(c.Request.BundlePath, prefix, directory, ct).ConfigureAwait(false);
+            var partial = directory + ".partial";
+            if (Directory.Exists(partial)) Directory.Delete(partial, recursive: true);
+            var expected = c.Document.Files.ToDictionary(f => f.Path, f => f.Sha256, StringComparer.Ordinal);
+            var count = await BundleExtractor.ExtractAsync(c.Request.BundlePath, prefix, partial, expected, ct).ConfigureAwait(false);
+            Directory.Move(partial, directory);
             progress.Info($"  unpacked {count} repository files into {directory}");
         }
         await host.WriteTextAsync(AptListFile, $"deb [trusted=yes] file:{directory} ./\n", HostExtensions.Mode0644, ct).ConfigureAwait(false);
@@ -367,6 +378,8 @@ public sealed class Installer(IHost host, IProgressSink progress)
         await host.RunCheckedAsync(new CommandSpec("kubeadm", [.. args])
         {
             Timeout = TimeSpan.FromMinutes(15),
+            // kubeadm prints the tokens and certificate keys it made itself: keep them out of failure tails too.
+            Sensitive = true,
             Secrets = secrets,
             OnOutput = line => progress.Info("  kubeadm: " + Redactor.Redact(line.Text, secrets)),
         }, ct).ConfigureAwait(false);
@@ -443,7 +456,9 @@ public sealed class Installer(IHost host, IProgressSink progress)
             return needed.All(n => pods.Any(p => p[0].StartsWith(n, StringComparison.Ordinal) && p[1] == "Running"));
         }, ct).ConfigureAwait(false);
 
-        var join = await host.RunCheckedAsync(new CommandSpec("kubeadm", "token", "create", "--print-join-command") { Sensitive = true }, ct).ConfigureAwait(false);
+        // Not Sensitive: its output *is* the secret, and it must reach the 0600 file unredacted; nothing
+        // streams or logs it unless the command fails, and then there is no token in it.
+        var join = await host.RunCheckedAsync(new CommandSpec("kubeadm", "token", "create", "--print-join-command"), ct).ConfigureAwait(false);
         var joinFile = Path.Combine(c.Request.StateDirectory, "join.txt");
         await host.WriteTextAsync(joinFile, join.Stdout.Trim() + "\n", HostExtensions.Mode0600, ct).ConfigureAwait(false);
         progress.Info($"  join details in {joinFile} (0600): airgap join --bundle BUNDLE --join-file {joinFile} on another node");

@@ -22,6 +22,8 @@ public sealed class NodeConfig
     public List<string>? IgnorePreflightErrors { get; set; }
     public List<string>? SkipPhases { get; set; }
     public string? KubeconfigUser { get; set; }
+    public bool? Fix { get; set; }
+    public string? Runtime { get; set; }
 
     private static readonly IDeserializer Deserializer = new DeserializerBuilder()
         .WithNamingConvention(CamelCaseNamingConvention.Instance)

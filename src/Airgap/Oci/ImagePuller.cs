@@ -28,13 +28,14 @@ public sealed record PulledImage(
 public sealed class ImagePuller(RegistryClient registry, BlobCache cache, IProgressSink progress, int parallelBlobs = 6)
 {
     private readonly SemaphoreSlim _blobSlots = new(parallelBlobs);
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Task> _layers = new();
+    // Lazy: GetOrAdd may run a factory twice under contention; only the stored Lazy is ever started.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<Task>> _layers = new();
 
     /// <summary>
     /// Completes when a layer started by a pull is verified in the cache. Pulls return once manifests
     /// and configs are in, with layers still streaming, so a bundle can be written while they arrive.
     /// </summary>
-    public Task LayerReady(string digest) => _layers.TryGetValue(digest, out var task) ? task : Task.CompletedTask;
+    public Task LayerReady(string digest) => _layers.TryGetValue(digest, out var task) ? task.Value : Task.CompletedTask;
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _downloaded = new();
 
@@ -42,7 +43,7 @@ public sealed class ImagePuller(RegistryClient registry, BlobCache cache, IProgr
     public bool DownloadedThisRun(string digest) => _downloaded.ContainsKey(digest);
 
     /// <summary>Every layer started so far; await it to observe failures of layers no bundle waited for.</summary>
-    public Task AllLayers => Task.WhenAll(_layers.Values);
+    public Task AllLayers => Task.WhenAll(_layers.Values.Select(l => l.Value));
 
     public async Task<IReadOnlyList<PulledImage>> PullAsync(ImageRequest request, IReadOnlyList<Platform> platforms, CancellationToken ct)
     {
@@ -66,10 +67,10 @@ public sealed class ImagePuller(RegistryClient registry, BlobCache cache, IProgr
                 if (tried.Count > 0) progress.Warn($"{request.Canonical}: using {source} after {string.Join("; ", tried)}");
                 return (source, manifest);
             }
-            catch (RegistryException e)
+            catch (AirgapException e)
             {
                 if (request.Sources.Count == 1) throw new AirgapException($"image {request.Canonical}: {e.Message}", e);
-                tried.Add($"{source} ({(e.Brief.Length > 0 ? e.Brief : e.Message)})");
+                tried.Add($"{source} ({(e is RegistryException { Brief.Length: > 0 } r ? r.Brief : e.Message)})");
             }
         }
         throw new AirgapException($"image {request.Canonical} could not be pulled from any source; tried {string.Join("; ", tried)}");
@@ -109,7 +110,7 @@ public sealed class ImagePuller(RegistryClient registry, BlobCache cache, IProgr
         {
             var layer = manifest.Layers[i];
             var label = $"pull {canonical.Repository} layer {i + 1}/{manifest.Layers.Count}";
-            _ = _layers.GetOrAdd(layer.Digest, _ => Task.Run(() => FetchBlobAsync(source, layer, label, ct), ct));
+            _ = _layers.GetOrAdd(layer.Digest, _ => new Lazy<Task>(() => Task.Run(() => FetchBlobAsync(source, layer, label, ct), ct))).Value;
         }
 
         var bundled = manifestResponse.MediaType == MediaTypes.OciManifest

@@ -72,13 +72,14 @@ public sealed class RegistryClient : IDisposable
             var request = new HttpRequestMessage(HttpMethod.Get, uri);
             foreach (var mt in MediaTypes.AcceptedManifests) request.Headers.Accept.ParseAdd(mt);
             return request;
-        }, HttpCompletionOption.ResponseContentRead, ct).ConfigureAwait(false);
+        }, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
         await EnsureSuccessAsync(response, image, "manifest", ct).ConfigureAwait(false);
 
-        // A manifest is small, but a hostile or broken server must not make us hold gigabytes.
-        if (response.Content.Headers.ContentLength > 4 * 1024 * 1024)
-            throw new RegistryException(image.ToString(), null, $"manifest of {image} is larger than 4 MiB; refusing it") { Brief = "manifest too large" };
-        var content = await response.Content.ReadAsByteArrayAsync(ct).ConfigureAwait(false);
+        // A manifest is small, but a hostile or broken server must not make us hold gigabytes,
+        // with or without a Content-Length: read at most one byte past the limit.
+        const int limit = 4 * 1024 * 1024;
+        var content = await ReadBoundedAsync(response, limit, ct).ConfigureAwait(false)
+            ?? throw new RegistryException(image.ToString(), null, $"manifest of {image} is larger than 4 MiB; refusing it") { Brief = "manifest too large" };
         var digest = Digest.Of(content);
         if (image.Digest is not null && image.Digest != digest)
             throw new RegistryException(image.ToString(), response.StatusCode,
@@ -186,6 +187,21 @@ public sealed class RegistryClient : IDisposable
         }
     }
 
+    private static async Task<byte[]?> ReadBoundedAsync(HttpResponseMessage response, int limit, CancellationToken ct)
+    {
+        if (response.Content.Headers.ContentLength > limit) return null;
+        await using var body = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
+        using var memory = new MemoryStream();
+        var buffer = new byte[64 * 1024];
+        int n;
+        while ((n = await body.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0)
+        {
+            memory.Write(buffer, 0, n);
+            if (memory.Length > limit) return null;
+        }
+        return memory.ToArray();
+    }
+
     private static bool IsTransferCut(Exception e, CancellationToken ct) =>
         !ct.IsCancellationRequested && e is IOException or HttpRequestException or OperationCanceledException;
 
@@ -222,11 +238,14 @@ public sealed class RegistryClient : IDisposable
             {
                 response = await _http.SendAsync(request, completion, ct).ConfigureAwait(false);
             }
-            catch (HttpRequestException e) when (!ct.IsCancellationRequested)
+            catch (Exception e) when (e is HttpRequestException or OperationCanceledException && !ct.IsCancellationRequested)
             {
+                // A connect timeout surfaces as a cancellation that is not ours: a silently dropping
+                // firewall, the usual case behind the GFW. Treat it like any other unreachable host.
+                var why = e is HttpRequestException h ? Describe(h) : "connection timed out";
                 if (attempt >= _options.MaxAttempts)
                     throw new RegistryException(repository.ApiHost, null,
-                        $"cannot reach registry {repository.ApiHost}: {Describe(e)}", e) { Brief = Describe(e) };
+                        $"cannot reach registry {repository.ApiHost}: {why}", e) { Brief = why };
                 await Task.Delay(Backoff(attempt), ct).ConfigureAwait(false);
                 continue;
             }
@@ -309,15 +328,15 @@ public sealed class RegistryClient : IDisposable
             {
                 tokenResponse = await _http.SendAsync(request, ct).ConfigureAwait(false);
             }
-            catch (HttpRequestException e) when (!ct.IsCancellationRequested && attempt < _options.MaxAttempts)
+            catch (Exception e) when (e is HttpRequestException or OperationCanceledException && !ct.IsCancellationRequested)
             {
-                _ = e;
-                await Task.Delay(Backoff(attempt), ct).ConfigureAwait(false);
-                continue;
-            }
-            catch (HttpRequestException e) when (!ct.IsCancellationRequested)
-            {
-                throw new RegistryException(tokenUri.Host, null, $"cannot reach the token service {tokenUri.Host} of {repository.ApiHost}: {Describe(e)}", e) { Brief = "token service unreachable" };
+                if (attempt < _options.MaxAttempts)
+                {
+                    await Task.Delay(Backoff(attempt), ct).ConfigureAwait(false);
+                    continue;
+                }
+                var why = e is HttpRequestException h ? Describe(h) : "connection timed out";
+                throw new RegistryException(tokenUri.Host, null, $"cannot reach the token service {tokenUri.Host} of {repository.ApiHost}: {why}", e) { Brief = "token service unreachable" };
             }
             using (tokenResponse)
             {
@@ -336,7 +355,13 @@ public sealed class RegistryClient : IDisposable
                     throw new RegistryException(tokenUri.Host, tokenResponse.StatusCode,
                         $"token service {tokenUri.Host} answered HTTP {(int)tokenResponse.StatusCode} for {repository.Repository}") { Brief = $"{(int)tokenResponse.StatusCode} from token service" };
                 var json = await tokenResponse.Content.ReadAsByteArrayAsync(ct).ConfigureAwait(false);
-                using var doc = JsonDocument.Parse(json);
+                JsonDocument doc;
+                try { doc = JsonDocument.Parse(json); }
+                catch (JsonException)
+                {
+                    throw new RegistryException(tokenUri.Host, tokenResponse.StatusCode, $"token service {tokenUri.Host} answered something that is not JSON; is the realm of {repository.ApiHost} right?") { Brief = "bad token reply" };
+                }
+                using var disposeDoc = doc;
                 var token = doc.RootElement.TryGetProperty("token", out var t) ? t.GetString()
                     : doc.RootElement.TryGetProperty("access_token", out var at) ? at.GetString() : null;
                 if (string.IsNullOrEmpty(token))

@@ -66,8 +66,10 @@ public sealed class AptRepositoryClient : IDisposable
         var release = await LoadReleaseAsync(repo, ct).ConfigureAwait(false);
         var dir = ReleaseDirectory(repo);
 
+        // apt refuses an expired Release too: a replayed old (validly signed) index could pin packages
+        // with known holes.
         if (release.ValidUntil is { } until && until < _time.GetUtcNow())
-            _progress.Warn($"repository '{repo.Name}': its Release expired on {until:yyyy-MM-dd} (Valid-Until); the mirror may be stale");
+            throw new AirgapException($"repository '{repo.Name}' at {repo.BaseUrl}: its Release expired on {until:yyyy-MM-dd} (Valid-Until); the mirror is stale or replaying old metadata, use another mirror");
         if (!IsFlat(repo) && release.Architectures.Count > 0 && !release.Architectures.Contains(arch))
             throw new AirgapException(
                 $"repository '{repo.Name}' has no {arch} packages (its Release lists {string.Join(" ", release.Architectures)}); choose another --arch or repository");
