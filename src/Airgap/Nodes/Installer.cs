@@ -350,7 +350,7 @@ public sealed class Installer(IHost host, IProgressSink progress)
         var facts = await FactsAsync(c, ct).ConfigureAwait(false);
         var set = KubeadmImageTable.Get(c.Version);
         var request = c.Request;
-        var settings = new KubeadmSettings
+        KubeadmSettings settings = new()
         {
             KubernetesVersion = c.Version,
             CgroupDriver = facts.CgroupDriver,
@@ -365,9 +365,15 @@ public sealed class Installer(IHost host, IProgressSink progress)
             Join = request.Join,
             CertificateKey = request.CertificateKey,
         };
-        await host.WriteTextAsync(KubeadmConfig.DefaultPath, KubeadmConfig.Render(settings), HostExtensions.Mode0600, ct).ConfigureAwait(false);
         await host.RunCheckedAsync(new CommandSpec("systemctl", "enable", "kubelet"), ct).ConfigureAwait(false);
         var verb = request.Options.Role == NodeRole.InitControlPlane ? "init" : "join";
+        if (verb == "init" && !request.Options.SingleNode)
+        {
+            // Made here rather than by kubeadm so it can be handed to the next control plane (join-control-plane.txt).
+            settings = settings with { CertificateKey = await CertificateKeyAsync(ct).ConfigureAwait(false) };
+            await host.WriteTextAsync(Path.Combine(request.StateDirectory, "certificate-key"), settings.CertificateKey + "\n", HostExtensions.Mode0600, ct).ConfigureAwait(false);
+        }
+        await host.WriteTextAsync(KubeadmConfig.DefaultPath, KubeadmConfig.Render(settings), HostExtensions.Mode0600, ct).ConfigureAwait(false);
         var args = new List<string> { verb, "--config", KubeadmConfig.DefaultPath };
         // airgap's own preflight ran; kubeadm's repeats some checks, and the operator's ignores apply to both.
         if (request.IgnorePreflight.Names.Count > 0) args.Add("--ignore-preflight-errors=" + string.Join(',', request.IgnorePreflight.Names));
@@ -462,6 +468,24 @@ public sealed class Installer(IHost host, IProgressSink progress)
         var joinFile = Path.Combine(c.Request.StateDirectory, "join.txt");
         await host.WriteTextAsync(joinFile, join.Stdout.Trim() + "\n", HostExtensions.Mode0600, ct).ConfigureAwait(false);
         progress.Info($"  join details in {joinFile} (0600): airgap join --bundle BUNDLE --join-file {joinFile} on another node");
+        if (await host.ReadTextAsync(Path.Combine(c.Request.StateDirectory, "certificate-key"), ct).ConfigureAwait(false) is { } key)
+        {
+            var controlPlaneFile = Path.Combine(c.Request.StateDirectory, "join-control-plane.txt");
+            await host.WriteTextAsync(controlPlaneFile, $"{join.Stdout.Trim()} --control-plane --certificate-key {key.Trim()}\n", HostExtensions.Mode0600, ct).ConfigureAwait(false);
+            progress.Info($"  for another control plane: {controlPlaneFile} (0600; kubeadm deletes the uploaded certificates after 2 hours)");
+        }
+    }
+
+    /// <summary>kubeadm moved the command out of alpha in 1.20; older releases only have the alpha form.</summary>
+    private async Task<string> CertificateKeyAsync(CancellationToken ct)
+    {
+        foreach (var args in new[] { new[] { "certs", "certificate-key" }, ["alpha", "certs", "certificate-key"] })
+        {
+            var r = await host.RunAsync(new CommandSpec("kubeadm", args), ct).ConfigureAwait(false);
+            var key = r.Stdout.Trim();
+            if (r.ExitCode == 0 && key.Length == 64 && key.All(Uri.IsHexDigit)) return key;
+        }
+        throw new AirgapException("kubeadm could not make a certificate key (kubeadm certs certificate-key); install with --single-node or check the kubeadm binary");
     }
 
     private static async Task WaitForAsync(string what, TimeSpan timeout, Func<Task<bool>> condition, CancellationToken ct)

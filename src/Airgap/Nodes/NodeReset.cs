@@ -10,7 +10,7 @@ public sealed class NodeReset(IHost host, IProgressSink progress)
     [
         $"/etc/cni/net.d/{BridgeCniConfig.FileName}", KubeadmConfig.DefaultPath, "/var/lib/airgap/journal.json",
         "/var/lib/airgap/join.txt", "/var/lib/airgap/kube-flannel.yml", "/root/.kube/config",
-        "/etc/apt/sources.list.d/airgap.list",
+        "/etc/apt/sources.list.d/airgap.list", "/var/lib/airgap/join-control-plane.txt", "/var/lib/airgap/certificate-key",
     ];
 
     public async Task ResetAsync(CancellationToken ct)
