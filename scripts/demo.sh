@@ -109,6 +109,9 @@ On the isolated host (as root):
   mkdir b && tar -xf $(basename "$BUNDLE") -C b && (cd b && sha256sum -c SHA256SUMS)
   tar -C b/images -cf - . | ctr -n k8s.io images import -
   kubectl apply -f b/manifests/kube-flannel.yml   # after kubeadm init
+or let airgap do all of it, with a bundle built with --os <profile> by a published airgap
+(make publish; the bundle then carries bin/airgap): see `make e2e` and the README:
+  tar -xf BUNDLE.tar bin/airgap && ./bin/airgap install --bundle BUNDLE.tar --single-node
 
 Against real mirrors, the same build is (add --binaries-url / --github-mirror where dl.k8s.io and
 GitHub are out of reach):
