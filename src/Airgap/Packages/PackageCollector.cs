@@ -57,21 +57,7 @@ public sealed class PackageCollector(FileDownloader downloads, IProgressSink pro
             set = await new RpmResolver(client).ResolveAsync(repositories, requests, arch, RpmBaseSystem, ct).ConfigureAwait(false);
         }
 
-        var paths = new Dictionary<string, string>(StringComparer.Ordinal);
-        using var slots = new SemaphoreSlim(4);
-        var fetched = await Task.WhenAll(set.Packages.Select(async p =>
-        {
-            await slots.WaitAsync(ct).ConfigureAwait(false);
-            try { return (p.FileName, await downloads.GetAsync(p.Url, Digest.FromHex(p.Sha256), $"download {p.FileName}", ct).ConfigureAwait(false)); }
-            finally { slots.Release(); }
-        })).ConfigureAwait(false);
-        foreach (var (file, path) in fetched)
-        {
-            var expected = set.Packages.First(p => p.FileName == file).Size;
-            if (new FileInfo(path).Length != expected)
-                throw new AirgapException($"{file} is {new FileInfo(path).Length} bytes, its repository index says {expected}; the mirror is inconsistent");
-            paths[file] = path;
-        }
+        var paths = await PackageFiles.DownloadAsync(downloads, set.Packages, parallel: 4, ct).ConfigureAwait(false);
 
         var index = profile.Kind == RepositoryKind.Apt
             ? AptRepositoryWriter.Write(set.Packages)

@@ -103,29 +103,8 @@ public sealed class AptRepositoryClient : IDisposable
     /// Downloads each package into the blob cache, checked against its SHA256 and size. Returns the cache
     /// path by file name. A package whose checksum does not match is an error that names it.
     /// </summary>
-    public async Task<IReadOnlyDictionary<string, string>> DownloadAsync(IReadOnlyList<ResolvedPackage> packages, CancellationToken ct)
-    {
-        var paths = new System.Collections.Concurrent.ConcurrentDictionary<string, string>(StringComparer.Ordinal);
-        await Parallel.ForEachAsync(packages, new ParallelOptions { MaxDegreeOfParallelism = MaxParallelDownloads, CancellationToken = ct }, async (p, c) =>
-        {
-            if (!Digest.IsHex64(p.Sha256))
-                throw new AirgapException($"package {p.Name} {p.Version} from '{p.Repository}' has no SHA256 in its index; it cannot be verified, so it is refused");
-            string path;
-            try
-            {
-                path = await _downloader.GetAsync(p.Url, Digest.FromHex(p.Sha256), p.FileName, c).ConfigureAwait(false);
-            }
-            catch (AirgapException e)
-            {
-                throw new AirgapException($"package {p.Name} {p.Version} from '{p.Repository}': {e.Message}", e);
-            }
-            var length = new FileInfo(path).Length;
-            if (p.Size >= 0 && length != p.Size)
-                throw new AirgapException($"package {p.Name} {p.Version} from '{p.Repository}' is {length} bytes, its index says {p.Size}; refusing it");
-            paths[p.FileName] = path;
-        }).ConfigureAwait(false);
-        return paths;
-    }
+    public Task<IReadOnlyDictionary<string, string>> DownloadAsync(IReadOnlyList<ResolvedPackage> packages, CancellationToken ct) =>
+        PackageFiles.DownloadAsync(_downloader, packages, MaxParallelDownloads, ct);
 
     private async Task<ReleaseFile> LoadReleaseAsync(PackageRepository repo, CancellationToken ct)
     {
