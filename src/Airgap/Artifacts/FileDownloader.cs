@@ -78,63 +78,48 @@ public sealed class FileDownloader(BlobCache cache, IProgressSink progress, Http
 
     private async Task<long> DownloadAsync(Uri uri, Digest sha256, string label, string destination, CancellationToken ct)
     {
-        var buffer = new byte[128 * 1024];
-        await using var file = new FileStream(destination, FileMode.Create, FileAccess.Write, FileShare.None, 1, FileOptions.Asynchronous);
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        long have = 0;
-        long? total = null;
-        var started = false;
+        var length = await ResumableDownload.ToFileAsync((offset, c) => OpenAsync(uri, offset, c), destination, sha256, size: null,
+            new DownloadPolicy(MaxAttempts, IdleTimeout, Backoff), uri.ToString(),
+            (_, message, inner) => new AirgapException(message, inner ?? new Exception(message)),
+            started: total => progress.TransferStarted(sha256.Hex, label, total ?? 0),
+            progress: n => progress.TransferAdvanced(sha256.Hex, n), ct).ConfigureAwait(false);
+        progress.TransferFinished(sha256.Hex, fromCache: false);
+        return length;
+    }
+
+    /// <summary>The GET for a (resumed) download: connection failures and 408/429/5xx are retried here.</summary>
+    private async Task<HttpResponseMessage> OpenAsync(Uri uri, long offset, CancellationToken ct)
+    {
         for (var attempt = 1; ; attempt++)
         {
+            HttpResponseMessage? response = null;
             try
             {
                 using var request = new HttpRequestMessage(HttpMethod.Get, uri);
-                if (have > 0) request.Headers.Range = new RangeHeaderValue(have, null);
-                using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
-                if (IsRetryable(response.StatusCode) && attempt < MaxAttempts) { await Task.Delay(Backoff(attempt), ct).ConfigureAwait(false); continue; }
+                if (offset > 0) request.Headers.Range = new RangeHeaderValue(offset, null);
+                response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
+                if (IsRetryable(response.StatusCode) && attempt < MaxAttempts)
+                {
+                    response.Dispose();
+                    await Task.Delay(Backoff(attempt), ct).ConfigureAwait(false);
+                    continue;
+                }
                 Ensure(response, uri);
-                if (have > 0 && response.StatusCode != HttpStatusCode.PartialContent)
-                {
-                    file.SetLength(0);
-                    file.Position = 0;
-                    hash.GetHashAndReset();
-                    progress.TransferAdvanced(sha256.Hex, -have);
-                    have = 0;
-                }
-                total ??= response.Content.Headers.ContentLength;
-                if (!started)
-                {
-                    progress.TransferStarted(sha256.Hex, label, total ?? 0);
-                    started = true;
-                }
-                await using var body = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
-                int n;
-                using var idle = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                while (true)
-                {
-                    // A stalled connection counts as cut after IdleTimeout, and the download resumes.
-                    idle.CancelAfter(IdleTimeout);
-                    n = await body.ReadAsync(buffer, idle.Token).ConfigureAwait(false);
-                    if (n == 0) break;
-                    hash.AppendData(buffer, 0, n);
-                    await file.WriteAsync(buffer.AsMemory(0, n), ct).ConfigureAwait(false);
-                    have += n;
-                    progress.TransferAdvanced(sha256.Hex, n);
-                }
-                if (total is { } t && have < t) throw new IOException($"transfer ended at byte {have} of {t}");
-                break;
+                return response;
             }
-            catch (Exception e) when (e is HttpRequestException or IOException or OperationCanceledException && !ct.IsCancellationRequested)
+            catch (Exception e) when (e is HttpRequestException or OperationCanceledException && !ct.IsCancellationRequested)
             {
-                if (attempt >= MaxAttempts) throw new AirgapException($"cannot download {uri}: {e.Message}", e);
+                response?.Dispose();
+                if (attempt >= MaxAttempts)
+                    throw new AirgapException($"cannot download {uri}: {(e is OperationCanceledException ? "connection timed out" : e.Message)}", e);
                 await Task.Delay(Backoff(attempt), ct).ConfigureAwait(false);
             }
+            catch
+            {
+                response?.Dispose();
+                throw;
+            }
         }
-        var actual = Digest.FromHash(hash.GetHashAndReset());
-        if (actual != sha256)
-            throw new AirgapException($"{uri} has sha256 {actual.Hex}, expected {sha256.Hex}: the mirror serves different content; refusing it");
-        progress.TransferFinished(sha256.Hex, fromCache: false);
-        return have;
     }
 
     private static void Ensure(HttpResponseMessage response, Uri uri)

@@ -105,86 +105,29 @@ public sealed class RegistryClient : IDisposable
     {
         var uri = ApiUri(repository, "blobs/" + digest);
         var place = $"{repository.Name}@{digest}";
-        var buffer = new byte[128 * 1024];
-        var failures = 0;
-        try
-        {
-            await using var file = new FileStream(destination, FileMode.Create, FileAccess.Write, FileShare.None, 1, FileOptions.Asynchronous);
-            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            long have = 0;
-            while (true)
+        await Artifacts.ResumableDownload.ToFileAsync(async (offset, c) =>
             {
-                var resumeAt = have;
-                using var response = await SendAsync(repository, () =>
+                var response = await SendAsync(repository, () =>
                 {
                     var request = new HttpRequestMessage(HttpMethod.Get, uri);
-                    if (resumeAt > 0) request.Headers.Range = new RangeHeaderValue(resumeAt, null);
+                    if (offset > 0) request.Headers.Range = new RangeHeaderValue(offset, null);
                     return request;
-                }, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
-                await EnsureSuccessAsync(response, repository, $"blob {digest}", ct).ConfigureAwait(false);
-
-                if (resumeAt > 0 && response.StatusCode != HttpStatusCode.PartialContent)
-                {
-                    // The server ignored Range: start over rather than append a second copy.
-                    file.SetLength(0);
-                    file.Position = 0;
-                    hash.GetHashAndReset();
-                    progress?.Invoke(-have);
-                    have = 0;
-                }
-                else if (resumeAt > 0 && response.Content.Headers.ContentRange?.From is { } from && from != resumeAt)
-                {
-                    throw new RegistryException(place, response.StatusCode,
-                        $"blob {digest} from {repository.Name}: asked to resume at byte {resumeAt}, server sent from {from}") { Brief = "bad range" };
-                }
-
+                }, HttpCompletionOption.ResponseHeadersRead, c).ConfigureAwait(false);
                 try
                 {
-                    await using var body = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
-                    using var idle = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                    while (true)
-                    {
-                        idle.CancelAfter(_options.IdleTimeout);
-                        var n = await body.ReadAsync(buffer, idle.Token).ConfigureAwait(false);
-                        if (n == 0) break;
-                        have += n;
-                        if (have > size)
-                            throw new RegistryException(place, response.StatusCode,
-                                $"blob {digest} from {repository.Name} is larger than the {size} bytes its manifest declares; refusing it") { Brief = "blob too large" };
-                        hash.AppendData(buffer, 0, n);
-                        await file.WriteAsync(buffer.AsMemory(0, n), ct).ConfigureAwait(false);
-                        progress?.Invoke(n);
-                    }
+                    await EnsureSuccessAsync(response, repository, $"blob {digest}", c).ConfigureAwait(false);
                 }
-                catch (Exception e) when (IsTransferCut(e, ct))
+                catch
                 {
-                    if (++failures >= _options.MaxAttempts)
-                        throw new RegistryException(place, null,
-                            $"blob {digest} from {repository.Name} was cut {failures} times (last at byte {have} of {size}): {e.Message}", e) { Brief = "transfer cut" };
-                    await Task.Delay(Backoff(failures), ct).ConfigureAwait(false);
-                    continue;
+                    response.Dispose();
+                    throw;
                 }
-
-                if (have < size)
-                {
-                    // The server closed cleanly before the end: treat like a cut and resume.
-                    if (++failures >= _options.MaxAttempts)
-                        throw new RegistryException(place, null,
-                            $"blob {digest} from {repository.Name} ended at byte {have} of {size}, {failures} times") { Brief = "truncated" };
-                    continue;
-                }
-                break;
-            }
-            var actual = Digest.FromHash(hash.GetHashAndReset());
-            if (actual != digest)
-                throw new RegistryException(place, null,
-                    $"blob from {repository.Name} has digest {actual}, expected {digest}: the registry or a proxy served corrupt content") { Brief = "digest mismatch" };
-        }
-        catch
-        {
-            TryDelete(destination);
-            throw;
-        }
+                return response;
+            },
+            destination, digest, size, new Artifacts.DownloadPolicy(_options.MaxAttempts, _options.IdleTimeout, Backoff),
+            $"blob {digest} from {repository.Name}",
+            (brief, message, inner) => new RegistryException(place, null, message, inner) { Brief = brief },
+            started: null, progress, ct).ConfigureAwait(false);
     }
 
     private static async Task<byte[]?> ReadBoundedAsync(HttpResponseMessage response, int limit, CancellationToken ct)
@@ -200,14 +143,6 @@ public sealed class RegistryClient : IDisposable
             if (memory.Length > limit) return null;
         }
         return memory.ToArray();
-    }
-
-    private static bool IsTransferCut(Exception e, CancellationToken ct) =>
-        !ct.IsCancellationRequested && e is IOException or HttpRequestException or OperationCanceledException;
-
-    private static void TryDelete(string path)
-    {
-        try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 
     private TimeSpan Backoff(int failures)

@@ -1,0 +1,102 @@
+using System.Net;
+using System.Security.Cryptography;
+using Airgap.Oci;
+
+namespace Airgap.Artifacts;
+
+/// <summary>How hard a download tries before it gives up.</summary>
+public sealed record DownloadPolicy(int MaxAttempts, TimeSpan IdleTimeout, Func<int, TimeSpan> Backoff);
+
+/// <summary>
+/// The one loop behind every download, blobs and plain files alike: stream to disk while hashing,
+/// resume a cut transfer with Range (starting over when a server ignores it), treat a stall as a cut,
+/// refuse more bytes than announced, and delete the file unless it has exactly the expected digest.
+/// </summary>
+public static class ResumableDownload
+{
+    /// <param name="open">Sends the GET (with Range from the given offset when it is not 0) and returns a successful response.</param>
+    /// <param name="what">Names the download in messages ("blob sha256:… from google_containers/etcd", a URL).</param>
+    /// <param name="fail">Makes the exception for a failure from a short reason and a full message.</param>
+    /// <returns>The number of bytes written.</returns>
+    public static async Task<long> ToFileAsync(Func<long, CancellationToken, Task<HttpResponseMessage>> open, string destination,
+        Digest expected, long? size, DownloadPolicy policy, string what, Func<string, string, Exception?, Exception> fail,
+        Action<long?>? started, Action<long>? progress, CancellationToken ct)
+    {
+        var buffer = new byte[128 * 1024];
+        var failures = 0;
+        var announced = false;
+        try
+        {
+            await using var file = new FileStream(destination, FileMode.Create, FileAccess.Write, FileShare.None, 1, FileOptions.Asynchronous);
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            long have = 0;
+            while (true)
+            {
+                var resumeAt = have;
+                using var response = await open(resumeAt, ct).ConfigureAwait(false);
+                if (resumeAt > 0 && response.StatusCode != HttpStatusCode.PartialContent)
+                {
+                    // The server ignored Range: start over rather than append a second copy.
+                    file.SetLength(0);
+                    file.Position = 0;
+                    hash.GetHashAndReset();
+                    progress?.Invoke(-have);
+                    have = 0;
+                }
+                else if (resumeAt > 0 && response.Content.Headers.ContentRange?.From is { } from && from != resumeAt)
+                {
+                    throw fail("bad range", $"{what}: asked to resume at byte {resumeAt}, the server sent from {from}", null);
+                }
+                if (!announced)
+                {
+                    announced = true;
+                    started?.Invoke(size ?? response.Content.Headers.ContentLength);
+                }
+                var total = size ?? (resumeAt == 0 ? response.Content.Headers.ContentLength : null);
+
+                try
+                {
+                    await using var body = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
+                    using var idle = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                    while (true)
+                    {
+                        idle.CancelAfter(policy.IdleTimeout);
+                        var n = await body.ReadAsync(buffer, idle.Token).ConfigureAwait(false);
+                        if (n == 0) break;
+                        have += n;
+                        if (size is { } limit && have > limit)
+                            throw fail("too large", $"{what} is larger than the {limit} bytes announced for it; refusing it", null);
+                        hash.AppendData(buffer, 0, n);
+                        await file.WriteAsync(buffer.AsMemory(0, n), ct).ConfigureAwait(false);
+                        progress?.Invoke(n);
+                    }
+                }
+                catch (Exception e) when (!ct.IsCancellationRequested && e is IOException or HttpRequestException or OperationCanceledException)
+                {
+                    if (++failures >= policy.MaxAttempts)
+                        throw fail("transfer cut", $"{what} was cut {failures} times (last at byte {have}{(size is null ? "" : $" of {size}")}): {e.Message}", e);
+                    await Task.Delay(policy.Backoff(failures), ct).ConfigureAwait(false);
+                    continue;
+                }
+
+                if (total is { } expectedLength && have < expectedLength)
+                {
+                    // The server closed cleanly before the end: treat like a cut and resume.
+                    if (++failures >= policy.MaxAttempts)
+                        throw fail("truncated", $"{what} ended at byte {have} of {expectedLength}, {failures} times", null);
+                    continue;
+                }
+                break;
+            }
+            var actual = Digest.FromHash(hash.GetHashAndReset());
+            if (actual != expected)
+                throw fail("digest mismatch", $"{what} has sha256 {actual.Hex}, expected {expected.Hex}: the mirror serves different content; refusing it (corrupt in transit, or changed at the source)", null);
+            return have;
+        }
+        catch
+        {
+            try { File.Delete(destination); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            throw;
+        }
+    }
+}
