@@ -403,6 +403,8 @@ public sealed class Installer(IHost host, IProgressSink progress)
         await host.WriteFileAsync(path, admin, HostExtensions.Mode0600, ct).ConfigureAwait(false);
         if (c.Request.KubeconfigUser != "root")
             await host.RunCheckedAsync(new CommandSpec("chown", "-R", $"{c.Request.KubeconfigUser}:", Path.GetDirectoryName(path)!), ct).ConfigureAwait(false);
+        // Remembered so airgap reset removes the kubeconfig it wrote, for whichever user.
+        await host.WriteTextAsync(Path.Combine(c.Request.StateDirectory, "kubeconfig-path"), path + "\n", HostExtensions.Mode0600, ct).ConfigureAwait(false);
         progress.Info($"  wrote {path} (0600)");
     }
 

@@ -20,7 +20,11 @@ public sealed class NodeReset(IHost host, IProgressSink progress)
             var r = await host.RunAsync(new CommandSpec("kubeadm", "reset", "-f") { Timeout = TimeSpan.FromMinutes(5), OnOutput = l => progress.Info("  kubeadm: " + l.Text) }, ct).ConfigureAwait(false);
             if (r.ExitCode != 0) progress.Warn($"kubeadm reset exited {r.ExitCode}; continuing with airgap's own files");
         }
-        foreach (var file in AirgapFiles)
+        if (await host.ReadTextAsync("/var/lib/airgap/kubeconfig-path", ct).ConfigureAwait(false) is { } written &&
+            written.Trim() is { Length: > 0 } kubeconfig && kubeconfig.EndsWith("/.kube/config", StringComparison.Ordinal) &&
+            await host.DeleteFileAsync(kubeconfig, ct).ConfigureAwait(false))
+            progress.Info($"  removed {kubeconfig}");
+        foreach (var file in AirgapFiles.Append("/var/lib/airgap/kubeconfig-path"))
         {
             if (await host.DeleteFileAsync(file, ct).ConfigureAwait(false)) progress.Info($"  removed {file}");
         }
