@@ -38,7 +38,17 @@ public sealed class FileDownloader(BlobCache cache, IProgressSink progress, Http
         ?? throw new AirgapException($"{uri} not found (HTTP 404): check the URL or the mirror flag that produced it");
 
     /// <summary>Like <see cref="GetTextAsync"/>, but null when the server answers 404 (for trying several names).</summary>
-    public async Task<string?> TryGetTextAsync(Uri uri, CancellationToken ct, int maxBytes = 1 << 20)
+    public async Task<string?> TryGetTextAsync(Uri uri, CancellationToken ct, int maxBytes = 1 << 20) =>
+        await TryGetBytesAsync(uri, ct, maxBytes).ConfigureAwait(false) is { } bytes ? Text(bytes) : null;
+
+    /// <summary>UTF-8 without a byte-order mark: parsers want the text, signatures want the bytes.</summary>
+    public static string Text(byte[] bytes) => System.Text.Encoding.UTF8.GetString(bytes).TrimStart('\uFEFF');
+
+    /// <summary>
+    /// The exact bytes of a small file (signed metadata is verified over bytes, never over decoded
+    /// text), or null when the server answers 404. At most <paramref name="maxBytes"/> are read.
+    /// </summary>
+    public async Task<byte[]?> TryGetBytesAsync(Uri uri, CancellationToken ct, int maxBytes = 1 << 20)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -48,8 +58,18 @@ public sealed class FileDownloader(BlobCache cache, IProgressSink progress, Http
                 if (IsRetryable(response.StatusCode) && attempt < MaxAttempts) { await Task.Delay(Backoff(attempt), ct).ConfigureAwait(false); continue; }
                 if (response.StatusCode == HttpStatusCode.NotFound) return null;
                 Ensure(response, uri);
-                if (response.Content.Headers.ContentLength > maxBytes) throw new AirgapException($"{uri} is larger than {maxBytes} bytes; it is not the small text file expected");
-                return await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false);
+                var tooLarge = new AirgapException($"{uri} is larger than {maxBytes} bytes; it is not the small file expected");
+                if (response.Content.Headers.ContentLength > maxBytes) throw tooLarge;
+                await using var body = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
+                using var memory = new MemoryStream();
+                var buffer = new byte[64 * 1024];
+                int n;
+                while ((n = await body.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0)
+                {
+                    memory.Write(buffer, 0, n);
+                    if (memory.Length > maxBytes) throw tooLarge;
+                }
+                return memory.ToArray();
             }
             catch (Exception e) when (e is HttpRequestException or OperationCanceledException && !ct.IsCancellationRequested)
             {

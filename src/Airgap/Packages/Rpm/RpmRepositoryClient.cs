@@ -28,10 +28,11 @@ public sealed class RpmRepositoryClient(FileDownloader downloader, IProgressSink
         var root = Root(repository);
 
         var repomdUri = new Uri(root, "repodata/repomd.xml");
-        var repomdText = await downloader.GetTextAsync(repomdUri, ct).ConfigureAwait(false);
-        var signingKey = await VerifyAsync(repository, root, repomdText, source, ct).ConfigureAwait(false);
+        var repomdBytes = await downloader.TryGetBytesAsync(repomdUri, ct).ConfigureAwait(false)
+            ?? throw new AirgapException($"{source}: {repomdUri} not found (HTTP 404); is this a yum repository URL?");
+        var signingKey = await VerifyAsync(repository, root, repomdBytes, source, ct).ConfigureAwait(false);
 
-        var repomd = Repomd.Parse(repomdText, source);
+        var repomd = Repomd.Parse(FileDownloader.Text(repomdBytes), source);
         var primary = repomd.Find("primary")
                       ?? throw new AirgapException($"{source}: repomd.xml lists no primary metadata; this is not a usable yum repository");
         if (primary.ChecksumType != "sha256")
@@ -53,7 +54,7 @@ public sealed class RpmRepositoryClient(FileDownloader downloader, IProgressSink
         return new RpmRepositoryIndex(repository, packages, signingKey);
     }
 
-    private async Task<string?> VerifyAsync(PackageRepository repository, Uri root, string repomdText, string source, CancellationToken ct)
+    private async Task<string?> VerifyAsync(PackageRepository repository, Uri root, byte[] repomd, string source, CancellationToken ct)
     {
         if (repository.KeyFile is null)
         {
@@ -64,18 +65,19 @@ public sealed class RpmRepositoryClient(FileDownloader downloader, IProgressSink
             }
             throw new AirgapException($"{source} has no signing key; give its public key (the profile's key, --k8s-repo-key or `key:` in repos.yaml), or allow unsigned repositories explicitly");
         }
-        string signature;
+        byte[] signature;
         try
         {
-            signature = await downloader.GetTextAsync(new Uri(root, "repodata/repomd.xml.asc"), ct).ConfigureAwait(false);
+            signature = await downloader.TryGetBytesAsync(new Uri(root, "repodata/repomd.xml.asc"), ct).ConfigureAwait(false)
+                ?? throw new AirgapException("repodata/repomd.xml.asc not found (HTTP 404)");
         }
         catch (AirgapException e)
         {
             throw new AirgapException($"{source}: cannot fetch repodata/repomd.xml.asc, needed because the repository has a key ({e.Message})", e);
         }
-        // FileDownloader hands small files back as text; repomd.xml is ASCII/UTF-8 and the signature armored, so their bytes round-trip.
+        // Verified over the bytes as served: decoding first would drop a byte-order mark and break the signature.
         var keys = OpenPgpKeyRing.FromKeyFile(repository.KeyFile, source, Time.GetUtcNow);
-        return keys.VerifyDetached(Encoding.UTF8.GetBytes(repomdText), Encoding.UTF8.GetBytes(signature), "repomd.xml", "repomd.xml.asc");
+        return keys.VerifyDetached(repomd, signature, "repomd.xml", "repomd.xml.asc");
     }
 
     private static List<RpmPackage> ReadPrimary(string path, RepomdData primary, string source, CancellationToken ct)
@@ -113,14 +115,13 @@ public sealed class RpmRepositoryClient(FileDownloader downloader, IProgressSink
         if (magic.StartsWith((ReadOnlySpan<byte>)[0x1f, 0x8b])) return new GZipStream(file, CompressionMode.Decompress, leaveOpen: true);
         var trimmed = magic.TrimStart((ReadOnlySpan<byte>)[0xef, 0xbb, 0xbf, (byte)' ', (byte)'\n', (byte)'\r', (byte)'\t']);
         if (trimmed.Length > 0 && trimmed[0] == (byte)'<') return file;
-        var kind = magic switch
-        {
-            _ when magic.StartsWith((ReadOnlySpan<byte>)[0x28, 0xb5, 0x2f, 0xfd]) => "zstd",
-            _ when magic.StartsWith((ReadOnlySpan<byte>)[0xfd, (byte)'7', (byte)'z', (byte)'X', (byte)'Z', 0]) => "xz",
-            _ when magic.StartsWith("BZh"u8) => "bzip2",
-            _ => "an unknown format",
-        };
-        throw new AirgapException($"{source}: {href} is compressed with {kind}; airgap reads gzip or plain primary metadata only, so use a mirror that serves primary.xml.gz (createrepo_c --general-compress-type=gz writes it)");
+        // Current createrepo_c writes zstd (EL9 mirrors) and older ones xz: both streamed, never buffered whole.
+        if (magic.StartsWith((ReadOnlySpan<byte>)[0x28, 0xb5, 0x2f, 0xfd]))
+            return new SharpCompress.Compressors.ZStandard.DecompressionStream(file, leaveOpen: true);
+        if (magic.StartsWith((ReadOnlySpan<byte>)[0xfd, (byte)'7', (byte)'z', (byte)'X', (byte)'Z', 0]))
+            return new SharpCompress.Compressors.Xz.XZStream(file);
+        var kind = magic.StartsWith("BZh"u8) ? "bzip2" : "an unknown format";
+        throw new AirgapException($"{source}: {href} is compressed with {kind}; airgap reads gzip, zstd, xz or plain primary metadata, so use a mirror that serves one of those");
     }
 
     internal static Uri Root(PackageRepository repository) => new(AsDirectory(repository.BaseUrl));

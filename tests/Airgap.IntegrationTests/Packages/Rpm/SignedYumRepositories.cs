@@ -67,8 +67,9 @@ public sealed class SignedYumRepositories : IAsyncLifetime
         var kubectl = Directory.GetFiles(Path.Combine(Root, "bad-rpm"), "kubectl-1.20.2-0.x86_64.rpm").Single();
         await File.WriteAllBytesAsync(kubectl, [.. await File.ReadAllBytesAsync(kubectl), 0]);
 
-        Copy("kubernetes", "xz"); // Debian's createrepo_c has no zstd; xz is refused by the same path
+        Copy("kubernetes", "xz");
         await CreateRepoAsync("xz", "k8s@airgap.test", "--general-compress-type=xz");
+        await ZstdRepoAsync();
 
         _server = StaticHttpServer.Start(Root);
         BuildTime = watch.Elapsed;
@@ -157,6 +158,30 @@ public sealed class SignedYumRepositories : IAsyncLifetime
         if (Directory.Exists(repodata)) Directory.Delete(repodata, recursive: true);
         await Run("/usr/bin/createrepo_c", ["--quiet", "--no-database", .. extra, dir]);
         await Gpg("--local-user", signer, "--detach-sign", "--armor", Path.Combine(repodata, "repomd.xml"));
+    }
+
+    /// <summary>
+    /// Debian's createrepo_c cannot write zstd, which EL9 mirrors serve: recompress primary.xml with the
+    /// zstd tool, point repomd.xml at it with its new checksum and size, and sign repomd again.
+    /// </summary>
+    private async Task ZstdRepoAsync()
+    {
+        Copy("kubernetes", "zstd");
+        var repodata = Path.Combine(Root, "zstd", "repodata");
+        File.Delete(Path.Combine(repodata, "repomd.xml.asc"));
+        var gz = Directory.GetFiles(repodata, "*-primary.xml.gz").Single();
+        var zst = Path.Combine(repodata, "primary.xml.zst");
+        await Run("/bin/sh", ["-c", $"gzip -dc '{gz}' | zstd -q -o '{zst}'"]);
+        var repomdPath = Path.Combine(repodata, "repomd.xml");
+        var repomd = System.Xml.Linq.XDocument.Load(repomdPath);
+        var ns = repomd.Root!.Name.Namespace;
+        var primary = repomd.Root.Elements(ns + "data").Single(d => (string?)d.Attribute("type") == "primary");
+        primary.Element(ns + "location")!.SetAttributeValue("href", "repodata/primary.xml.zst");
+        primary.Element(ns + "checksum")!.Value = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(await File.ReadAllBytesAsync(zst)));
+        primary.Element(ns + "size")!.Value = new FileInfo(zst).Length.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        repomd.Save(repomdPath);
+        File.Delete(gz);
+        await Gpg("--local-user", "k8s@airgap.test", "--detach-sign", "--armor", repomdPath);
     }
 
     private void Copy(string from, string to)
