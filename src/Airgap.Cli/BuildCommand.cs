@@ -37,6 +37,7 @@ internal static class BuildCommand
         var reposFile = new Option<string?>("--repos") { Description = "repos.yaml: more or replaced repositories (name, kind, url, suite, components, key)" };
         var package = new Option<string[]>("--package") { Description = "an extra package for every --os (NAME or NAME=VERSION, repeatable)" };
         var noPackages = new Option<bool>("--no-packages") { Description = "leave OS packages out even with --os" };
+        var allowUnsigned = new Option<bool>("--allow-unsigned-repos") { Description = "use --repos entries that have no key without verifying their metadata (packages are still checked against it)" };
         var installerDir = new Option<string?>("--installer-dir") { Description = "where airgap-linux-<arch> (from make publish) are found for bin/airgap (default: beside this airgap)" };
         var noImages = new Option<bool>("--no-images") { Description = "leave images out" };
         var noBinaries = new Option<bool>("--no-binaries") { Description = "leave the binaries (kubeadm, kubelet, kubectl, crictl, CNI plugins, containerd, runc) out" };
@@ -45,7 +46,7 @@ internal static class BuildCommand
         foreach (var o in plan.All) command.Options.Add(o);
         foreach (var o in new Option[] { arch, mirror, plainHttp, output, username, password, cacheDir,
                      binariesUrl, githubMirror, crictlVersion, cniVersion, containerdVersion, runcVersion,
-                     os, osMirror, k8sRepo, k8sRepoKey, reposFile, package, noPackages, installerDir, noImages, noBinaries, format }) command.Options.Add(o);
+                     os, osMirror, k8sRepo, k8sRepoKey, reposFile, package, noPackages, allowUnsigned, installerDir, noImages, noBinaries, format }) command.Options.Add(o);
 
         command.SetAction((result, ct) => AirgapCli.Guard(async () =>
         {
@@ -75,6 +76,7 @@ internal static class BuildCommand
             {
                 OperatingSystems = profiles,
                 IncludePackages = !result.GetValue(noPackages),
+                AllowUnsignedRepositories = result.GetValue(allowUnsigned),
                 ExtraPackages = result.GetValue(package) ?? [],
                 RepositoryOverrides = new Airgap.Packages.Profiles.RepositoryOverrides(
                     HttpUrl(result.GetValue(osMirror), "--os-mirror"), HttpUrl(result.GetValue(k8sRepo), "--k8s-repo"),

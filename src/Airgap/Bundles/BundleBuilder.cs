@@ -99,7 +99,7 @@ public sealed class BundleBuilder(RegistryClient registry, BlobCache cache, File
     private async Task<IReadOnlyList<Packages.CollectedPackages>> CollectPackagesAsync(BundleSpec spec, CancellationToken ct)
     {
         if (!spec.IncludePackages || spec.OperatingSystems.Count == 0) return [];
-        var collector = new Packages.PackageCollector(downloads, progress);
+        var collector = new Packages.PackageCollector(downloads, progress, spec.AllowUnsignedRepositories);
         var jobs = spec.OperatingSystems.SelectMany(os => spec.Architectures.Select(arch =>
             collector.CollectAsync(os, arch, spec.Kubernetes, spec.RepositoryOverrides, spec.ExtraPackages, ct)));
         return await Task.WhenAll(jobs).ConfigureAwait(false);

@@ -48,6 +48,9 @@ public sealed record BundleSpec
     public Packages.Profiles.RepositoryOverrides RepositoryOverrides { get; init; } = Packages.Profiles.RepositoryOverrides.None;
     public IReadOnlyList<string> ExtraPackages { get; init; } = [];
 
+    /// <summary>Use repositories given without a key (in --repos) unverified, with a warning; off unless asked.</summary>
+    public bool AllowUnsignedRepositories { get; init; }
+
     /// <summary>
     /// The self-contained airgap per architecture, shipped as bin/airgap so a node needs nothing but the
     /// bundle; an architecture without one gets no bin/airgap (and a warning).

@@ -20,7 +20,7 @@ public sealed record CollectedPackages(
 /// (as overridden by the operator), download each once into the cache checked against its index's
 /// sha256, and write a repository the target's own package manager reads offline.
 /// </summary>
-public sealed class PackageCollector(FileDownloader downloads, IProgressSink progress)
+public sealed class PackageCollector(FileDownloader downloads, IProgressSink progress, bool allowUnsigned = false)
 {
     // rpm repositories say nothing like Debian's "Priority: required"; these are in every minimal
     // install of the rpm profiles (the @core group) and would only bloat the bundle.
@@ -48,12 +48,12 @@ public sealed class PackageCollector(FileDownloader downloads, IProgressSink pro
         PackageSet set;
         if (profile.Kind == RepositoryKind.Apt)
         {
-            using var client = new AptRepositoryClient(downloads, progress);
+            using var client = new AptRepositoryClient(downloads, progress) { AllowUnsigned = allowUnsigned };
             set = await new AptResolver(client).ResolveAsync(repositories, requests, arch, ct).ConfigureAwait(false);
         }
         else
         {
-            var client = new RpmRepositoryClient(downloads, progress);
+            var client = new RpmRepositoryClient(downloads, progress) { AllowUnsigned = allowUnsigned };
             set = await new RpmResolver(client).ResolveAsync(repositories, requests, arch, RpmBaseSystem, ct).ConfigureAwait(false);
         }
 

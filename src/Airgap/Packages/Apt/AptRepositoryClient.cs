@@ -111,7 +111,7 @@ public sealed class AptRepositoryClient : IDisposable
         var dir = ReleaseDirectory(repo);
         if (repo.KeyFile is null && !AllowUnsigned)
             throw new AirgapException(
-                $"repository '{repo.Name}' ({repo.BaseUrl}) has no key to check its signature; {OpenPgpKeyRing.KeyAdvice}, or allow unsigned repositories explicitly");
+                $"repository '{repo.Name}' ({repo.BaseUrl}) has no key to check its signature; {OpenPgpKeyRing.KeyAdvice}, or pass --allow-unsigned-repos to use it unverified");
         var verifier = repo.KeyFile is null ? null : InReleaseVerifier.FromKeyFile(repo.KeyFile, repo.Name, _time.GetUtcNow);
 
         string text;
@@ -133,7 +133,7 @@ public sealed class AptRepositoryClient : IDisposable
             {
                 var signature = await GetOptionalAsync(new Uri(dir, "Release.gpg"), ct).ConfigureAwait(false)
                     ?? throw new AirgapException(
-                        $"repository '{repo.Name}': {dir} has a Release but neither InRelease nor Release.gpg, so it is unsigned; use a signed mirror or allow unsigned explicitly");
+                        $"repository '{repo.Name}': {dir} has a Release but neither InRelease nor Release.gpg, so it is unsigned; use a signed mirror, or give it no key in --repos and pass --allow-unsigned-repos");
                 text = verifier.VerifyDetached(release, signature);
             }
         }

@@ -63,7 +63,7 @@ public sealed class RpmRepositoryClient(FileDownloader downloader, IProgressSink
                 progress.Warn($"{source}: no key given; its metadata is used without a signature check");
                 return null;
             }
-            throw new AirgapException($"{source} has no signing key; give its public key (the profile's key, --k8s-repo-key or `key:` in repos.yaml), or allow unsigned repositories explicitly");
+            throw new AirgapException($"{source} has no signing key; give its public key (the profile's key, --k8s-repo-key or `key:` in repos.yaml), or pass --allow-unsigned-repos to use it unverified");
         }
         byte[] signature;
         try
