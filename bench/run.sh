@@ -119,7 +119,6 @@ stamp() {
 
 # Images only, as skopeo copies them: airgap versions that also bundle kubeadm & co. (from dl.k8s.io by
 # default, which this offline bench cannot reach) are told to leave the binaries out.
-NO_BINARIES=()
 NO_BINARIES=(--no-binaries)   # binaries come from dl.k8s.io/GitHub, out of reach here; the bench measures images
 
 # skopeo_copy LAYOUT TAG: one skopeo copy per image into one OCI layout, in sequence; sets WALL, RSS.

@@ -23,7 +23,7 @@ internal static class AirgapCli
         var result = root.Parse(args);
         if (result.Errors.Count > 0)
         {
-            var command = string.Join(' ', result.CommandResult.Command is var c && c != root ? Path(c, result) : "");
+            var command = VerbPath(result);
             Console.Error.WriteLine($"error: {result.Errors[0].Message} (see airgap {command}{(command.Length > 0 ? " " : "")}--help)");
             return 2;
         }
@@ -40,7 +40,8 @@ internal static class AirgapCli
         }
     }
 
-    private static string Path(Command command, ParseResult result)
+    /// <summary>"images list" for the verb the parse reached, "" for the root.</summary>
+    private static string VerbPath(ParseResult result)
     {
         var names = new List<string>();
         for (SymbolResult? r = result.CommandResult; r is CommandResult cr && cr.Command is not RootCommand; r = r.Parent)
@@ -73,6 +74,13 @@ internal static class AirgapCli
         catch (UnauthorizedAccessException e)
         {
             Console.Error.WriteLine("error: " + OneLine(e.Message) + " (run as a user allowed to write there)");
+            return 1;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Still one line: a stack trace helps nobody at 3 a.m.; AIRGAP_DEBUG=1 shows it.
+            Console.Error.WriteLine($"error: unexpected {e.GetType().Name}: {OneLine(e.Message)} (please report it; AIRGAP_DEBUG=1 prints the stack)");
+            if (Environment.GetEnvironmentVariable("AIRGAP_DEBUG") == "1") Console.Error.WriteLine(e);
             return 1;
         }
     }

@@ -58,18 +58,8 @@ public sealed class FileDownloader(BlobCache cache, IProgressSink progress, Http
                 if (IsRetryable(response.StatusCode) && attempt < MaxAttempts) { await Task.Delay(Backoff(attempt), ct).ConfigureAwait(false); continue; }
                 if (response.StatusCode == HttpStatusCode.NotFound) return null;
                 Ensure(response, uri);
-                var tooLarge = new AirgapException($"{uri} is larger than {maxBytes} bytes; it is not the small file expected");
-                if (response.Content.Headers.ContentLength > maxBytes) throw tooLarge;
-                await using var body = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
-                using var memory = new MemoryStream();
-                var buffer = new byte[64 * 1024];
-                int n;
-                while ((n = await body.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0)
-                {
-                    memory.Write(buffer, 0, n);
-                    if (memory.Length > maxBytes) throw tooLarge;
-                }
-                return memory.ToArray();
+                return await ResumableDownload.ReadBoundedAsync(response, maxBytes, ct).ConfigureAwait(false)
+                    ?? throw new AirgapException($"{uri} is larger than {maxBytes} bytes; it is not the small file expected");
             }
             catch (Exception e) when (e is HttpRequestException or OperationCanceledException && !ct.IsCancellationRequested)
             {

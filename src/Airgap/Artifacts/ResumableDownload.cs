@@ -99,4 +99,23 @@ public static class ResumableDownload
             throw;
         }
     }
+
+    /// <summary>
+    /// A small body (manifest, checksum file, signed metadata) read whole, but never more than
+    /// <paramref name="limit"/> bytes, with or without a Content-Length; null when it is larger.
+    /// </summary>
+    public static async Task<byte[]?> ReadBoundedAsync(HttpResponseMessage response, int limit, CancellationToken ct)
+    {
+        if (response.Content.Headers.ContentLength > limit) return null;
+        await using var body = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
+        using var memory = new MemoryStream();
+        var buffer = new byte[64 * 1024];
+        int n;
+        while ((n = await body.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0)
+        {
+            memory.Write(buffer, 0, n);
+            if (memory.Length > limit) return null;
+        }
+        return memory.ToArray();
+    }
 }

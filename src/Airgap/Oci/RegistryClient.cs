@@ -78,7 +78,7 @@ public sealed class RegistryClient : IDisposable
         // A manifest is small, but a hostile or broken server must not make us hold gigabytes,
         // with or without a Content-Length: read at most one byte past the limit.
         const int limit = 4 * 1024 * 1024;
-        var content = await ReadBoundedAsync(response, limit, ct).ConfigureAwait(false)
+        var content = await Artifacts.ResumableDownload.ReadBoundedAsync(response, limit, ct).ConfigureAwait(false)
             ?? throw new RegistryException(image.ToString(), null, $"manifest of {image} is larger than 4 MiB; refusing it") { Brief = "manifest too large" };
         var digest = Digest.Of(content);
         if (image.Digest is not null && image.Digest != digest)
@@ -128,21 +128,6 @@ public sealed class RegistryClient : IDisposable
             $"blob {digest} from {repository.Name}",
             (brief, message, inner) => new RegistryException(place, null, message, inner) { Brief = brief },
             started: null, progress, ct).ConfigureAwait(false);
-    }
-
-    private static async Task<byte[]?> ReadBoundedAsync(HttpResponseMessage response, int limit, CancellationToken ct)
-    {
-        if (response.Content.Headers.ContentLength > limit) return null;
-        await using var body = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
-        using var memory = new MemoryStream();
-        var buffer = new byte[64 * 1024];
-        int n;
-        while ((n = await body.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0)
-        {
-            memory.Write(buffer, 0, n);
-            if (memory.Length > limit) return null;
-        }
-        return memory.ToArray();
     }
 
     private TimeSpan Backoff(int failures)
