@@ -12,10 +12,15 @@ public static class Templates
         return memory.ToArray();
     }
 
-    /// <summary>The kubelet unit and kubeadm drop-in for the binary install path, by bundle path.</summary>
+    public const string KubeletUnit = "manifests/systemd/kubelet.service";
+    public const string KubeadmDropIn = "manifests/systemd/10-kubeadm.conf";
+    public const string ContainerdUnit = "manifests/systemd/containerd.service";
+
+    /// <summary>The kubelet unit, kubeadm drop-in and containerd unit for the binary install path, by bundle path.</summary>
     public static IReadOnlyList<(string BundlePath, byte[] Content)> Systemd() =>
     [
-        ("manifests/systemd/kubelet.service", Read("systemd/kubelet.service")),
-        ("manifests/systemd/10-kubeadm.conf", Read("systemd/10-kubeadm.conf")),
+        (KubeletUnit, Read("systemd/kubelet.service")),
+        (KubeadmDropIn, Read("systemd/10-kubeadm.conf")),
+        (ContainerdUnit, Read("systemd/containerd.service")),
     ];
 }

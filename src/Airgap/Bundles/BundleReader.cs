@@ -231,29 +231,7 @@ public static class BundleExtractor
                 throw new AirgapException($"{bundlePath}: member {entry.Name} would be written outside {directory}; refusing the bundle");
             if (!expectedSha256.TryGetValue(entry.Name, out var expected))
                 throw new AirgapException($"{bundlePath}: member {entry.Name} is not listed in bundle.yaml; the bundle was altered");
-            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-            var temporary = target + ".airgap-partial";
-            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            await using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20, FileOptions.Asynchronous))
-            {
-                if (entry.DataStream is not null)
-                {
-                    var buffer = new byte[256 * 1024];
-                    int n;
-                    while ((n = await entry.DataStream.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0)
-                    {
-                        hash.AppendData(buffer, 0, n);
-                        await file.WriteAsync(buffer.AsMemory(0, n), ct).ConfigureAwait(false);
-                    }
-                }
-            }
-            if (Convert.ToHexStringLower(hash.GetHashAndReset()) != expected)
-            {
-                File.Delete(temporary);
-                throw new AirgapException($"{bundlePath}: {entry.Name} does not match bundle.yaml; the bundle changed since it was verified, copy it again");
-            }
-            File.SetUnixFileMode(temporary, entry.Mode);
-            File.Move(temporary, target, overwrite: true);
+            await WriteVerifiedAsync(bundlePath, entry.Name, entry.DataStream ?? Stream.Null, expected, target, entry.Mode, ct).ConfigureAwait(false);
             count++;
         }, ct).ConfigureAwait(false);
         return count;
@@ -278,6 +256,108 @@ public static class BundleExtractor
             }
             File.Move(temporary, tarPath, overwrite: true);
             return count;
+        }
+        finally
+        {
+            if (File.Exists(temporary)) File.Delete(temporary);
+        }
+    }
+
+    /// <summary>
+    /// Writes one member to <paramref name="target"/> (temporary file, hash check, mode, rename), so a
+    /// half-written or altered binary never lands where a service would run it.
+    /// </summary>
+    public static async Task InstallMemberAsync(string bundlePath, string name, string sha256, string target, UnixFileMode mode, CancellationToken ct)
+    {
+        var found = false;
+        await ForEachAsync(bundlePath, name, async (_, entry) =>
+        {
+            found = true;
+            await WriteVerifiedAsync(bundlePath, name, entry.DataStream ?? Stream.Null, sha256, target, mode, ct).ConfigureAwait(false);
+        }, ct, exact: true).ConfigureAwait(false);
+        if (!found) throw new AirgapException($"{bundlePath}: {name} is listed in bundle.yaml but missing; the bundle is incomplete, copy it again");
+    }
+
+    /// <summary>
+    /// Unpacks the regular files of a .tar.gz member that <paramref name="map"/> gives a target path
+    /// (null skips one). The member's sha256 is checked over the compressed bytes as they stream; only
+    /// when it matches are the files renamed into place, so a damaged archive installs nothing.
+    /// </summary>
+    public static async Task<IReadOnlyList<string>> InstallArchiveMemberAsync(string bundlePath, string name, string sha256,
+        Func<string, string?> map, UnixFileMode mode, CancellationToken ct)
+    {
+        var staged = new List<(string Temporary, string Target)>();
+        var found = false;
+        try
+        {
+            await ForEachAsync(bundlePath, name, async (_, entry) =>
+            {
+                found = true;
+                using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+                var hashing = new HashingReadStream(entry.DataStream ?? Stream.Null, hash);
+                try
+                {
+                    await using (var gzip = new System.IO.Compression.GZipStream(hashing, System.IO.Compression.CompressionMode.Decompress, leaveOpen: true))
+                    {
+                        var inner = new TarReader(gzip);
+                        while (await inner.GetNextEntryAsync(copyData: false, ct).ConfigureAwait(false) is { } file)
+                        {
+                            if (file.EntryType is TarEntryType.Directory) continue;
+                            if (map(file.Name.StartsWith("./", StringComparison.Ordinal) ? file.Name[2..] : file.Name) is not { } target) continue;
+                            if (file.EntryType is not (TarEntryType.RegularFile or TarEntryType.V7RegularFile))
+                                throw new AirgapException($"{bundlePath}: {name} holds {file.Name} as a {file.EntryType}; only regular files are installed, refusing it");
+                            var temporary = target + ".airgap-partial";
+                            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+                            await using (var output = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20, FileOptions.Asynchronous))
+                                if (file.DataStream is not null) await file.DataStream.CopyToAsync(output, ct).ConfigureAwait(false);
+                            staged.Add((temporary, target));
+                        }
+                    }
+                    // The gzip reader may stop at the end of the tar; the hash covers every byte of the member.
+                    await hashing.CopyToAsync(Stream.Null, ct).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is InvalidDataException or EndOfStreamException or FormatException)
+                {
+                    throw new AirgapException($"{bundlePath}: {name} is not a readable .tar.gz ({e.Message.Split('\n')[0]}); copy the bundle again", e);
+                }
+                if (Convert.ToHexStringLower(hash.GetHashAndReset()) != sha256)
+                    throw new AirgapException($"{bundlePath}: {name} does not match bundle.yaml; the bundle changed since it was verified, copy it again");
+            }, ct, exact: true).ConfigureAwait(false);
+            if (!found) throw new AirgapException($"{bundlePath}: {name} is listed in bundle.yaml but missing; the bundle is incomplete, copy it again");
+            foreach (var (temporary, target) in staged)
+            {
+                File.SetUnixFileMode(temporary, mode);
+                File.Move(temporary, target, overwrite: true);
+            }
+            return staged.Select(s => s.Target).ToList();
+        }
+        finally
+        {
+            foreach (var (temporary, _) in staged) if (File.Exists(temporary)) File.Delete(temporary);
+        }
+    }
+
+    private static async Task WriteVerifiedAsync(string bundlePath, string name, Stream source, string sha256, string target, UnixFileMode mode, CancellationToken ct)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+        var temporary = target + ".airgap-partial";
+        try
+        {
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            await using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20, FileOptions.Asynchronous))
+            {
+                var buffer = new byte[256 * 1024];
+                int n;
+                while ((n = await source.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0)
+                {
+                    hash.AppendData(buffer, 0, n);
+                    await file.WriteAsync(buffer.AsMemory(0, n), ct).ConfigureAwait(false);
+                }
+            }
+            if (Convert.ToHexStringLower(hash.GetHashAndReset()) != sha256)
+                throw new AirgapException($"{bundlePath}: {name} does not match bundle.yaml; the bundle changed since it was verified, copy it again");
+            File.SetUnixFileMode(temporary, mode);
+            File.Move(temporary, target, overwrite: true);
         }
         finally
         {
@@ -315,4 +395,35 @@ public static class BundleExtractor
             throw new AirgapException($"{bundlePath} is truncated or not a tar archive ({e.Message.Split('\n')[0]}); copy the bundle again", e);
         }
     }
+}
+
+/// <summary>Passes reads through and hashes what was read.</summary>
+internal sealed class HashingReadStream(Stream inner, IncrementalHash hash) : Stream
+{
+    public override bool CanRead => true;
+    public override bool CanSeek => false;
+    public override bool CanWrite => false;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+    public override void Flush() { }
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    public override int Read(byte[] buffer, int offset, int count)
+    {
+        var n = inner.Read(buffer, offset, count);
+        hash.AppendData(buffer, offset, n);
+        return n;
+    }
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        var n = await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+        hash.AppendData(buffer.Span[..n]);
+        return n;
+    }
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 }

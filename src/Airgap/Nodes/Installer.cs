@@ -35,8 +35,6 @@ public sealed record PhaseReport(string Phase, string Outcome, double Seconds, s
 /// </summary>
 public sealed class Installer(IHost host, IProgressSink progress)
 {
-    private static readonly string[] HeldPackages = ["kubeadm", "kubelet", "kubectl"];
-    private const string AptListFile = "/etc/apt/sources.list.d/airgap.list";
 
     public async Task<IReadOnlyList<PhaseReport>> InstallAsync(InstallRequest request, CancellationToken ct)
     {
@@ -73,9 +71,13 @@ public sealed class Installer(IHost host, IProgressSink progress)
                 continue;
             }
             progress.Info($"[{phase.Name}] {phase.Description}");
+            // An earlier attempt of this very install that stopped inside kubeadm left its half-made
+            // state ("manifests already exist"); it is ours to clear. Anyone else's cluster is refused by preflight.
+            context.RetryingKubeadm = phase.Phase == InstallPhase.Kubeadm && journal.Get(phase.Name) is { State: not PhaseState.Done } earlier && earlier.Fingerprint == fingerprint;
             await journal.StartAsync(phase.Name, fingerprint, ct).ConfigureAwait(false);
             try
             {
+                await RequireAsync(phase.Phase, context, ct).ConfigureAwait(false);
                 await RunAsync(phase.Phase, context, ct).ConfigureAwait(false);
             }
             catch (Exception e) when (e is not OperationCanceledException)
@@ -100,6 +102,8 @@ public sealed class Installer(IHost host, IProgressSink progress)
         public BundleDocument Document { get; } = document;
         public KubernetesVersion Version { get; } = version;
         public HostFacts? Facts { get; set; }
+        public NodeSoftware? Software { get; set; }
+        public bool RetryingKubeadm { get; set; }
         public string Repository => Path.Combine(Request.StateDirectory, "repo");
     }
 
@@ -116,6 +120,32 @@ public sealed class Installer(IHost host, IProgressSink progress)
         InstallPhase.Finalize => FinalizeAsync(c, ct),
         _ => throw new ArgumentOutOfRangeException(nameof(phase)),
     };
+
+    /// <summary>
+    /// What a phase needs from the phases before it, checked before it starts, so a skipped or undone
+    /// earlier phase is named instead of surfacing as some command's "not found".
+    /// </summary>
+    private async Task RequireAsync(InstallPhase phase, InstallContext c, CancellationToken ct)
+    {
+        switch (phase)
+        {
+            case InstallPhase.Images:
+                if ((await host.RunAsync(new CommandSpec("ctr", "version") { Timeout = TimeSpan.FromSeconds(10) }, ct).ConfigureAwait(false)).ExitCode != 0)
+                    throw new AirgapException("containerd does not answer (ctr version failed); the images phase needs the runtime phase: do not skip it, or start containerd");
+                break;
+            case InstallPhase.Kubeadm:
+                var kubeadm = await KubeadmProgramAsync(c, ct).ConfigureAwait(false);
+                if ((await host.RunAsync(new CommandSpec(kubeadm, "version", "-o", "short") { Timeout = TimeSpan.FromSeconds(30) }, ct).ConfigureAwait(false)).ExitCode != 0)
+                    throw new AirgapException($"{kubeadm} is not installed or does not run; the kubeadm phase needs the packages phase: do not skip it");
+                await CheckImagesAsync(c, ct).ConfigureAwait(false);
+                break;
+            case InstallPhase.Kubeconfig:
+            case InstallPhase.Cni:
+                if (!await host.FileExistsAsync("/etc/kubernetes/admin.conf", ct).ConfigureAwait(false))
+                    throw new AirgapException($"/etc/kubernetes/admin.conf is missing; the {phase.ToName()} phase needs the kubeadm phase to have run kubeadm init: do not skip it");
+                break;
+        }
+    }
 
     /// <summary>The cheap check of a phase finished earlier: its effect is still in place.</summary>
     private async Task CheckAsync(InstallPhase phase, InstallContext c, CancellationToken ct)
@@ -202,16 +232,27 @@ public sealed class Installer(IHost host, IProgressSink progress)
     private async Task RuntimeAsync(InstallContext c, CancellationToken ct)
     {
         var facts = await FactsAsync(c, ct).ConfigureAwait(false);
-        var runtimePackages = c.Document.Packages.Where(p => p.Os == OsOf(c, facts) && p.Name is "containerd" or "containerd.io" or "runc").ToList();
+        var software = await SoftwareAsync(c, ct).ConfigureAwait(false);
+        var runtimePackages = software.Source is null ? [] : software.Packages.Where(p => p.Name is "containerd" or "containerd.io" or "runc").ToList();
+        var installedContainerd = await host.FileExistsAsync("/usr/bin/containerd", ct).ConfigureAwait(false) ||
+                                  await host.FileExistsAsync("/usr/local/bin/containerd", ct).ConfigureAwait(false);
         if (runtimePackages.Count > 0)
         {
-            await PrepareRepositoryAsync(c, facts, ct).ConfigureAwait(false);
-            await AptInstallAsync(c, runtimePackages, ct).ConfigureAwait(false);
+            await PrepareRepositoryAsync(c, software, ct).ConfigureAwait(false);
+            await software.Source!.InstallAsync(runtimePackages, ct).ConfigureAwait(false);
         }
-        else if (!await host.FileExistsAsync("/usr/bin/containerd", ct).ConfigureAwait(false) &&
-                 !await host.FileExistsAsync("/usr/local/bin/containerd", ct).ConfigureAwait(false))
+        else if (installedContainerd)
         {
-            throw new AirgapException($"the bundle has no containerd package for {OsOf(c, facts)} and none is installed; build the bundle with --os {OsOf(c, facts)}");
+            progress.Info("  the bundle has no containerd package for this node; configuring the containerd already installed");
+        }
+        else if (BinaryInstaller.HasRuntime(c.Document))
+        {
+            await new BinaryInstaller(host, progress).InstallRuntimeAsync(c.Request.BundlePath, c.Document, ct).ConfigureAwait(false);
+        }
+        else
+        {
+            throw new AirgapException($"the bundle has neither a containerd package for {software.Os} nor containerd binaries, and none is installed; " +
+                                      $"build the bundle with --os {software.Os} or without --no-binaries");
         }
 
         var set = KubeadmImageTable.Get(c.Version);
@@ -230,24 +271,55 @@ public sealed class Installer(IHost host, IProgressSink progress)
             (await host.RunAsync(new CommandSpec("ctr", "version") { Timeout = TimeSpan.FromSeconds(5) }, ct).ConfigureAwait(false)).ExitCode == 0, ct).ConfigureAwait(false);
     }
 
-    private static string OsOf(InstallContext c, HostFacts facts) =>
-        facts.Os?.Profile ?? throw new AirgapException("this node has no /etc/os-release; airgap cannot tell which packages fit it");
-
-    /// <summary>Unpacks the bundle's repository for this OS once and points apt at it alone.</summary>
-    private async Task PrepareRepositoryAsync(InstallContext c, HostFacts facts, CancellationToken ct)
+    /// <summary>
+    /// How Kubernetes gets onto this node: the bundle's packages for its OS through its own package
+    /// manager, or, when the bundle has none for it, the bundle's release binaries.
+    /// </summary>
+    private sealed record NodeSoftware(string Os, IBundlePackageSource? Source, IReadOnlyList<BundlePackage> Packages)
     {
-        var os = OsOf(c, facts);
-        if (facts.PackageManager != PackageManagerKind.Dpkg)
-            throw new AirgapException($"this node uses rpm; installing from the bundle's yum repository is not supported by this airgap yet (apt-based nodes are)");
-        var prefix = $"packages/{os}/{c.Document.Arch}/";
-        if (!c.Document.Packages.Any(p => p.Path.StartsWith(prefix, StringComparison.Ordinal)))
+        public bool FromBinaries => Source is null;
+        public string Kubeadm => FromBinaries ? BinaryInstaller.PathOf("kubeadm") : "kubeadm";
+        public string Kubectl => FromBinaries ? BinaryInstaller.PathOf("kubectl") : "kubectl";
+    }
+
+    private async Task<NodeSoftware> SoftwareAsync(InstallContext c, CancellationToken ct)
+    {
+        if (c.Software is not null) return c.Software;
+        var facts = await FactsAsync(c, ct).ConfigureAwait(false);
+        var os = facts.Os?.Profile ?? "an unknown OS (no /etc/os-release)";
+        var packages = c.Document.Packages.Where(p => p.Os == os && FitsArch(p.Arch, c.Document.Arch)).ToList();
+        if (packages.Count > 0)
+        {
+            var source = await BundlePackageSources.ForAsync(host, progress, facts.PackageManager, BundlePackageSources.FormatOf(packages), os, ct).ConfigureAwait(false);
+            return c.Software = new NodeSoftware(os, source, packages);
+        }
+        if (BinaryInstaller.Covers(c.Document))
         {
             var available = c.Document.Packages.Select(p => p.Os).Distinct().ToList();
-            throw new AirgapException($"the bundle has no packages for {os} (it has {(available.Count == 0 ? "none" : string.Join(", ", available))}); build it with --os {os}");
+            progress.Info($"  the bundle has no packages for {os}{(available.Count > 0 ? $" (it has {string.Join(", ", available)})" : "")}: " +
+                          $"installing its release binaries into {BinaryInstaller.BinDirectory} with systemd units");
+            return c.Software = new NodeSoftware(os, null, []);
         }
+        var has = c.Document.Packages.Select(p => p.Os).Distinct().ToList();
+        throw new AirgapException($"the bundle has no packages for {os} (it has {(has.Count == 0 ? "none" : string.Join(", ", has))}) and no binaries; " +
+                                  $"build it with --os {os}, or without --no-binaries");
+    }
+
+    /// <summary>Debian spells architectures amd64/arm64 (all for none); rpm spells them x86_64/aarch64 (noarch).</summary>
+    private static bool FitsArch(string packageArch, string bundleArch) => packageArch == bundleArch || (packageArch, bundleArch) switch
+    {
+        ("all" or "noarch", _) => true,
+        ("x86_64", "amd64") or ("aarch64", "arm64") => true,
+        _ => false,
+    };
+
+    /// <summary>Unpacks the bundle's repository for this OS once and points the package manager at it alone.</summary>
+    private async Task PrepareRepositoryAsync(InstallContext c, NodeSoftware software, CancellationToken ct)
+    {
+        var prefix = $"packages/{software.Os}/{c.Document.Arch}/";
         // One directory per bundle (named by its fingerprint), filled under a temporary name and renamed
         // when complete: an interrupted unpack or another bundle's repository is never mistaken for this one.
-        var directory = Path.Combine(c.Repository, $"{os}-{c.Document.Arch}-{c.Fingerprint[7..19]}");
+        var directory = Path.Combine(c.Repository, $"{software.Os}-{c.Document.Arch}-{c.Fingerprint[7..19]}");
         if (!Directory.Exists(directory))
         {
             var partial = directory + ".partial";
@@ -257,61 +329,36 @@ public sealed class Installer(IHost host, IProgressSink progress)
             Directory.Move(partial, directory);
             progress.Info($"  unpacked {count} repository files into {directory}");
         }
-        await host.WriteTextAsync(AptListFile, $"deb [trusted=yes] file:{directory} ./\n", HostExtensions.Mode0644, ct).ConfigureAwait(false);
-        await host.RunCheckedAsync(new CommandSpec("apt-get", [.. AptOnlyBundle, "update"]) { Timeout = TimeSpan.FromMinutes(5) }, ct).ConfigureAwait(false);
-    }
-
-    // apt sees only the bundle's repository: no network, and no surprise versions from other sources.
-    private static readonly string[] AptOnlyBundle =
-    [
-        "-o", $"Dir::Etc::SourceList={AptListFile}", "-o", "Dir::Etc::SourceParts=/dev/null",
-        "-o", "APT::Get::List-Cleanup=0", "-o", "Acquire::Languages=none",
-    ];
-
-    private async Task AptInstallAsync(InstallContext c, IReadOnlyList<BundlePackage> packages, CancellationToken ct)
-    {
-        foreach (var p in packages.Where(p => HeldPackages.Contains(p.Name)))
-        {
-            var installed = await InstalledVersionAsync(p.Name, ct).ConfigureAwait(false);
-            if (installed is not null && installed != p.Version)
-                progress.Warn($"{p.Name} {installed} is installed; replacing it with the bundle's {p.Version} (the bundle is the version lock)");
-        }
-        var held = packages.Where(p => HeldPackages.Contains(p.Name)).Select(p => p.Name).ToArray();
-        if (held.Length > 0) await host.RunAsync(new CommandSpec("apt-mark", ["unhold", .. held]), ct).ConfigureAwait(false);
-        var spec = new CommandSpec("apt-get", [.. AptOnlyBundle, "install", "-y", "--no-install-recommends", "--allow-downgrades",
-            "--allow-change-held-packages", .. packages.Select(p => $"{p.Name}={p.Version}")])
-        {
-            Env = new Dictionary<string, string> { ["DEBIAN_FRONTEND"] = "noninteractive" },
-            Timeout = TimeSpan.FromMinutes(15),
-        };
-        await host.RunCheckedAsync(spec, ct).ConfigureAwait(false);
-        if (held.Length > 0) await host.RunCheckedAsync(new CommandSpec("apt-mark", ["hold", .. held]), ct).ConfigureAwait(false);
-    }
-
-    private async Task<string?> InstalledVersionAsync(string package, CancellationToken ct)
-    {
-        var r = await host.RunAsync(new CommandSpec("dpkg-query", "-W", "-f", "${db:Status-Abbrev} ${Version}", package), ct).ConfigureAwait(false);
-        if (r.ExitCode != 0) return null;
-        var text = r.Stdout.Trim();
-        return text.StartsWith("ii", StringComparison.Ordinal) || text.StartsWith("hi", StringComparison.Ordinal) ? text.Split(' ', StringSplitOptions.RemoveEmptyEntries).Last() : null;
+        await software.Source!.ConfigureAsync(directory, ct).ConfigureAwait(false);
     }
 
     // ── packages ──────────────────────────────────────────────────────────────────────────────
     private async Task PackagesAsync(InstallContext c, CancellationToken ct)
     {
-        var facts = await FactsAsync(c, ct).ConfigureAwait(false);
-        await PrepareRepositoryAsync(c, facts, ct).ConfigureAwait(false);
-        var os = OsOf(c, facts);
-        var packages = c.Document.Packages.Where(p => p.Os == os && p.Arch is var a && (a == c.Document.Arch || a == "all")).ToList();
-        await AptInstallAsync(c, packages, ct).ConfigureAwait(false);
+        var software = await SoftwareAsync(c, ct).ConfigureAwait(false);
+        if (software.FromBinaries)
+        {
+            await new BinaryInstaller(host, progress).InstallKubernetesAsync(c.Request.BundlePath, c.Document, ct).ConfigureAwait(false);
+        }
+        else
+        {
+            await PrepareRepositoryAsync(c, software, ct).ConfigureAwait(false);
+            await software.Source!.InstallAsync(software.Packages, ct).ConfigureAwait(false);
+        }
         await CheckHeldVersionsAsync(c, ct).ConfigureAwait(false);
     }
 
     private async Task CheckHeldVersionsAsync(InstallContext c, CancellationToken ct)
     {
-        foreach (var p in c.Document.Packages.Where(p => HeldPackages.Contains(p.Name)).DistinctBy(p => p.Name))
+        var software = await SoftwareAsync(c, ct).ConfigureAwait(false);
+        if (software.FromBinaries)
         {
-            var installed = await InstalledVersionAsync(p.Name, ct).ConfigureAwait(false);
+            await new BinaryInstaller(host, progress).CheckVersionsAsync(c.Version, ct).ConfigureAwait(false);
+            return;
+        }
+        foreach (var p in software.Packages.Where(p => BundlePackageSources.Held.Contains(p.Name)).DistinctBy(p => p.Name))
+        {
+            var installed = await software.Source!.InstalledVersionAsync(p.Name, ct).ConfigureAwait(false);
             if (installed != p.Version)
                 throw new AirgapException($"{p.Name} is {installed ?? "not installed"}, the bundle holds {p.Version}; run airgap install again to put the bundle's version back");
         }
@@ -341,7 +388,8 @@ public sealed class Installer(IHost host, IProgressSink progress)
         var present = list.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal);
         var missing = c.Document.Images.Select(i => i.Name).Where(n => !present.Contains(n)).ToList();
         if (missing.Count > 0)
-            throw new AirgapException($"containerd lacks {missing.Count} of the bundle's images after import ({string.Join(", ", missing.Take(3))}); check `ctr -n k8s.io images ls`");
+            throw new AirgapException($"containerd lacks {missing.Count} of the bundle's images ({string.Join(", ", missing.Take(3))}); " +
+                                      "the images phase imports them: do not skip it, and check `ctr -n k8s.io images ls`");
     }
 
     // ── kubeadm ───────────────────────────────────────────────────────────────────────────────
@@ -370,8 +418,13 @@ public sealed class Installer(IHost host, IProgressSink progress)
         if (verb == "init" && !request.Options.SingleNode)
         {
             // Made here rather than by kubeadm so it can be handed to the next control plane (join-control-plane.txt).
-            settings = settings with { CertificateKey = await CertificateKeyAsync(ct).ConfigureAwait(false) };
+            settings = settings with { CertificateKey = await CertificateKeyAsync(await KubeadmProgramAsync(c, ct).ConfigureAwait(false), ct).ConfigureAwait(false) };
             await host.WriteTextAsync(Path.Combine(request.StateDirectory, "certificate-key"), settings.CertificateKey + "\n", HostExtensions.Mode0600, ct).ConfigureAwait(false);
+        }
+        if (c.RetryingKubeadm)
+        {
+            progress.Info("  the last attempt stopped inside kubeadm: kubeadm reset -f before trying again");
+            await host.RunAsync(new CommandSpec(await KubeadmProgramAsync(c, ct).ConfigureAwait(false), "reset", "-f") { Timeout = TimeSpan.FromMinutes(5) }, ct).ConfigureAwait(false);
         }
         await host.WriteTextAsync(KubeadmConfig.DefaultPath, KubeadmConfig.Render(settings), HostExtensions.Mode0600, ct).ConfigureAwait(false);
         var args = new List<string> { verb, "--config", KubeadmConfig.DefaultPath };
@@ -381,7 +434,7 @@ public sealed class Installer(IHost host, IProgressSink progress)
         var secrets = new List<string>();
         if (request.Join?.Token is { } token) secrets.Add(token);
         if (settings.CertificateKey is { } key) secrets.Add(key);
-        await host.RunCheckedAsync(new CommandSpec("kubeadm", [.. args])
+        await host.RunCheckedAsync(new CommandSpec(await KubeadmProgramAsync(c, ct).ConfigureAwait(false), [.. args])
         {
             Timeout = TimeSpan.FromMinutes(15),
             // kubeadm prints the tokens and certificate keys it made itself: keep them out of failure tails too.
@@ -408,8 +461,12 @@ public sealed class Installer(IHost host, IProgressSink progress)
         progress.Info($"  wrote {path} (0600)");
     }
 
-    private CommandSpec Kubectl(params string[] args) =>
-        new("kubectl", ["--kubeconfig", "/etc/kubernetes/admin.conf", .. args]) { Timeout = TimeSpan.FromSeconds(60) };
+    private async Task<CommandSpec> KubectlAsync(InstallContext c, CancellationToken ct, params string[] args) =>
+        new((await SoftwareAsync(c, ct).ConfigureAwait(false)).Kubectl, ["--kubeconfig", "/etc/kubernetes/admin.conf", .. args]) { Timeout = TimeSpan.FromSeconds(60) };
+
+    /// <summary>kubeadm as this node's install put it there (the binary path's copy by full path, so another on PATH cannot stand in).</summary>
+    private async Task<string> KubeadmProgramAsync(InstallContext c, CancellationToken ct) =>
+        (await SoftwareAsync(c, ct).ConfigureAwait(false)).Kubeadm;
 
     // ── cni ───────────────────────────────────────────────────────────────────────────────────
     private async Task CniAsync(InstallContext c, CancellationToken ct)
@@ -427,7 +484,7 @@ public sealed class Installer(IHost host, IProgressSink progress)
             var rendered = FlannelManifestRenderer.SetNetwork(Encoding.UTF8.GetString(manifest), c.Request.PodNetworkCidr);
             var target = Path.Combine(c.Request.StateDirectory, "kube-flannel.yml");
             await host.WriteTextAsync(target, rendered, HostExtensions.Mode0644, ct).ConfigureAwait(false);
-            await host.RunCheckedAsync(Kubectl("apply", "-f", target), ct).ConfigureAwait(false);
+            await host.RunCheckedAsync(await KubectlAsync(c, ct, "apply", "-f", target), ct).ConfigureAwait(false);
         }
         await WaitNodeReadyAsync(c, c.Request.ReadyTimeout, ct).ConfigureAwait(false);
     }
@@ -439,7 +496,7 @@ public sealed class Installer(IHost host, IProgressSink progress)
         var lastState = "";
         await WaitForAsync($"node {node} to be Ready", timeout, async () =>
         {
-            var r = await host.RunAsync(Kubectl("get", "node", node, "-o", "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}"), ct).ConfigureAwait(false);
+            var r = await host.RunAsync(await KubectlAsync(c, ct, "get", "node", node, "-o", "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}"), ct).ConfigureAwait(false);
             var state = r.ExitCode == 0 ? r.Stdout.Trim() : "unknown";
             if (state != lastState) progress.Info($"  node {node} Ready={state}");
             lastState = state;
@@ -457,7 +514,7 @@ public sealed class Installer(IHost host, IProgressSink progress)
         }
         await WaitForAsync("kube-system pods to run", c.Request.ReadyTimeout, async () =>
         {
-            var r = await host.RunAsync(Kubectl("get", "pods", "-n", "kube-system", "-o", "jsonpath={range .items[*]}{.metadata.name}={.status.phase}{\"\\n\"}{end}"), ct).ConfigureAwait(false);
+            var r = await host.RunAsync(await KubectlAsync(c, ct, "get", "pods", "-n", "kube-system", "-o", "jsonpath={range .items[*]}{.metadata.name}={.status.phase}{\"\\n\"}{end}"), ct).ConfigureAwait(false);
             if (r.ExitCode != 0) return false;
             var pods = r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split('=')).ToList();
             var needed = new[] { "etcd-", "kube-apiserver-", "kube-controller-manager-", "kube-scheduler-", "kube-proxy-" };
@@ -466,7 +523,7 @@ public sealed class Installer(IHost host, IProgressSink progress)
 
         // Not Sensitive: its output *is* the secret, and it must reach the 0600 file unredacted; nothing
         // streams or logs it unless the command fails, and then there is no token in it.
-        var join = await host.RunCheckedAsync(new CommandSpec("kubeadm", "token", "create", "--print-join-command"), ct).ConfigureAwait(false);
+        var join = await host.RunCheckedAsync(new CommandSpec(await KubeadmProgramAsync(c, ct).ConfigureAwait(false), "token", "create", "--print-join-command"), ct).ConfigureAwait(false);
         var joinFile = Path.Combine(c.Request.StateDirectory, "join.txt");
         await host.WriteTextAsync(joinFile, join.Stdout.Trim() + "\n", HostExtensions.Mode0600, ct).ConfigureAwait(false);
         progress.Info($"  join details in {joinFile} (0600): airgap join --bundle BUNDLE --join-file {joinFile} on another node");
@@ -479,11 +536,11 @@ public sealed class Installer(IHost host, IProgressSink progress)
     }
 
     /// <summary>kubeadm moved the command out of alpha in 1.20; older releases only have the alpha form.</summary>
-    private async Task<string> CertificateKeyAsync(CancellationToken ct)
+    private async Task<string> CertificateKeyAsync(string kubeadm, CancellationToken ct)
     {
         foreach (var args in new[] { new[] { "certs", "certificate-key" }, ["alpha", "certs", "certificate-key"] })
         {
-            var r = await host.RunAsync(new CommandSpec("kubeadm", args), ct).ConfigureAwait(false);
+            var r = await host.RunAsync(new CommandSpec(kubeadm, args), ct).ConfigureAwait(false);
             var key = r.Stdout.Trim();
             if (r.ExitCode == 0 && key.Length == 64 && key.All(Uri.IsHexDigit)) return key;
         }

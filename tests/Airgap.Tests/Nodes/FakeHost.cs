@@ -22,6 +22,15 @@ internal sealed class FakeHost(string name = "fake") : IHost
         return this;
     }
 
+    public FakeHost Remove(string path)
+    {
+        files.Remove(path);
+        emptyDirectories.Remove(path.TrimEnd('/'));
+        return this;
+    }
+
+    public bool Has(string path) => files.ContainsKey(path);
+
     public FakeHost Directory(string path)
     {
         emptyDirectories.Add(path.TrimEnd('/'));

@@ -1,0 +1,190 @@
+using Airgap.Bundles;
+
+namespace Airgap.Nodes;
+
+/// <summary>
+/// The node's own package manager, pointed at the bundle's unpacked repository and nothing else: no
+/// network is tried, and no other source can offer a surprise version.
+/// </summary>
+public interface IBundlePackageSource
+{
+    /// <summary>The file that points the package manager at the bundle (removed by airgap reset).</summary>
+    string SourceFile { get; }
+
+    Task ConfigureAsync(string repositoryDirectory, CancellationToken ct);
+
+    /// <summary>Installs the packages at exactly the bundle's versions (downgrading if need be) and holds the Kubernetes ones.</summary>
+    Task InstallAsync(IReadOnlyList<BundlePackage> packages, CancellationToken ct);
+
+    /// <summary>The installed version in the bundle's spelling, or null when the package is not installed.</summary>
+    Task<string?> InstalledVersionAsync(string package, CancellationToken ct);
+}
+
+public static class BundlePackageSources
+{
+    /// <summary>The packages held at the bundle's version: the bundle is the version lock.</summary>
+    public static readonly IReadOnlyList<string> Held = ["kubeadm", "kubelet", "kubectl"];
+
+    public static readonly IReadOnlyList<string> SourceFiles = [AptBundleSource.ListFile, DnfBundleSource.RepoFile];
+
+    /// <summary>The package format of the bundle's repository for an OS: "deb" or "rpm".</summary>
+    public static string FormatOf(IEnumerable<BundlePackage> packages) =>
+        packages.Any(p => p.Path.EndsWith(".rpm", StringComparison.Ordinal)) ? "rpm" : "deb";
+
+    public static async Task<IBundlePackageSource> ForAsync(IHost host, IProgressSink progress, PackageManagerKind kind, string format, string os, CancellationToken ct)
+    {
+        return (kind, format) switch
+        {
+            (PackageManagerKind.Dpkg, "deb") => new AptBundleSource(host, progress),
+            (PackageManagerKind.Rpm, "rpm") => new DnfBundleSource(host, progress,
+                await host.FileExistsAsync("/usr/bin/dnf", ct).ConfigureAwait(false) ? "dnf" : "yum"),
+            _ => throw new AirgapException($"the bundle's {os} packages are .{format} but this node uses {(kind == PackageManagerKind.None ? "neither dpkg nor rpm" : kind.ToString().ToLowerInvariant())}; " +
+                                           $"build the bundle with --os for this node's OS"),
+        };
+    }
+
+    internal static async Task WarnAboutReplacementsAsync(IBundlePackageSource source, IProgressSink progress, IReadOnlyList<BundlePackage> packages, CancellationToken ct)
+    {
+        foreach (var p in packages.Where(p => Held.Contains(p.Name)))
+        {
+            var installed = await source.InstalledVersionAsync(p.Name, ct).ConfigureAwait(false);
+            if (installed is not null && installed != p.Version)
+                progress.Warn($"{p.Name} {installed} is installed; replacing it with the bundle's {p.Version} (the bundle is the version lock)");
+        }
+    }
+}
+
+/// <summary>apt with a file: source for the bundle's flat repository; held with apt-mark.</summary>
+public sealed class AptBundleSource(IHost host, IProgressSink progress) : IBundlePackageSource
+{
+    public const string ListFile = "/etc/apt/sources.list.d/airgap.list";
+
+    // apt sees only the bundle's repository: no network, and no surprise versions from other sources.
+    private static readonly string[] OnlyBundle =
+    [
+        "-o", $"Dir::Etc::SourceList={ListFile}", "-o", "Dir::Etc::SourceParts=/dev/null",
+        "-o", "APT::Get::List-Cleanup=0", "-o", "Acquire::Languages=none",
+    ];
+
+    public string SourceFile => ListFile;
+
+    public async Task ConfigureAsync(string repositoryDirectory, CancellationToken ct)
+    {
+        // trusted=yes: the repository's bytes were checked against the bundle's SHA256SUMS just before.
+        await host.WriteTextAsync(ListFile, $"deb [trusted=yes] file:{repositoryDirectory} ./\n", HostExtensions.Mode0644, ct).ConfigureAwait(false);
+        await host.RunCheckedAsync(new CommandSpec("apt-get", [.. OnlyBundle, "update"]) { Timeout = TimeSpan.FromMinutes(5) }, ct).ConfigureAwait(false);
+    }
+
+    public async Task InstallAsync(IReadOnlyList<BundlePackage> packages, CancellationToken ct)
+    {
+        await BundlePackageSources.WarnAboutReplacementsAsync(this, progress, packages, ct).ConfigureAwait(false);
+        var held = packages.Where(p => BundlePackageSources.Held.Contains(p.Name)).Select(p => p.Name).Distinct().ToArray();
+        if (held.Length > 0) await host.RunAsync(new CommandSpec("apt-mark", ["unhold", .. held]), ct).ConfigureAwait(false);
+        var spec = new CommandSpec("apt-get", [.. OnlyBundle, "install", "-y", "--no-install-recommends", "--allow-downgrades",
+            "--allow-change-held-packages", .. packages.Select(p => $"{p.Name}={p.Version}")])
+        {
+            Env = new Dictionary<string, string> { ["DEBIAN_FRONTEND"] = "noninteractive" },
+            Timeout = TimeSpan.FromMinutes(15),
+        };
+        await host.RunCheckedAsync(spec, ct).ConfigureAwait(false);
+        if (held.Length > 0) await host.RunCheckedAsync(new CommandSpec("apt-mark", ["hold", .. held]), ct).ConfigureAwait(false);
+    }
+
+    public async Task<string?> InstalledVersionAsync(string package, CancellationToken ct)
+    {
+        var r = await host.RunAsync(new CommandSpec("dpkg-query", "-W", "-f", "${db:Status-Abbrev} ${Version}", package), ct).ConfigureAwait(false);
+        if (r.ExitCode != 0) return null;
+        var text = r.Stdout.Trim();
+        return text.StartsWith("ii", StringComparison.Ordinal) || text.StartsWith("hi", StringComparison.Ordinal)
+            ? text.Split(' ', StringSplitOptions.RemoveEmptyEntries).Last()
+            : null;
+    }
+}
+
+/// <summary>
+/// dnf (or yum on EL7) with a repository file for the bundle, every other repository disabled for the
+/// call. Held the way the Kubernetes docs do it (exclude= on the repository, lifted only by airgap's own
+/// calls), plus versionlock where its plugin is installed.
+/// </summary>
+public sealed class DnfBundleSource(IHost host, IProgressSink progress, string program) : IBundlePackageSource
+{
+    public const string RepoFile = "/etc/yum.repos.d/airgap.repo";
+    private const string RepoId = "airgap-bundle";
+
+    // What an operator asks for; dnf resolves the rest from the bundle's closure, so a library the
+    // node already has at a newer version is kept rather than fought over.
+    private static readonly string[] Requested = ["kubeadm", "kubelet", "kubectl", "kubernetes-cni", "cri-tools", "containerd", "containerd.io", "runc"];
+
+    public string SourceFile => RepoFile;
+
+    private string[] OnlyBundle => ["-y", "--disablerepo=*", $"--enablerepo={RepoId}", $"--disableexcludes={RepoId}", "--setopt=install_weak_deps=False"];
+
+    public async Task ConfigureAsync(string repositoryDirectory, CancellationToken ct)
+    {
+        // gpgcheck=0: the repository's bytes were checked against the bundle's SHA256SUMS just before,
+        // and the packages' signatures were checked against the vendor keys when the bundle was built.
+        var text = $"""
+            # Written by airgap install: the bundle's packages, the only source airgap's calls use.
+            [{RepoId}]
+            name=airgap bundle
+            baseurl=file://{repositoryDirectory}
+            enabled=0
+            gpgcheck=0
+            repo_gpgcheck=0
+            module_hotfixes=1
+            exclude={string.Join(' ', BundlePackageSources.Held)}
+
+            """;
+        await host.WriteTextAsync(RepoFile, text, HostExtensions.Mode0644, ct).ConfigureAwait(false);
+        await host.RunCheckedAsync(new CommandSpec(program, [.. OnlyBundle, "makecache"]) { Timeout = TimeSpan.FromMinutes(5) }, ct).ConfigureAwait(false);
+    }
+
+    public async Task InstallAsync(IReadOnlyList<BundlePackage> packages, CancellationToken ct)
+    {
+        await BundlePackageSources.WarnAboutReplacementsAsync(this, progress, packages, ct).ConfigureAwait(false);
+        var wanted = packages.Where(p => Requested.Contains(p.Name)).DistinctBy(p => p.Name).ToList();
+        var locking = await VersionlockAvailableAsync(ct).ConfigureAwait(false);
+        if (locking)
+            await host.RunAsync(new CommandSpec(program, ["versionlock", "delete", .. wanted.Where(Held).Select(p => p.Name)]), ct).ConfigureAwait(false);
+
+        // dnf install never goes down a version: packages newer on the node than in the bundle are downgraded.
+        var install = new List<BundlePackage>();
+        var downgrade = new List<BundlePackage>();
+        foreach (var p in wanted)
+        {
+            var installed = await InstalledVersionAsync(p.Name, ct).ConfigureAwait(false);
+            if (installed is null || Packages.Rpm.RpmVersion.Parse(installed).CompareTo(Packages.Rpm.RpmVersion.Parse(p.Version)) < 0) install.Add(p);
+            else if (installed != p.Version) downgrade.Add(p);
+        }
+        if (install.Count > 0)
+            await host.RunCheckedAsync(Command("install", install), ct).ConfigureAwait(false);
+        if (downgrade.Count > 0)
+            await host.RunCheckedAsync(Command("downgrade", downgrade), ct).ConfigureAwait(false);
+        if (locking)
+            await host.RunCheckedAsync(new CommandSpec(program, ["versionlock", "add", .. wanted.Where(Held).Select(Spec)]), ct).ConfigureAwait(false);
+        else
+            progress.Info($"  {program} versionlock is not installed: {string.Join(", ", BundlePackageSources.Held)} are held by exclude= in {RepoFile} only");
+    }
+
+    private CommandSpec Command(string verb, IEnumerable<BundlePackage> packages) =>
+        new(program, [.. OnlyBundle, verb, .. packages.Select(Spec)]) { Timeout = TimeSpan.FromMinutes(15) };
+
+    private static bool Held(BundlePackage p) => BundlePackageSources.Held.Contains(p.Name);
+
+    /// <summary>name-[epoch:]version-release, the form dnf and yum take for one exact build.</summary>
+    private static string Spec(BundlePackage p) => $"{p.Name}-{p.Version}";
+
+    private async Task<bool> VersionlockAvailableAsync(CancellationToken ct) =>
+        (await host.RunAsync(new CommandSpec(program, "-q", "versionlock", "list"), ct).ConfigureAwait(false)).ExitCode == 0;
+
+    public async Task<string?> InstalledVersionAsync(string package, CancellationToken ct)
+    {
+        var r = await host.RunAsync(new CommandSpec("rpm", "-q", "--qf", "%{EPOCHNUM}:%{VERSION}-%{RELEASE}\\n", package), ct).ConfigureAwait(false);
+        if (r.ExitCode != 0) return null;
+        // Several installed builds (kernel-style installonly) print one line each; the newest counts.
+        var versions = r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(v => v.StartsWith("0:", StringComparison.Ordinal) ? v[2..] : v)
+            .ToList();
+        return versions.Count == 0 ? null : versions.MaxBy(Packages.Rpm.RpmVersion.Parse);
+    }
+}
