@@ -36,6 +36,38 @@ trap cleanup EXIT
 [[ $(id -u) -eq 0 ]] || fail "must run as root (it installs a cluster on this machine)"
 [[ -x $AIRGAP_BUILD ]] || fail "$AIRGAP_BUILD is missing: run make publish"
 
+# A cluster an operator would accept: node Ready at the bundle's version, control plane Running,
+# no image pulls, and a workload from the bundle answering on a NodePort. $1 is the kubectl to use.
+check_cluster() {
+  local kubectl=$1 node version port ip ok=""
+  node=$(hostname | tr 'A-Z' 'a-z')
+  "$kubectl" get node "$node" --no-headers | grep -qw Ready || fail "node $node not Ready"
+  version=$("$kubectl" get node "$node" -o jsonpath='{.status.nodeInfo.kubeletVersion}')
+  [[ $version == v1.20.2 ]] || fail "kubelet version is $version, not v1.20.2"
+  for component in etcd kube-apiserver kube-controller-manager kube-scheduler kube-proxy; do
+    "$kubectl" get pods -n kube-system --no-headers | grep -E "^$component-" | grep -q Running || fail "$component is not Running"
+  done
+  if "$kubectl" get pods -A --no-headers | grep -E 'ErrImagePull|ImagePullBackOff'; then fail "a pod could not get its image: the bundle was incomplete"; fi
+  "$kubectl" create deployment web --image="$LAB_WORKLOAD_IMAGE" >/dev/null
+  "$kubectl" expose deployment web --type=NodePort --port=80 >/dev/null
+  "$kubectl" rollout status deployment/web --timeout=120s >/dev/null || fail "workload rollout"
+  port=$("$kubectl" get svc web -o jsonpath='{.spec.ports[0].nodePort}')
+  ip=$("$kubectl" get node "$node" -o jsonpath='{.status.addresses[?(@.type=="InternalIP")].address}')
+  for _ in $(seq 30); do curl -sf "http://$ip:$port/" | grep -q "hello from the lab" && { ok=1; break; }; sleep 1; done
+  [[ -n $ok ]] || fail "the workload did not answer on NodePort $ip:$port"
+}
+
+# A bad bundle: non-zero exit, one error line naming the bundle, nothing installed.
+expect_refused() {
+  local what=$1 bundle=$2 pattern=$3 rc=0
+  ./bin/airgap install --bundle "$bundle" --single-node --cni bridge >"$WORK/bad.out" 2>"$WORK/bad.err" || rc=$?
+  [[ $rc -ne 0 ]] || fail "install accepted a $what bundle"
+  [[ $(grep -c '^error: ' "$WORK/bad.err") -eq 1 && $(tail -1 "$WORK/bad.err") == "error: "* ]] \
+    || fail "a $what bundle did not end in exactly one error line" "$WORK/bad.err"
+  tail -1 "$WORK/bad.err" | grep -q "$pattern" || fail "the error for a $what bundle does not say \"$pattern\"" "$WORK/bad.err"
+  [[ ! -e /etc/kubernetes/admin.conf ]] || fail "a $what bundle got as far as kubeadm"
+}
+
 step "prepare host (lab node-prepare, Kubernetes v1.20.2 build, upstream)"
 "$KIT/node-prepare.sh" >"$WORK/prepare.log" 2>&1 || fail "node-prepare.sh" "$WORK/prepare.log"
 "$KIT/build-k8s.sh" >"$WORK/build-k8s.log" 2>&1 || fail "build-k8s.sh" "$WORK/build-k8s.log"
@@ -71,6 +103,13 @@ BUILD_SECONDS=$((SECONDS - BUILD_START))
 BUNDLE=$WORK/out/airgap-k8s-v1.20.2-linux-amd64.tar
 [[ -f $BUNDLE ]] || fail "no bundle written" "$WORK/build.log"
 
+step "airgap build, binaries only (no --os): the bundle for nodes without an OS profile"
+CI=1 "$AIRGAP_BUILD" build --k8s v1.20.2 --cni bridge \
+  --image-repository "$LAB_IMAGE_REPOSITORY" --image "$LAB_WORKLOAD_IMAGE" \
+  --binaries-url "$LAB_DL_URL" --github-mirror "$LAB_GITHUB_MIRROR" \
+  --output "$WORK/bin-out" --cache-dir "$WORK/cache" >"$WORK/build-bin.log" 2>&1 || fail "airgap build (binaries only)" "$WORK/build-bin.log"
+BIN_BUNDLE=$WORK/bin-out/airgap-k8s-v1.20.2-linux-amd64.tar
+
 # The packages part alone, from a cold cache, for its own time and bytes in bench/results.md.
 PKG_START=$(date +%s.%N)
 CI=1 "$AIRGAP_BUILD" build --k8s v1.20.2 --os debian-12 --no-images --no-binaries \
@@ -91,9 +130,20 @@ step "stop the upstream: nothing left to download from"
 "$KIT/upstream.sh" stop >/dev/null 2>&1 || true
 rm -rf "$WORK/cache"
 
-step "airgap install --single-node (offline)"
 cd "$WORK"
 tar -xf "$BUNDLE" bin/airgap || fail "bin/airgap is not in the bundle"
+step "bad bundles are refused before anything changes: corrupted, truncated"
+cp "$BUNDLE" "$WORK/corrupt.tar"
+size=$(stat -c %s "$WORK/corrupt.tar")
+# Overwrite bytes in the middle of the largest member's data, as a bad copy would.
+offset=$(python3 -c 'import sys, tarfile; m = max(tarfile.open(sys.argv[1]).getmembers(), key=lambda m: m.size); print(m.offset_data + m.size // 2)' "$BUNDLE")
+printf 'airgap-e2e-corruption' | dd of="$WORK/corrupt.tar" bs=1 seek="$offset" conv=notrunc status=none
+expect_refused corrupted "$WORK/corrupt.tar" "sha256"
+head -c $((size / 2)) "$BUNDLE" >"$WORK/truncated.tar"
+expect_refused truncated "$WORK/truncated.tar" "truncated"
+rm -f "$WORK/corrupt.tar" "$WORK/truncated.tar"
+
+step "airgap install --single-node (offline)"
 INSTALL_START=$SECONDS
 ./bin/airgap install --bundle "$BUNDLE" --single-node --cni bridge --pod-network-cidr 10.244.0.0/16 -o json \
   >"$WORK/install.json" 2>"$WORK/install.log" || fail "airgap install" "$WORK/install.log"
@@ -101,22 +151,7 @@ INSTALL_SECONDS=$((SECONDS - INSTALL_START))
 
 step "checks"
 export KUBECONFIG=/root/.kube/config
-node=$(hostname | tr 'A-Z' 'a-z')
-kubectl get node "$node" --no-headers | grep -qw Ready || fail "node $node not Ready"
-version=$(kubectl get node "$node" -o jsonpath='{.status.nodeInfo.kubeletVersion}')
-[[ $version == v1.20.2 ]] || fail "kubelet version is $version, not v1.20.2"
-for component in etcd kube-apiserver kube-controller-manager kube-scheduler kube-proxy; do
-  kubectl get pods -n kube-system --no-headers | grep -E "^$component-" | grep -q Running || fail "$component is not Running"
-done
-if kubectl get pods -A --no-headers | grep -E 'ErrImagePull|ImagePullBackOff'; then fail "a pod could not get its image: the bundle was incomplete"; fi
-kubectl create deployment web --image="$LAB_WORKLOAD_IMAGE" >/dev/null
-kubectl expose deployment web --type=NodePort --port=80 >/dev/null
-kubectl rollout status deployment/web --timeout=120s >/dev/null || fail "workload rollout"
-port=$(kubectl get svc web -o jsonpath='{.spec.ports[0].nodePort}')
-ip=$(kubectl get node "$node" -o jsonpath='{.status.addresses[?(@.type=="InternalIP")].address}')
-ok=""
-for _ in $(seq 30); do curl -sf "http://$ip:$port/" | grep -q "hello from the lab" && { ok=1; break; }; sleep 1; done
-[[ -n $ok ]] || fail "the workload did not answer on NodePort $ip:$port"
+check_cluster kubectl
 for p in kubeadm kubelet kubectl; do apt-mark showhold | grep -qx "$p" || fail "$p is not held"; done
 [[ $(dpkg-query -W -f '${Version}' kubectl) == 1.20.2-00 ]] || fail "kubectl is not the bundle's 1.20.2-00"
 [[ $(stat -c %a /root/.kube/config) == 600 ]] || fail "/root/.kube/config is not 0600"
@@ -128,6 +163,24 @@ if grep -q '"outcome": "done"' "$WORK/rerun.json"; then fail "the re-run redid a
 
 step "airgap reset and the lab's node reset"
 ./bin/airgap reset >"$WORK/reset.log" 2>&1 || fail "airgap reset" "$WORK/reset.log"
+"$KIT/node-reset.sh" >"$WORK/node-reset-1.log" 2>&1 || fail "node-reset.sh" "$WORK/node-reset-1.log"
+
+step "binary install path: the bundle without OS packages, on the reset node"
+"$KIT/node-prepare.sh" >>"$WORK/prepare.log" 2>&1 || fail "node-prepare.sh" "$WORK/prepare.log"
+# The OS's own tools kubeadm needs come from the OS media on this path (README); here, the host's mirror.
+DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends conntrack socat ethtool >"$WORK/os-tools.log" 2>&1 \
+  || fail "apt-get install conntrack socat ethtool" "$WORK/os-tools.log"
+BIN_START=$SECONDS
+./bin/airgap install --bundle "$BIN_BUNDLE" --single-node --cni bridge -o json >"$WORK/install-bin.json" 2>"$WORK/install-bin.log" \
+  || fail "airgap install (binary path)" "$WORK/install-bin.log"
+BIN_SECONDS=$((SECONDS - BIN_START))
+grep -q "installing its release binaries into /usr/local/bin" "$WORK/install-bin.log" || fail "the binary path was not taken" "$WORK/install-bin.log"
+[[ $(/usr/local/bin/kubeadm version -o short) == v1.20.2 ]] || fail "/usr/local/bin/kubeadm is not v1.20.2"
+check_cluster /usr/local/bin/kubectl
+./bin/airgap reset >"$WORK/reset-bin.log" 2>&1 || fail "airgap reset (binary path)" "$WORK/reset-bin.log"
+for f in /usr/local/bin/kubeadm /usr/local/bin/kubelet /usr/local/bin/kubectl /etc/systemd/system/kubelet.service /opt/cni/bin/bridge; do
+  [[ ! -e $f ]] || fail "airgap reset left $f from the binary install" "$WORK/reset-bin.log"
+done
 step "PASSED"
 
 # Timings into bench/results.md, between markers, so the image benchmark's part stays as it is.
@@ -159,6 +212,7 @@ from our own bundle, built from the lab's mirrors and installed with every upstr
 | airgap build (images, binaries, debian-12 packages), cold cache | $BUILD_SECONDS |
 | airgap build, packages part alone (--os debian-12 --no-images --no-binaries), cold cache: $PKG_SUMMARY | $PKG_SECONDS |
 | airgap install, all phases | $INSTALL_SECONDS |
+| airgap install, binary path (bundle without OS packages), all phases | $BIN_SECONDS |
 | install start to node Ready (through the cni phase) | $READY_SECONDS |
 | whole e2e including host preparation | $((SECONDS - T0)) |
 

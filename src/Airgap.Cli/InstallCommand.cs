@@ -19,7 +19,7 @@ internal static class InstallCommand
         var endpoint = new Option<string?>("--control-plane-endpoint") { Description = "HOST:PORT shared by all control planes, as kubeadm's flag" };
         var certSans = new Option<string[]>("--apiserver-cert-extra-sans") { Description = "extra names for the API server certificate" };
         var cni = new Option<string>("--cni") { Description = "flannel (default), bridge (single node), or none", DefaultValueFactory = _ => "flannel" };
-        var runtime = new Option<string>("--runtime") { Description = "containerd (default)", DefaultValueFactory = _ => "containerd" };
+        var runtime = new Option<string>("--runtime") { Description = "containerd (default), or docker: the node's own Docker engine, Kubernetes before 1.24", DefaultValueFactory = _ => "containerd" };
         var ignore = new Option<string[]>("--ignore-preflight-errors") { Description = "checks to demote to warnings (a,b or all), as kubeadm's flag" };
         var fix = new Option<bool>("--fix") { Description = "repair what preflight can: swap off, kernel modules, sysctls" };
         var skip = new Option<string[]>("--skip-phases") { Description = $"phases to skip: {string.Join(", ", InstallPhaseNames.All)}" };
@@ -58,8 +58,12 @@ internal static class InstallCommand
                     "none" => CniChoice.None,
                     var other => throw new AirgapException($"--cni \"{other}\" is not known; use flannel, bridge or none"),
                 },
-                Runtime = Pick(runtime, node.Runtime) == "containerd" ? ContainerRuntimeKind.Containerd
-                    : throw new AirgapException($"--runtime \"{Pick(runtime, node.Runtime)}\" is not supported by this airgap; use containerd"),
+                Runtime = Pick(runtime, node.Runtime) switch
+                {
+                    "containerd" => ContainerRuntimeKind.Containerd,
+                    "docker" => ContainerRuntimeKind.Docker,
+                    var other => throw new AirgapException($"--runtime \"{other}\" is not known; use containerd, or docker (Kubernetes before 1.24)"),
+                },
                 SkipPhases = PickList(skip, node.SkipPhases),
             };
             var request = new InstallRequest

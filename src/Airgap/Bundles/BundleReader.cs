@@ -240,20 +240,12 @@ public static class BundleExtractor
     /// <summary>Re-packs the members under <paramref name="prefix"/> as a tar of their own (e.g. images/ for ctr import).</summary>
     public static async Task<int> WriteSubtreeTarAsync(string bundlePath, string prefix, string tarPath, CancellationToken ct)
     {
-        var count = 0;
         var temporary = tarPath + ".airgap-partial";
         try
         {
+            int count;
             await using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20, FileOptions.Asynchronous))
-            {
-                var tar = new TarArchiveWriter(file);
-                await ForEachAsync(bundlePath, prefix, async (relative, entry) =>
-                {
-                    await tar.WriteFileAsync(relative, entry.DataStream ?? Stream.Null, entry.Length, (int)entry.Mode, ct).ConfigureAwait(false);
-                    count++;
-                }, ct).ConfigureAwait(false);
-                await tar.FinishAsync(ct).ConfigureAwait(false);
-            }
+                count = await WriteSubtreeTarAsync(bundlePath, prefix, file, ct).ConfigureAwait(false);
             File.Move(temporary, tarPath, overwrite: true);
             return count;
         }
@@ -261,6 +253,23 @@ public static class BundleExtractor
         {
             if (File.Exists(temporary)) File.Delete(temporary);
         }
+    }
+
+    /// <summary>
+    /// Streams the members under <paramref name="prefix"/> as a tar of their own into <paramref name="output"/>
+    /// (e.g. images/ into `docker load`), one member at a time: memory does not grow with the bundle.
+    /// </summary>
+    public static async Task<int> WriteSubtreeTarAsync(string bundlePath, string prefix, Stream output, CancellationToken ct)
+    {
+        var count = 0;
+        var tar = new TarArchiveWriter(output);
+        await ForEachAsync(bundlePath, prefix, async (relative, entry) =>
+        {
+            await tar.WriteFileAsync(relative, entry.DataStream ?? Stream.Null, entry.Length, (int)entry.Mode, ct, hash: false).ConfigureAwait(false);
+            count++;
+        }, ct).ConfigureAwait(false);
+        await tar.FinishAsync(ct).ConfigureAwait(false);
+        return count;
     }
 
     /// <summary>

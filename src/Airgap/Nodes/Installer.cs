@@ -52,6 +52,7 @@ public sealed class Installer(IHost host, IProgressSink progress)
         var journal = await PhaseJournal.LoadAsync(host, ct, Path.Combine(request.StateDirectory, "journal.json")).ConfigureAwait(false);
         var context = new InstallContext(request with { Options = options }, document, version, fingerprint);
 
+        using var docker = new DisposeLater(() => context.Docker?.Dispose());
         var reports = new List<PhaseReport>();
         foreach (var phase in plan.Phases)
         {
@@ -104,6 +105,7 @@ public sealed class Installer(IHost host, IProgressSink progress)
         public HostFacts? Facts { get; set; }
         public NodeSoftware? Software { get; set; }
         public bool RetryingKubeadm { get; set; }
+        public DockerImageStore? Docker { get; set; }
         public string Repository => Path.Combine(Request.StateDirectory, "repo");
     }
 
@@ -130,8 +132,8 @@ public sealed class Installer(IHost host, IProgressSink progress)
         switch (phase)
         {
             case InstallPhase.Images:
-                if ((await host.RunAsync(new CommandSpec("ctr", "version") { Timeout = TimeSpan.FromSeconds(10) }, ct).ConfigureAwait(false)).ExitCode != 0)
-                    throw new AirgapException("containerd does not answer (ctr version failed); the images phase needs the runtime phase: do not skip it, or start containerd");
+                if (!await ImageStore(c).AnswersAsync(ct).ConfigureAwait(false))
+                    throw new AirgapException($"{RuntimeName(c)} does not answer; the images phase needs the runtime phase: do not skip it, or start {RuntimeName(c)}");
                 break;
             case InstallPhase.Kubeadm:
                 var kubeadm = await KubeadmProgramAsync(c, ct).ConfigureAwait(false);
@@ -156,7 +158,8 @@ public sealed class Installer(IHost host, IProgressSink progress)
                 CheckArch(c);
                 break;
             case InstallPhase.Runtime:
-                await host.RunCheckedAsync(new CommandSpec("ctr", "version") { Timeout = TimeSpan.FromSeconds(10) }, ct).ConfigureAwait(false);
+                if (!await ImageStore(c).AnswersAsync(ct).ConfigureAwait(false))
+                    throw new AirgapException($"{RuntimeName(c)} does not answer; start it (systemctl start {(c.Request.Options.Runtime == ContainerRuntimeKind.Docker ? "docker" : "containerd")}) or run airgap reset and install again");
                 break;
             case InstallPhase.Packages:
                 await CheckHeldVersionsAsync(c, ct).ConfigureAwait(false);
@@ -229,8 +232,15 @@ public sealed class Installer(IHost host, IProgressSink progress)
         c.Facts ??= await HostProbe.ProbeAsync(host, ct).ConfigureAwait(false);
 
     // ── runtime ───────────────────────────────────────────────────────────────────────────────
+    private static string RuntimeName(InstallContext c) => c.Request.Options.Runtime == ContainerRuntimeKind.Docker ? "the Docker engine" : "containerd";
+
     private async Task RuntimeAsync(InstallContext c, CancellationToken ct)
     {
+        if (c.Request.Options.Runtime == ContainerRuntimeKind.Docker)
+        {
+            await DockerRuntimeAsync(c, ct).ConfigureAwait(false);
+            return;
+        }
         var facts = await FactsAsync(c, ct).ConfigureAwait(false);
         var software = await SoftwareAsync(c, ct).ConfigureAwait(false);
         var runtimePackages = software.Source is null ? [] : software.Packages.Where(p => p.Name is "containerd" or "containerd.io" or "runc").ToList();
@@ -267,8 +277,26 @@ public sealed class Installer(IHost host, IProgressSink progress)
         await host.WriteTextAsync(ContainerdConfig.DefaultPath, ContainerdConfig.Render(settings), HostExtensions.Mode0644, ct).ConfigureAwait(false);
         await host.RunCheckedAsync(new CommandSpec("systemctl", "enable", "containerd"), ct).ConfigureAwait(false);
         await host.RunCheckedAsync(new CommandSpec("systemctl", "restart", "containerd"), ct).ConfigureAwait(false);
-        await WaitForAsync("containerd to answer", TimeSpan.FromSeconds(60), async () =>
-            (await host.RunAsync(new CommandSpec("ctr", "version") { Timeout = TimeSpan.FromSeconds(5) }, ct).ConfigureAwait(false)).ExitCode == 0, ct).ConfigureAwait(false);
+        await WaitForAsync("containerd to answer", TimeSpan.FromSeconds(60), () => ImageStore(c).AnswersAsync(ct), ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// --runtime docker uses the node's own Docker engine (bundles carry containerd, not Docker): its
+    /// cgroup driver is set to the kubelet's, other daemon.json settings are kept, and it is restarted.
+    /// </summary>
+    private async Task DockerRuntimeAsync(InstallContext c, CancellationToken ct)
+    {
+        var facts = await FactsAsync(c, ct).ConfigureAwait(false);
+        if (!await host.FileExistsAsync("/usr/bin/dockerd", ct).ConfigureAwait(false) && !await host.FileExistsAsync("/usr/local/bin/dockerd", ct).ConfigureAwait(false))
+            throw new AirgapException("--runtime docker uses the node's own Docker engine and dockerd is not installed; install Docker from the OS media, or use --runtime containerd");
+        var existing = await host.ReadTextAsync(DockerDaemonConfig.DefaultPath, ct).ConfigureAwait(false);
+        await host.WriteTextAsync(DockerDaemonConfig.DefaultPath, DockerDaemonConfig.Render(existing, facts.CgroupDriver, facts.RestrictOomScoreAdj), HostExtensions.Mode0644, ct).ConfigureAwait(false);
+        progress.Info($"  {DockerDaemonConfig.DefaultPath}: native.cgroupdriver={facts.CgroupDriver.ToConfigValue()}{(facts.RestrictOomScoreAdj ? ", oom-score-adjust 0 (no CAP_SYS_RESOURCE)" : "")}");
+        await host.RunCheckedAsync(new CommandSpec("systemctl", "enable", "docker"), ct).ConfigureAwait(false);
+        await host.RunCheckedAsync(new CommandSpec("systemctl", "restart", "docker"), ct).ConfigureAwait(false);
+        var store = (DockerImageStore)ImageStore(c);
+        await WaitForAsync("the Docker engine to answer", TimeSpan.FromSeconds(60), () => store.AnswersAsync(ct), ct).ConfigureAwait(false);
+        progress.Info($"  Docker {await store.VersionAsync(ct).ConfigureAwait(false)} answers at {store.Endpoint}");
     }
 
     /// <summary>
@@ -365,31 +393,24 @@ public sealed class Installer(IHost host, IProgressSink progress)
     }
 
     // ── images ────────────────────────────────────────────────────────────────────────────────
+    private IImageStore ImageStore(InstallContext c) => c.Request.Options.Runtime == ContainerRuntimeKind.Docker
+        ? c.Docker ??= DockerImageStore.ForNode()
+        : new ContainerdImageStore(host, c.Request.StateDirectory);
+
     private async Task ImagesAsync(InstallContext c, CancellationToken ct)
     {
-        var archive = Path.Combine(c.Request.StateDirectory, "images.tar");
-        Directory.CreateDirectory(c.Request.StateDirectory);
-        try
-        {
-            var count = await BundleExtractor.WriteSubtreeTarAsync(c.Request.BundlePath, "images/", archive, ct).ConfigureAwait(false);
-            progress.Info($"  importing {c.Document.Images.Count} images ({count} layout files) into containerd");
-            await host.RunCheckedAsync(new CommandSpec("ctr", "-n", "k8s.io", "images", "import", archive) { Timeout = TimeSpan.FromMinutes(20) }, ct).ConfigureAwait(false);
-        }
-        finally
-        {
-            File.Delete(archive);
-        }
+        progress.Info($"  importing {c.Document.Images.Count} images into {(c.Request.Options.Runtime == ContainerRuntimeKind.Docker ? "Docker" : "containerd (namespace k8s.io)")}");
+        await ImageStore(c).ImportAsync(c.Request.BundlePath, ct).ConfigureAwait(false);
         await CheckImagesAsync(c, ct).ConfigureAwait(false);
     }
 
     private async Task CheckImagesAsync(InstallContext c, CancellationToken ct)
     {
-        var list = await host.RunCheckedAsync(new CommandSpec("ctr", "-n", "k8s.io", "images", "ls", "-q"), ct).ConfigureAwait(false);
-        var present = list.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal);
+        var present = await ImageStore(c).NamesAsync(ct).ConfigureAwait(false);
         var missing = c.Document.Images.Select(i => i.Name).Where(n => !present.Contains(n)).ToList();
         if (missing.Count > 0)
-            throw new AirgapException($"containerd lacks {missing.Count} of the bundle's images ({string.Join(", ", missing.Take(3))}); " +
-                                      "the images phase imports them: do not skip it, and check `ctr -n k8s.io images ls`");
+            throw new AirgapException($"the runtime lacks {missing.Count} of the bundle's images ({string.Join(", ", missing.Take(3))}); " +
+                                      "the images phase imports them: do not skip it, and check the runtime's image list");
     }
 
     // ── kubeadm ───────────────────────────────────────────────────────────────────────────────
@@ -409,6 +430,7 @@ public sealed class Installer(IHost host, IProgressSink progress)
             CertSans = request.CertSans,
             ImageRepository = ClusterImages.ImageRepository(set, c.Document.Images.Select(i => i.Name).ToList()),
             ProxyMode = request.ProxyMode,
+            CriSocket = request.Options.Runtime == ContainerRuntimeKind.Docker ? DockerDaemonConfig.DockershimSocket : KubeadmConfig.ContainerdSocket,
             UntaintControlPlane = request.Options.SingleNode,
             Join = request.Join,
             CertificateKey = request.CertificateKey,
@@ -556,5 +578,10 @@ public sealed class Installer(IHost host, IProgressSink progress)
             if (DateTime.UtcNow > deadline) throw new AirgapException($"timed out after {timeout.TotalSeconds:0} s waiting for {what}");
             await Task.Delay(TimeSpan.FromSeconds(2), ct).ConfigureAwait(false);
         }
+    }
+
+    private sealed class DisposeLater(Action action) : IDisposable
+    {
+        public void Dispose() => action();
     }
 }
