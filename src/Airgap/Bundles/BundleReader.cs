@@ -265,7 +265,14 @@ public static class BundleExtractor
         var tar = new TarArchiveWriter(output);
         await ForEachAsync(bundlePath, prefix, async (relative, entry) =>
         {
-            await tar.WriteFileAsync(relative, entry.DataStream ?? Stream.Null, entry.Length, (int)entry.Mode, ct, hash: false).ConfigureAwait(false);
+            try
+            {
+                await tar.WriteFileAsync(relative, entry.DataStream ?? Stream.Null, entry.Length, (int)entry.Mode, ct, hash: false).ConfigureAwait(false);
+            }
+            catch (SourceEndedException e)
+            {
+                throw new AirgapException($"{bundlePath} is truncated inside {entry.Name}; copy the bundle again", e);
+            }
             count++;
         }, ct).ConfigureAwait(false);
         await tar.FinishAsync(ct).ConfigureAwait(false);

@@ -42,7 +42,7 @@ public sealed class TarArchiveWriter(Stream output) : IAsyncDisposable
         while (copied < size)
         {
             var n = await content.ReadAsync(_buffer.AsMemory(0, (int)Math.Min(_buffer.Length, size - copied)), ct).ConfigureAwait(false);
-            if (n == 0) throw new AirgapException($"{name}: source ended after {copied} of {size} bytes");
+            if (n == 0) throw new SourceEndedException($"{name}: source ended after {copied} of {size} bytes");
             hash.AppendData(_buffer, 0, n);
             await output.WriteAsync(_buffer.AsMemory(0, n), ct).ConfigureAwait(false);
             copied += n;
@@ -115,3 +115,6 @@ public sealed class TarArchiveWriter(Stream output) : IAsyncDisposable
         header[offset + length - 1] = 0;
     }
 }
+
+/// <summary>A member's source gave fewer bytes than its header declared (a cut file or bundle).</summary>
+public sealed class SourceEndedException(string message) : AirgapException(message);

@@ -232,6 +232,13 @@ public sealed class Installer(IHost host, IProgressSink progress)
         c.Facts ??= await HostProbe.ProbeAsync(host, ct).ConfigureAwait(false);
 
     // ── runtime ───────────────────────────────────────────────────────────────────────────────
+    private async Task<bool> AnyExistsAsync(CancellationToken ct, params string[] paths)
+    {
+        foreach (var path in paths)
+            if (await host.FileExistsAsync(path, ct).ConfigureAwait(false)) return true;
+        return false;
+    }
+
     private static string RuntimeName(InstallContext c) => c.Request.Options.Runtime == ContainerRuntimeKind.Docker ? "the Docker engine" : "containerd";
 
     private async Task RuntimeAsync(InstallContext c, CancellationToken ct)
@@ -244,8 +251,7 @@ public sealed class Installer(IHost host, IProgressSink progress)
         var facts = await FactsAsync(c, ct).ConfigureAwait(false);
         var software = await SoftwareAsync(c, ct).ConfigureAwait(false);
         var runtimePackages = software.Source is null ? [] : software.Packages.Where(p => p.Name is "containerd" or "containerd.io" or "runc").ToList();
-        var installedContainerd = await host.FileExistsAsync("/usr/bin/containerd", ct).ConfigureAwait(false) ||
-                                  await host.FileExistsAsync("/usr/local/bin/containerd", ct).ConfigureAwait(false);
+        var installedContainerd = await AnyExistsAsync(ct, "/usr/bin/containerd", "/usr/local/bin/containerd").ConfigureAwait(false);
         if (runtimePackages.Count > 0)
         {
             await PrepareRepositoryAsync(c, software, ct).ConfigureAwait(false);
@@ -287,7 +293,7 @@ public sealed class Installer(IHost host, IProgressSink progress)
     private async Task DockerRuntimeAsync(InstallContext c, CancellationToken ct)
     {
         var facts = await FactsAsync(c, ct).ConfigureAwait(false);
-        if (!await host.FileExistsAsync("/usr/bin/dockerd", ct).ConfigureAwait(false) && !await host.FileExistsAsync("/usr/local/bin/dockerd", ct).ConfigureAwait(false))
+        if (!await AnyExistsAsync(ct, "/usr/bin/dockerd", "/usr/sbin/dockerd", "/usr/local/bin/dockerd").ConfigureAwait(false))
             throw new AirgapException("--runtime docker uses the node's own Docker engine and dockerd is not installed; install Docker from the OS media, or use --runtime containerd");
         var existing = await host.ReadTextAsync(DockerDaemonConfig.DefaultPath, ct).ConfigureAwait(false);
         await host.WriteTextAsync(DockerDaemonConfig.DefaultPath, DockerDaemonConfig.Render(existing, facts.CgroupDriver, facts.RestrictOomScoreAdj), HostExtensions.Mode0644, ct).ConfigureAwait(false);

@@ -245,7 +245,7 @@ public sealed partial class ContainerdServer : IAsyncDisposable
     }
 
     /// <summary>Overlay and bind mounts under our root would make the temp dir undeletable.</summary>
-    private static void UnmountUnder(string directory)
+    internal static void UnmountUnder(string directory)
     {
         string[] lines;
         try

@@ -40,7 +40,7 @@ public sealed class TarArchiveWriterTests
     public async Task Refuses_a_source_shorter_than_declared()
     {
         var tar = new TarArchiveWriter(new MemoryStream());
-        await Assert.ThrowsAsync<AirgapException>(() => tar.WriteFileAsync("x", new MemoryStream(new byte[3]), 10, 0x1A4, default));
+        await Assert.ThrowsAsync<SourceEndedException>(() => tar.WriteFileAsync("x", new MemoryStream(new byte[3]), 10, 0x1A4, default));
     }
 
     [Theory]

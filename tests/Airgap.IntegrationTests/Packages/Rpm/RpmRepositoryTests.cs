@@ -96,6 +96,83 @@ public sealed class RpmRepositoryTests(SignedYumRepositories repos, ITestOutputH
     }
 
     [Fact]
+    public async Task The_install_phases_dnf_source_installs_the_bundle_repository_offline_and_holds_the_versions()
+    {
+        if (!File.Exists("/usr/bin/dnf")) Assert.Fail("dnf is not installed (apt-get install dnf; make deps does)");
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        var ct = cts.Token;
+        using var downloader = new FileDownloader(_cache, NullProgress.Instance);
+        var set = await new RpmResolver(new RpmRepositoryClient(downloader, NullProgress.Instance))
+            .ResolveAsync([repos.Kubernetes, repos.Base], Kubernetes1202, "amd64", SignedYumRepositories.BaseSystem, ct);
+        var repo = _dir.Sub("bundle-repo");
+        var cached = new Dictionary<ResolvedPackage, string>();
+        foreach (var p in set.Packages)
+        {
+            cached[p] = await downloader.GetAsync(p.Url, Digest.FromHex(p.Sha256), p.FileName, ct);
+            File.Copy(cached[p], Path.Combine(repo, p.FileName));
+        }
+        foreach (var (path, content) in await RpmRepositoryWriter.WriteAsync(set.Packages, p => cached[p], ct))
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(repo, path))!);
+            await File.WriteAllBytesAsync(Path.Combine(repo, path), content, ct);
+        }
+        var root = _dir.Sub("node");
+        await Rpm(root, ["-ivh", .. SignedYumRepositories.BaseSystem.Order().Select(n => repos.RpmOf("base", n))]);
+        var host = new InstallRootHost(root, _dir.Sub("dnf-cache"));
+        var packages = set.Packages.Select(p => new Airgap.Bundles.BundlePackage { Os = "centos-7", Name = p.Name, Version = p.Version, Arch = p.Architecture, Path = p.FileName }).ToList();
+        var source = new Airgap.Nodes.DnfBundleSource(host, NullProgress.Instance, "dnf");
+
+        await source.ConfigureAsync(repo, ct);
+        await source.InstallAsync(packages, ct);
+
+        foreach (var name in new[] { "kubeadm", "kubelet", "kubectl" })
+            Assert.Equal("1.20.2-0", await source.InstalledVersionAsync(name, ct));
+        Assert.Null(await source.InstalledVersionAsync("docker", ct));
+        Assert.Contains("exclude=kubeadm kubelet kubectl", File.ReadAllText(Path.Combine(root, "etc/yum.repos.d/airgap.repo")));
+        // Held: with the repository's exclude in force (no --disableexcludes), dnf cannot see kubelet at all.
+        var held = await ProcessRunner.RunAsync("/usr/bin/unshare", ["-n", .. host.Dnf, "-q", "--disablerepo=*", "--enablerepo=airgap-bundle", "list", "--available", "kubelet"], ct);
+        Assert.False(held.Succeeded, held.ToString());
+        // A second run finds every package at the bundle's version and installs nothing.
+        var before = host.Commands.Count;
+        await source.InstallAsync(packages, ct);
+        Assert.DoesNotContain(host.Commands.Skip(before), c => c.Contains(" install ", StringComparison.Ordinal) || c.Contains(" downgrade ", StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// The node is a directory: dnf and rpm act on it with --installroot/--root (with the network cut),
+    /// and files land under it. The product's own commands and file contents, run for real.
+    /// </summary>
+    private sealed class InstallRootHost(string root, string cache) : Airgap.Nodes.IHost
+    {
+        private readonly Airgap.Nodes.LocalHost local = new();
+
+        public List<string> Commands { get; } = [];
+
+        public string[] Dnf => ["dnf", "--installroot", root, "--releasever", "7", "--setopt", $"cachedir={cache}", "--setopt", "gpgcheck=False"];
+
+        public string Name => "installroot";
+
+        public Task<Airgap.Nodes.CommandResult> RunAsync(Airgap.Nodes.CommandSpec spec, CancellationToken ct)
+        {
+            Commands.Add(spec.DisplayLine);
+            string[] args = spec.File switch
+            {
+                "dnf" => ["-n", .. Dnf, .. spec.Args],
+                "rpm" => ["-n", "rpm", "--root", root, .. spec.Args],
+                _ => throw new InvalidOperationException($"the dnf source ran {spec.DisplayLine}"),
+            };
+            return local.RunAsync(new Airgap.Nodes.CommandSpec("/usr/bin/unshare", args) { Timeout = spec.Timeout }, ct);
+        }
+
+        private string In(string path) => Path.Combine(root, path.TrimStart('/'));
+        public Task<byte[]?> ReadFileAsync(string path, CancellationToken ct) => local.ReadFileAsync(In(path), ct);
+        public Task WriteFileAsync(string path, byte[] content, UnixFileMode mode, CancellationToken ct) => local.WriteFileAsync(In(path), content, mode, ct);
+        public Task<bool> FileExistsAsync(string path, CancellationToken ct) => local.FileExistsAsync(In(path), ct);
+        public Task<IReadOnlyList<string>?> ListDirectoryAsync(string path, CancellationToken ct) => local.ListDirectoryAsync(In(path), ct);
+        public Task<bool> DeleteFileAsync(string path, CancellationToken ct) => local.DeleteFileAsync(In(path), ct);
+    }
+
+    [Fact]
     public async Task Metadata_altered_after_signing_is_refused()
     {
         var e = await LoadFailsAsync(repos.Repository("kubernetes", "tampered", repos.KubernetesKey));

@@ -1,0 +1,92 @@
+using Airgap.IntegrationTests.Build;
+using Airgap.Nodes;
+using Airgap.TestKit;
+
+namespace Airgap.IntegrationTests.Nodes;
+
+/// <summary>
+/// The images phase's import, as the installer runs it, of a bundle airgap built from a real registry,
+/// into a real runtime started by the test: containerd (through ctr, as on a node) and Docker's engine
+/// (through its API). A container then runs from the imported pause image.
+/// </summary>
+public sealed class ImagesPhaseTests(BuildFixture fixture) : IClassFixture<BuildFixture>
+{
+    [Fact]
+    public async Task Containerd_store_imports_the_bundle_and_runs_the_pause_image()
+    {
+        await using var containerd = await ContainerdServer.StartAsync();
+        // The node's ctr reaches the test's containerd the way an operator's would reach another one: CONTAINERD_ADDRESS.
+        var host = new EnvironmentHost(new LocalHost(), new Dictionary<string, string> { ["CONTAINERD_ADDRESS"] = containerd.Address });
+        using var state = new TempDir();
+        var store = new ContainerdImageStore(host, state.Path);
+
+        Assert.True(await store.AnswersAsync(default), containerd.LogTail());
+        await store.ImportAsync(fixture.BundlePath, default);
+
+        Assert.Equal(BuildFixture.CanonicalNames, (await store.NamesAsync(default)).Order(StringComparer.Ordinal));
+        Assert.Empty(Directory.GetFiles(state.Path));
+        var run = await containerd.RunAsync("k8s.gcr.io/pause:3.2", "airgap-it-" + Guid.NewGuid().ToString("N")[..8], ["/bin/busybox", "echo", "pause from the bundle"]);
+        Assert.True(run.exit == 0, run.stderr + containerd.LogTail());
+        Assert.Contains("pause from the bundle", run.stdout);
+    }
+
+    [Fact]
+    public async Task Docker_engine_takes_the_rendered_daemon_json_loads_the_bundle_through_its_api_and_runs_the_pause_image()
+    {
+        var facts = await HostProbe.ProbeAsync(new LocalHost(), default);
+        var daemonJson = DockerDaemonConfig.Render("""{ "log-level": "warn", "exec-opts": ["native.cgroupdriver=systemd"] }""", facts.CgroupDriver, facts.RestrictOomScoreAdj);
+        await using var engine = await DockerEngineServer.StartAsync(daemonJson);
+        using var store = new DockerImageStore(engine.Endpoint);
+
+        Assert.NotNull(await store.VersionAsync(default));
+        var info = await engine.DockerAsync(["info", "--format", "{{.CgroupDriver}}"]);
+        Assert.Equal(facts.CgroupDriver.ToConfigValue(), info.Stdout.Trim());
+
+        await store.ImportAsync(fixture.BundlePath, default);
+
+        var names = await store.NamesAsync(default);
+        Assert.All(BuildFixture.CanonicalNames, n => Assert.Contains(n, names));
+        var run = await engine.DockerAsync(["run", "--rm", "--network", "none", "k8s.gcr.io/pause:3.2", "/bin/busybox", "echo", "pause from the bundle"]);
+        Assert.True(run.ExitCode == 0, run.Stderr + engine.LogTail());
+        Assert.Contains("pause from the bundle", run.Stdout);
+    }
+
+    [Fact]
+    public async Task A_docker_engine_that_is_not_there_does_not_answer_and_a_damaged_bundle_is_named()
+    {
+        using var dir = new TempDir();
+        using var missing = new DockerImageStore(new Uri("unix://" + Path.Combine(dir.Path, "no.sock")));
+        Assert.Null(await missing.VersionAsync(default));
+
+        var daemonJson = DockerDaemonConfig.Render(null, CgroupDriver.Cgroupfs, restrictOomScoreAdj: true);
+        await using var engine = await DockerEngineServer.StartAsync(daemonJson);
+        using var store = new DockerImageStore(engine.Endpoint);
+        var cut = Path.Combine(dir.Path, "cut.tar");
+        await using (var source = File.OpenRead(fixture.BundlePath))
+        await using (var target = File.Create(cut))
+        {
+            var half = new byte[source.Length / 2];
+            await source.ReadExactlyAsync(half);
+            await target.WriteAsync(half);
+        }
+
+        var e = await Assert.ThrowsAsync<AirgapException>(() => store.ImportAsync(cut, default));
+        Assert.Contains(cut, e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+    }
+
+    /// <summary>Adds environment variables to every command: how a test points node tools at its own daemons.</summary>
+    private sealed class EnvironmentHost(IHost inner, IReadOnlyDictionary<string, string> env) : IHost
+    {
+        public string Name => inner.Name;
+
+        public Task<CommandResult> RunAsync(CommandSpec spec, CancellationToken ct) =>
+            inner.RunAsync(spec with { Env = (spec.Env ?? new Dictionary<string, string>()).Concat(env).ToDictionary() }, ct);
+
+        public Task<byte[]?> ReadFileAsync(string path, CancellationToken ct) => inner.ReadFileAsync(path, ct);
+        public Task WriteFileAsync(string path, byte[] content, UnixFileMode mode, CancellationToken ct) => inner.WriteFileAsync(path, content, mode, ct);
+        public Task<bool> FileExistsAsync(string path, CancellationToken ct) => inner.FileExistsAsync(path, ct);
+        public Task<IReadOnlyList<string>?> ListDirectoryAsync(string path, CancellationToken ct) => inner.ListDirectoryAsync(path, ct);
+        public Task<bool> DeleteFileAsync(string path, CancellationToken ct) => inner.DeleteFileAsync(path, ct);
+    }
+}
