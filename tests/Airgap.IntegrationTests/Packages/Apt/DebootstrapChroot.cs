@@ -106,25 +106,21 @@ public sealed class Chroot(string root)
         var output = await RunAsync(ct, "dpkg-query", "-W", "-f", "${Package} ${Version} ${db:Status-Abbrev}\n");
         return output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
-            .Where(p => p.Length >= 3 && p[2].StartsWith("ii", StringComparison.Ordinal))
+            // "ii" installed, "hi" installed and held.
+            .Where(p => p.Length >= 3 && p[2] is ['i' or 'h', 'i', ..])
             .ToDictionary(p => p[0], p => p[1], StringComparer.Ordinal);
     }
 
-    /// <summary>
-    /// Copies an airgap-written repository into the chroot and makes it apt's only source, as the
-    /// bundle's installer does on a node: <c>deb [trusted=yes] file:/srv/airgap ./</c>.
-    /// </summary>
-    public async Task UseOnlyRepositoryAsync(IReadOnlyDictionary<string, byte[]> indexFiles, IReadOnlyDictionary<string, string> debs, CancellationToken ct)
+    /// <summary>Where <see cref="CopyRepositoryAsync"/> puts the repository, as seen inside the chroot.</summary>
+    public const string RepositoryInChroot = "/var/lib/airgap/repo/debian-12";
+
+    /// <summary>Copies an airgap-written repository into the chroot, where the bundle's installer unpacks it on a node.</summary>
+    public async Task CopyRepositoryAsync(IReadOnlyDictionary<string, byte[]> indexFiles, IReadOnlyDictionary<string, string> debs, CancellationToken ct)
     {
-        var repo = Path.Combine(Root, "srv/airgap");
+        var repo = Root + RepositoryInChroot;
         Directory.CreateDirectory(repo);
         foreach (var (name, content) in indexFiles) await File.WriteAllBytesAsync(Path.Combine(repo, name), content, ct);
         foreach (var (name, path) in debs) File.Copy(path, Path.Combine(repo, name), overwrite: true);
-        var sources = Path.Combine(Root, "etc/apt/sources.list.d");
-        if (Directory.Exists(sources)) foreach (var f in Directory.GetFiles(sources)) File.Delete(f);
-        await File.WriteAllTextAsync(Path.Combine(Root, "etc/apt/sources.list"), "deb [trusted=yes] file:/srv/airgap ./\n", ct);
-        var lists = Path.Combine(Root, "var/lib/apt/lists");
-        foreach (var f in Directory.GetFiles(lists)) File.Delete(f);
     }
 
     public Task DeleteAsync() => AptTestTools.RunAsync(["rm", "-rf", "--one-file-system", Root], CancellationToken.None);

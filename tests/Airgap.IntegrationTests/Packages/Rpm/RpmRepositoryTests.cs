@@ -118,7 +118,14 @@ public sealed class RpmRepositoryTests(SignedYumRepositories repos, ITestOutputH
         }
         var root = _dir.Sub("node");
         await Rpm(root, ["-ivh", .. SignedYumRepositories.BaseSystem.Order().Select(n => repos.RpmOf("base", n))]);
-        var host = new InstallRootHost(root, _dir.Sub("dnf-cache"));
+        string[] dnf = ["dnf", "--installroot", root, "--releasever", "7", "--setopt", $"cachedir={_dir.Sub("dnf-cache")}", "--setopt", "gpgcheck=False"];
+        // dnf and rpm act on the node root (--installroot / --root), with the network cut.
+        var host = new Airgap.IntegrationTests.Nodes.RootedHost(root, spec => new Airgap.Nodes.CommandSpec("/usr/bin/unshare", spec.File switch
+        {
+            "dnf" => ["-n", .. dnf, .. spec.Args],
+            "rpm" => ["-n", "rpm", "--root", root, .. spec.Args],
+            _ => throw new InvalidOperationException($"the dnf source ran {spec.DisplayLine}"),
+        }) { Timeout = spec.Timeout });
         var packages = set.Packages.Select(p => new Airgap.Bundles.BundlePackage { Os = "centos-7", Name = p.Name, Version = p.Version, Arch = p.Architecture, Path = p.FileName }).ToList();
         var source = new Airgap.Nodes.DnfBundleSource(host, NullProgress.Instance, "dnf");
 
@@ -129,47 +136,17 @@ public sealed class RpmRepositoryTests(SignedYumRepositories repos, ITestOutputH
             Assert.Equal("1.20.2-0", await source.InstalledVersionAsync(name, ct));
         Assert.Null(await source.InstalledVersionAsync("docker", ct));
         Assert.Contains("exclude=kubeadm kubelet kubectl", File.ReadAllText(Path.Combine(root, "etc/yum.repos.d/airgap.repo")));
-        // Held: with the repository's exclude in force (no --disableexcludes), dnf cannot see kubelet at all.
-        var held = await ProcessRunner.RunAsync("/usr/bin/unshare", ["-n", .. host.Dnf, "-q", "--disablerepo=*", "--enablerepo=airgap-bundle", "list", "--available", "kubelet"], ct);
-        Assert.False(held.Succeeded, held.ToString());
+        // Held: with the repository's exclude in force, only airgap's own calls (--disableexcludes) see kubelet.
+        string[] query = ["-n", .. dnf, "-q", "--disablerepo=*", "--enablerepo=airgap-bundle", "repoquery", "kubelet"];
+        var held = await ProcessRunner.RunAsync("/usr/bin/unshare", query, ct);
+        var lifted = await ProcessRunner.RunAsync("/usr/bin/unshare", [.. query, "--disableexcludes=airgap-bundle"], ct);
+        Assert.True(held.Succeeded && lifted.Succeeded, held + "\n" + lifted);
+        Assert.DoesNotContain("kubelet", held.Stdout);
+        Assert.Contains("kubelet-0:1.20.2-0.x86_64", lifted.Stdout);
         // A second run finds every package at the bundle's version and installs nothing.
         var before = host.Commands.Count;
         await source.InstallAsync(packages, ct);
         Assert.DoesNotContain(host.Commands.Skip(before), c => c.Contains(" install ", StringComparison.Ordinal) || c.Contains(" downgrade ", StringComparison.Ordinal));
-    }
-
-    /// <summary>
-    /// The node is a directory: dnf and rpm act on it with --installroot/--root (with the network cut),
-    /// and files land under it. The product's own commands and file contents, run for real.
-    /// </summary>
-    private sealed class InstallRootHost(string root, string cache) : Airgap.Nodes.IHost
-    {
-        private readonly Airgap.Nodes.LocalHost local = new();
-
-        public List<string> Commands { get; } = [];
-
-        public string[] Dnf => ["dnf", "--installroot", root, "--releasever", "7", "--setopt", $"cachedir={cache}", "--setopt", "gpgcheck=False"];
-
-        public string Name => "installroot";
-
-        public Task<Airgap.Nodes.CommandResult> RunAsync(Airgap.Nodes.CommandSpec spec, CancellationToken ct)
-        {
-            Commands.Add(spec.DisplayLine);
-            string[] args = spec.File switch
-            {
-                "dnf" => ["-n", .. Dnf, .. spec.Args],
-                "rpm" => ["-n", "rpm", "--root", root, .. spec.Args],
-                _ => throw new InvalidOperationException($"the dnf source ran {spec.DisplayLine}"),
-            };
-            return local.RunAsync(new Airgap.Nodes.CommandSpec("/usr/bin/unshare", args) { Timeout = spec.Timeout }, ct);
-        }
-
-        private string In(string path) => Path.Combine(root, path.TrimStart('/'));
-        public Task<byte[]?> ReadFileAsync(string path, CancellationToken ct) => local.ReadFileAsync(In(path), ct);
-        public Task WriteFileAsync(string path, byte[] content, UnixFileMode mode, CancellationToken ct) => local.WriteFileAsync(In(path), content, mode, ct);
-        public Task<bool> FileExistsAsync(string path, CancellationToken ct) => local.FileExistsAsync(In(path), ct);
-        public Task<IReadOnlyList<string>?> ListDirectoryAsync(string path, CancellationToken ct) => local.ListDirectoryAsync(In(path), ct);
-        public Task<bool> DeleteFileAsync(string path, CancellationToken ct) => local.DeleteFileAsync(In(path), ct);
     }
 
     [Fact]
