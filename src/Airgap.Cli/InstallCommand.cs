@@ -58,12 +58,7 @@ internal static class InstallCommand
                     "none" => CniChoice.None,
                     var other => throw new AirgapException($"--cni \"{other}\" is not known; use flannel, bridge or none"),
                 },
-                Runtime = Pick(runtime, node.Runtime) switch
-                {
-                    "containerd" => ContainerRuntimeKind.Containerd,
-                    "docker" => ContainerRuntimeKind.Docker,
-                    var other => throw new AirgapException($"--runtime \"{other}\" is not known; use containerd, or docker (Kubernetes before 1.24)"),
-                },
+                Runtime = ParseRuntime(Pick(runtime, node.Runtime)),
                 SkipPhases = PickList(skip, node.SkipPhases),
             };
             var request = new InstallRequest
@@ -114,4 +109,11 @@ internal static class InstallCommand
         }));
         return command;
     }
+
+    internal static ContainerRuntimeKind ParseRuntime(string name) => name switch
+    {
+        "containerd" => ContainerRuntimeKind.Containerd,
+        "docker" => ContainerRuntimeKind.Docker,
+        _ => throw new AirgapException($"--runtime \"{name}\" is not known; use containerd, or docker (Kubernetes before 1.24)"),
+    };
 }

@@ -19,9 +19,10 @@ internal static class JoinCommand
         var ignore = new Option<string[]>("--ignore-preflight-errors") { Description = "checks to demote to warnings (a,b or all), as kubeadm's flag" };
         var fix = new Option<bool>("--fix") { Description = "repair what preflight can, including turning swap off" };
         var skip = new Option<string[]>("--skip-phases") { Description = $"phases to skip: {string.Join(", ", InstallPhaseNames.All)}" };
+        var runtime = new Option<string>("--runtime") { Description = "containerd (default), or docker: the node's own Docker engine, Kubernetes before 1.24", DefaultValueFactory = _ => "containerd" };
         var format = AirgapCli.FormatOption();
         var command = new Command("join", "Join this node to a cluster installed with airgap, from the same bundle, with no network beyond the cluster.");
-        foreach (var o in new Option[] { bundle, joinFile, endpoint, token, caHash, controlPlane, certificateKey, ignore, fix, skip, format }) command.Options.Add(o);
+        foreach (var o in new Option[] { bundle, joinFile, endpoint, token, caHash, controlPlane, certificateKey, runtime, ignore, fix, skip, format }) command.Options.Add(o);
 
         command.SetAction((result, ct) => AirgapCli.Guard(async () =>
         {
@@ -49,6 +50,7 @@ internal static class JoinCommand
                 KubernetesVersion = KubernetesVersion.Parse(document.Kubernetes),
                 Role = join.ControlPlane ? NodeRole.JoinControlPlane : NodeRole.Worker,
                 Cni = CniChoice.None,
+                Runtime = InstallCommand.ParseRuntime(result.GetValue(runtime)!),
                 SkipPhases = result.GetValue(skip) ?? [],
             };
             if (Environment.UserName != "root") throw new AirgapException("airgap join changes the node (packages, services, kernel settings): run it as root");

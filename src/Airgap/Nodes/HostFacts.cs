@@ -116,6 +116,9 @@ public sealed record HostFacts
     /// <summary>/var/lib/etcd exists and is not empty.</summary>
     public required bool EtcdDataPresent { get; init; }
 
+    /// <summary>The time synchronisation daemon found running (chronyd, ntpd, systemd-timesyncd…), or null for none.</summary>
+    public string? TimeSync { get; init; }
+
     /// <summary>
     /// Without systemd as PID 1 there is no systemd to delegate cgroups to, so both containerd and
     /// the kubelet must manage cgroupfs directly; with systemd, the single-writer rule asks for systemd.

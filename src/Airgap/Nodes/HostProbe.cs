@@ -70,7 +70,22 @@ public static class HostProbe
                 (await Read("/proc/net/tcp").ConfigureAwait(false) ?? "") + "\n" + (await Read("/proc/net/tcp6").ConfigureAwait(false) ?? "")),
             ExistingClusterFiles = await FindClusterFilesAsync(host, ct).ConfigureAwait(false),
             EtcdDataPresent = (await host.ListDirectoryAsync(EtcdDataDirectory, ct).ConfigureAwait(false))?.Count > 0,
+            TimeSync = await FindTimeSyncAsync(host, ct).ConfigureAwait(false),
         };
+    }
+
+    // Process names as /proc/PID/comm shows them (15 characters at most).
+    private static readonly string[] TimeDaemons = ["chronyd", "ntpd", "systemd-timesyn", "openntpd", "timesyncd", "ptp4l", "phc2sys"];
+
+    /// <summary>A running time daemon by name; certificates and etcd leases go wrong when node clocks drift apart.</summary>
+    private static async Task<string?> FindTimeSyncAsync(IHost host, CancellationToken ct)
+    {
+        foreach (var pid in (await host.ListDirectoryAsync("/proc", ct).ConfigureAwait(false) ?? []).Where(n => n.All(char.IsAsciiDigit)))
+        {
+            var comm = (await host.ReadTextAsync($"/proc/{pid}/comm", ct).ConfigureAwait(false))?.Trim();
+            if (comm is not null && TimeDaemons.Contains(comm)) return comm == "systemd-timesyn" ? "systemd-timesyncd" : comm;
+        }
+        return null;
     }
 
     internal sealed record ProcessStatus(int? EffectiveUid, ulong CapBnd, int? AllowedCpus);

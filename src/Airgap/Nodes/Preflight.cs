@@ -132,6 +132,7 @@ public static partial class Preflight
         CheckExistingCluster(facts, options, run);
         CheckPeers(facts, options, run);
         CheckOs(facts, run);
+        CheckTimeSync(facts, run);
         return new PreflightReport(run.Results, run.Plan());
     }
 
@@ -330,6 +331,14 @@ public static partial class Preflight
             run.Warn("OsProfile", $"{os}, no dpkg or rpm: binaries and systemd units are installed instead of packages");
         else
             run.Info("OsProfile", $"{os}, packages with {facts.PackageManager.ToString().ToLowerInvariant()}");
+    }
+
+    private static void CheckTimeSync(HostFacts facts, Checks run)
+    {
+        if (facts.TimeSync is { } daemon)
+            run.Ok("TimeSync", $"{daemon} keeps the clock in step");
+        else
+            run.Warn("TimeSync", "no time synchronisation daemon runs (chronyd, ntpd, systemd-timesyncd); certificates and etcd need node clocks in step: point one at an NTP server inside the isolated network");
     }
 
     [GeneratedRegex(@"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")]

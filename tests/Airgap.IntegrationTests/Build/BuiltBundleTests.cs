@@ -112,6 +112,13 @@ public sealed class BuiltBundleTests(BuildFixture fixture) : IClassFixture<Build
         var bad = await fixture.Cli.RunAsync("install", "--bundle", fixture.BundlePath, "--cni", "bridge", "--dry-run");
         Assert.NotEqual(0, bad.ExitCode);
         Assert.Contains("--single-node", bad.Stderr);
+
+        var docker = await fixture.Cli.RunAsync("install", "--bundle", fixture.BundlePath, "--single-node", "--runtime", "docker", "--dry-run", "-o", "json");
+        Assert.True(docker.Succeeded, docker.ToString());
+        Assert.Contains("load the bundle's images into Docker", docker.Stdout);
+        var podman = await fixture.Cli.RunAsync("install", "--bundle", fixture.BundlePath, "--runtime", "podman", "--dry-run");
+        Assert.NotEqual(0, podman.ExitCode);
+        Assert.Equal("error: --runtime \"podman\" is not known; use containerd, or docker (Kubernetes before 1.24)", podman.Stderr.Trim());
     }
 
     [Fact]

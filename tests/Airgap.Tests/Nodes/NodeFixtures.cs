@@ -92,6 +92,7 @@ internal static class NodeFixtures
     public static HostFacts Healthy() => new()
     {
         Hostname = "node1",
+        TimeSync = "chronyd",
         Pid1 = "systemd",
         CgroupVersion = 2,
         IsRoot = true,

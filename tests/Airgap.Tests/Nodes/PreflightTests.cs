@@ -19,6 +19,25 @@ public sealed class PreflightTests
     }
 
     [Fact]
+    public void A_node_without_a_time_daemon_gets_a_warning_not_an_error()
+    {
+        var report = Preflight.Run(NodeFixtures.Healthy() with { TimeSync = null }, new PreflightOptions());
+
+        Assert.True(report.Passed);
+        var warning = Assert.Single(report.Results, r => r.Status == PreflightStatus.Warn);
+        Assert.Equal("TimeSync", warning.Name);
+        Assert.Contains("NTP server inside the isolated network", warning.Message);
+    }
+
+    [Fact]
+    public async Task A_running_time_daemon_is_found_by_its_process_name()
+    {
+        var host = NodeFixtures.LabHost().File("/proc/812/comm", "systemd-timesyn\n").File("/proc/77/comm", "bash\n");
+        Assert.Equal("systemd-timesyncd", (await HostProbe.ProbeAsync(host, default)).TimeSync);
+        Assert.Null((await HostProbe.ProbeAsync(NodeFixtures.LabHost(), default)).TimeSync);
+    }
+
+    [Fact]
     public async Task Kernel_settings_are_repaired_by_default_but_swap_only_with_fix()
     {
         var facts = await HostProbe.ProbeAsync(NodeFixtures.LabHost(), default);
