@@ -145,9 +145,11 @@ rm -f "$WORK/corrupt.tar" "$WORK/truncated.tar"
 
 step "airgap install --single-node (offline)"
 INSTALL_START=$SECONDS
-./bin/airgap install --bundle "$BUNDLE" --single-node --cni bridge --pod-network-cidr 10.244.0.0/16 -o json \
+/usr/bin/time -f '%M' -o "$WORK/install.rss" ./bin/airgap install --bundle "$BUNDLE" --single-node --cni bridge --pod-network-cidr 10.244.0.0/16 -o json \
   >"$WORK/install.json" 2>"$WORK/install.log" || fail "airgap install" "$WORK/install.log"
 INSTALL_SECONDS=$((SECONDS - INSTALL_START))
+INSTALL_RSS_MIB=$(( $(tail -1 "$WORK/install.rss") / 1024 ))
+BUNDLE_MIB=$(( $(stat -c %s "$BUNDLE") / 1048576 ))
 
 step "checks"
 export KUBECONFIG=/root/.kube/config
@@ -212,6 +214,7 @@ from our own bundle, built from the lab's mirrors and installed with every upstr
 | airgap build (images, binaries, debian-12 packages), cold cache | $BUILD_SECONDS |
 | airgap build, packages part alone (--os debian-12 --no-images --no-binaries), cold cache: $PKG_SUMMARY | $PKG_SECONDS |
 | airgap install, all phases | $INSTALL_SECONDS |
+| airgap install, peak memory (max RSS, /usr/bin/time) for a $BUNDLE_MIB MiB bundle | $INSTALL_RSS_MIB MiB |
 | airgap install, binary path (bundle without OS packages), all phases | $BIN_SECONDS |
 | install start to node Ready (through the cni phase) | $READY_SECONDS |
 | whole e2e including host preparation | $((SECONDS - T0)) |

@@ -237,24 +237,6 @@ public static class BundleExtractor
         return count;
     }
 
-    /// <summary>Re-packs the members under <paramref name="prefix"/> as a tar of their own (e.g. images/ for ctr import).</summary>
-    public static async Task<int> WriteSubtreeTarAsync(string bundlePath, string prefix, string tarPath, CancellationToken ct)
-    {
-        var temporary = tarPath + ".airgap-partial";
-        try
-        {
-            int count;
-            await using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20, FileOptions.Asynchronous))
-                count = await WriteSubtreeTarAsync(bundlePath, prefix, file, ct).ConfigureAwait(false);
-            File.Move(temporary, tarPath, overwrite: true);
-            return count;
-        }
-        finally
-        {
-            if (File.Exists(temporary)) File.Delete(temporary);
-        }
-    }
-
     /// <summary>
     /// Streams the members under <paramref name="prefix"/> as a tar of their own into <paramref name="output"/>
     /// (e.g. images/ into `docker load`), one member at a time: memory does not grow with the bundle.

@@ -29,6 +29,12 @@ public sealed record CommandSpec
     /// <summary>Written to the command's stdin, which is then closed. Without it stdin is closed at once, so nothing waits on a terminal.</summary>
     public byte[]? Stdin { get; init; }
 
+    /// <summary>
+    /// Streams the command's stdin (an archive straight out of the bundle, say), which is closed when it
+    /// returns. An exception it throws, other than the command closing its end early, is the command's failure.
+    /// </summary>
+    public Func<Stream, CancellationToken, Task>? StdinFrom { get; init; }
+
     /// <summary>After this the command (and its children) is killed and the result says it timed out.</summary>
     public TimeSpan? Timeout { get; init; }
 

@@ -20,26 +20,19 @@ public interface IImageStore
 }
 
 /// <summary>containerd's k8s.io namespace, the one the kubelet's CRI uses, through ctr.</summary>
-public sealed class ContainerdImageStore(IHost host, string stateDirectory) : IImageStore
+public sealed class ContainerdImageStore(IHost host) : IImageStore
 {
     public async Task<bool> AnswersAsync(CancellationToken ct) =>
         (await host.RunAsync(new CommandSpec("ctr", "version") { Timeout = TimeSpan.FromSeconds(10) }, ct).ConfigureAwait(false)).ExitCode == 0;
 
     public async Task ImportAsync(string bundlePath, CancellationToken ct)
     {
-        // ctr reads an archive from a file; the images/ subtree is re-packed next to the journal and
-        // removed right after, so the extra disk is the images' size for the length of the import.
-        var archive = Path.Combine(stateDirectory, "images.tar");
-        Directory.CreateDirectory(stateDirectory);
-        try
+        // The images/ subtree streams from the bundle into ctr's stdin: no copy on disk beside the bundle.
+        await host.RunCheckedAsync(new CommandSpec("ctr", "-n", "k8s.io", "images", "import", "-")
         {
-            await BundleExtractor.WriteSubtreeTarAsync(bundlePath, "images/", archive, ct).ConfigureAwait(false);
-            await host.RunCheckedAsync(new CommandSpec("ctr", "-n", "k8s.io", "images", "import", archive) { Timeout = TimeSpan.FromMinutes(20) }, ct).ConfigureAwait(false);
-        }
-        finally
-        {
-            File.Delete(archive);
-        }
+            Timeout = TimeSpan.FromMinutes(20),
+            StdinFrom = (stdin, token) => BundleExtractor.WriteSubtreeTarAsync(bundlePath, "images/", stdin, token),
+        }, ct).ConfigureAwait(false);
     }
 
     public async Task<IReadOnlySet<string>> NamesAsync(CancellationToken ct)

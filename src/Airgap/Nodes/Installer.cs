@@ -401,7 +401,7 @@ public sealed class Installer(IHost host, IProgressSink progress)
     // ── images ────────────────────────────────────────────────────────────────────────────────
     private IImageStore ImageStore(InstallContext c) => c.Request.Options.Runtime == ContainerRuntimeKind.Docker
         ? c.Docker ??= DockerImageStore.ForNode()
-        : new ContainerdImageStore(host, c.Request.StateDirectory);
+        : new ContainerdImageStore(host);
 
     private async Task ImagesAsync(InstallContext c, CancellationToken ct)
     {

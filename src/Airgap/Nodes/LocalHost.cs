@@ -52,7 +52,7 @@ public sealed class LocalHost : IHost
         var pumps = Task.WhenAll(
             PumpAsync(process.StandardOutput, OutputStream.Stdout, output),
             PumpAsync(process.StandardError, OutputStream.Stderr, output));
-        var feed = FeedStdinAsync(process, spec.Stdin);
+        var feed = FeedStdinAsync(process, spec, ct);
 
         using var timeout = spec.Timeout is { } limit ? new CancellationTokenSource(limit) : new CancellationTokenSource();
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, timeout.Token);
@@ -70,6 +70,8 @@ public sealed class LocalHost : IHost
         }
         await Task.WhenAny(pumps, Task.Delay(DrainGrace, CancellationToken.None)).ConfigureAwait(false);
         await Task.WhenAny(feed, Task.Delay(DrainGrace, CancellationToken.None)).ConfigureAwait(false);
+        // What fed stdin failing (a damaged bundle) explains more than the command's complaint about a cut stream.
+        if (feed.IsFaulted && feed.Exception?.InnerException is { } fed and not IOException) throw fed;
 
         return output.Result(Name, spec.DisplayLine, process.ExitCode, Stopwatch.GetElapsedTime(start)) with { TimedOut = timedOut };
     }
@@ -172,17 +174,29 @@ public sealed class LocalHost : IHost
             output.Add(stream, line);
     }
 
-    private static async Task FeedStdinAsync(Process process, byte[]? stdin)
+    private static async Task FeedStdinAsync(Process process, CommandSpec spec, CancellationToken ct)
     {
         try
         {
-            if (stdin is not null)
-                await process.StandardInput.BaseStream.WriteAsync(stdin).ConfigureAwait(false);
-            process.StandardInput.Close();
+            if (spec.Stdin is not null)
+                await process.StandardInput.BaseStream.WriteAsync(spec.Stdin, ct).ConfigureAwait(false);
+            if (spec.StdinFrom is not null)
+                await spec.StdinFrom(process.StandardInput.BaseStream, ct).ConfigureAwait(false);
         }
         catch (IOException)
         {
             // The command exited without reading all of its input; its exit code tells the story.
+        }
+        finally
+        {
+            try
+            {
+                process.StandardInput.Close();
+            }
+            catch (IOException)
+            {
+                // Already gone with the process.
+            }
         }
     }
 

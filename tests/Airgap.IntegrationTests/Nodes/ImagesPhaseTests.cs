@@ -17,17 +17,40 @@ public sealed class ImagesPhaseTests(BuildFixture fixture) : IClassFixture<Build
         await using var containerd = await ContainerdServer.StartAsync();
         // The node's ctr reaches the test's containerd the way an operator's would reach another one: CONTAINERD_ADDRESS.
         var host = new EnvironmentHost(new LocalHost(), new Dictionary<string, string> { ["CONTAINERD_ADDRESS"] = containerd.Address });
-        using var state = new TempDir();
-        var store = new ContainerdImageStore(host, state.Path);
+        var store = new ContainerdImageStore(host);
 
         Assert.True(await store.AnswersAsync(default), containerd.LogTail());
         await store.ImportAsync(fixture.BundlePath, default);
 
         Assert.Equal(BuildFixture.CanonicalNames, (await store.NamesAsync(default)).Order(StringComparer.Ordinal));
-        Assert.Empty(Directory.GetFiles(state.Path));
         var run = await containerd.RunAsync("k8s.gcr.io/pause:3.2", "airgap-it-" + Guid.NewGuid().ToString("N")[..8], ["/bin/busybox", "echo", "pause from the bundle"]);
         Assert.True(run.exit == 0, run.stderr + containerd.LogTail());
         Assert.Contains("pause from the bundle", run.stdout);
+    }
+
+    [Fact]
+    public async Task A_bundle_cut_short_is_named_rather_than_ctrs_complaint_about_a_cut_stream()
+    {
+        await using var containerd = await ContainerdServer.StartAsync();
+        var host = new EnvironmentHost(new LocalHost(), new Dictionary<string, string> { ["CONTAINERD_ADDRESS"] = containerd.Address });
+        using var dir = new TempDir();
+        var cut = await CutAsync(dir, fixture.BundlePath);
+
+        var e = await Assert.ThrowsAsync<AirgapException>(() => new ContainerdImageStore(host).ImportAsync(cut, default));
+
+        Assert.Contains($"{cut} is truncated", e.Message);
+        Assert.Empty(await new ContainerdImageStore(host).NamesAsync(default));
+    }
+
+    private static async Task<string> CutAsync(TempDir dir, string bundle)
+    {
+        var cut = Path.Combine(dir.Path, "cut.tar");
+        await using var source = File.OpenRead(bundle);
+        await using var target = File.Create(cut);
+        var half = new byte[source.Length / 2];
+        await source.ReadExactlyAsync(half);
+        await target.WriteAsync(half);
+        return cut;
     }
 
     [Fact]
@@ -61,14 +84,7 @@ public sealed class ImagesPhaseTests(BuildFixture fixture) : IClassFixture<Build
         var daemonJson = DockerDaemonConfig.Render(null, CgroupDriver.Cgroupfs, restrictOomScoreAdj: true);
         await using var engine = await DockerEngineServer.StartAsync(daemonJson);
         using var store = new DockerImageStore(engine.Endpoint);
-        var cut = Path.Combine(dir.Path, "cut.tar");
-        await using (var source = File.OpenRead(fixture.BundlePath))
-        await using (var target = File.Create(cut))
-        {
-            var half = new byte[source.Length / 2];
-            await source.ReadExactlyAsync(half);
-            await target.WriteAsync(half);
-        }
+        var cut = await CutAsync(dir, fixture.BundlePath);
 
         var e = await Assert.ThrowsAsync<AirgapException>(() => store.ImportAsync(cut, default));
         Assert.Contains(cut, e.Message);

@@ -47,6 +47,40 @@ public sealed class LocalHostTests : IDisposable
     }
 
     [Fact]
+    public async Task Streams_stdin_from_a_writer_larger_than_any_pipe_buffer()
+    {
+        var spec = new CommandSpec("wc", "-c")
+        {
+            StdinFrom = async (stdin, ct) =>
+            {
+                var block = new byte[64 * 1024];
+                for (var i = 0; i < 64; i++) await stdin.WriteAsync(block, ct);
+            },
+        };
+
+        var result = (await host.RunAsync(spec, default)).EnsureSuccess();
+
+        Assert.Equal((64 * 64 * 1024).ToString(System.Globalization.CultureInfo.InvariantCulture), result.Stdout.Trim());
+    }
+
+    [Fact]
+    public async Task A_failing_stdin_writer_is_the_commands_failure()
+    {
+        var spec = new CommandSpec("cat")
+        {
+            StdinFrom = async (stdin, ct) =>
+            {
+                await stdin.WriteAsync("half of it"u8.ToArray(), ct);
+                throw new AirgapException("bundle.tar is truncated inside images/blobs/sha256/abc; copy the bundle again");
+            },
+        };
+
+        var e = await Assert.ThrowsAsync<AirgapException>(() => host.RunAsync(spec, default));
+
+        Assert.Contains("is truncated", e.Message);
+    }
+
+    [Fact]
     public async Task Without_stdin_a_command_that_reads_it_gets_end_of_file_at_once()
     {
         var result = await host.RunAsync(new CommandSpec("cat") { Timeout = TimeSpan.FromSeconds(10) }, default);
