@@ -43,18 +43,7 @@ public sealed class RpmRepositoryTests(SignedYumRepositories repos, ITestOutputH
         Assert.Equal(["bash", "util-linux"], set.Excluded);
 
         watch.Restart();
-        var repo = _dir.Sub("repo");
-        var cached = new Dictionary<ResolvedPackage, string>();
-        foreach (var p in set.Packages)
-        {
-            cached[p] = await downloader.GetAsync(p.Url, Digest.FromHex(p.Sha256), p.FileName, ct);
-            File.Copy(cached[p], Path.Combine(repo, p.FileName));
-        }
-        foreach (var (path, content) in await RpmRepositoryWriter.WriteAsync(set.Packages, p => cached[p], ct))
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(repo, path))!);
-            await File.WriteAllBytesAsync(Path.Combine(repo, path), content, ct);
-        }
+        var repo = await WriteRepositoryAsync(downloader, set, "repo", ct);
         output.WriteLine($"download {set.Packages.Count} rpms + write repodata: {watch.ElapsedMilliseconds} ms");
         var rpms = set.Packages.Select(p => Path.Combine(repo, p.FileName)).ToArray();
         var baseRpms = SignedYumRepositories.BaseSystem.Order().Select(n => repos.RpmOf("base", n)).ToArray();
@@ -104,18 +93,7 @@ public sealed class RpmRepositoryTests(SignedYumRepositories repos, ITestOutputH
         using var downloader = new FileDownloader(_cache, NullProgress.Instance);
         var set = await new RpmResolver(new RpmRepositoryClient(downloader, NullProgress.Instance))
             .ResolveAsync([repos.Kubernetes, repos.Base], Kubernetes1202, "amd64", SignedYumRepositories.BaseSystem, ct);
-        var repo = _dir.Sub("bundle-repo");
-        var cached = new Dictionary<ResolvedPackage, string>();
-        foreach (var p in set.Packages)
-        {
-            cached[p] = await downloader.GetAsync(p.Url, Digest.FromHex(p.Sha256), p.FileName, ct);
-            File.Copy(cached[p], Path.Combine(repo, p.FileName));
-        }
-        foreach (var (path, content) in await RpmRepositoryWriter.WriteAsync(set.Packages, p => cached[p], ct))
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(repo, path))!);
-            await File.WriteAllBytesAsync(Path.Combine(repo, path), content, ct);
-        }
+        var repo = await WriteRepositoryAsync(downloader, set, "bundle-repo", ct);
         var root = _dir.Sub("node");
         await Rpm(root, ["-ivh", .. SignedYumRepositories.BaseSystem.Order().Select(n => repos.RpmOf("base", n))]);
         string[] dnf = ["dnf", "--installroot", root, "--releasever", "7", "--setopt", $"cachedir={_dir.Sub("dnf-cache")}", "--setopt", "gpgcheck=False"];
@@ -229,6 +207,24 @@ public sealed class RpmRepositoryTests(SignedYumRepositories repos, ITestOutputH
         output.WriteLine(e.Message);
         Assert.DoesNotContain('\n', e.Message);
         return e;
+    }
+
+    /// <summary>The resolved packages and airgap's repodata in a flat directory, as a bundle holds them.</summary>
+    private async Task<string> WriteRepositoryAsync(FileDownloader downloader, PackageSet set, string name, CancellationToken ct)
+    {
+        var repo = _dir.Sub(name);
+        var cached = new Dictionary<ResolvedPackage, string>();
+        foreach (var p in set.Packages)
+        {
+            cached[p] = await downloader.GetAsync(p.Url, Digest.FromHex(p.Sha256), p.FileName, ct);
+            File.Copy(cached[p], Path.Combine(repo, p.FileName));
+        }
+        foreach (var (path, content) in await RpmRepositoryWriter.WriteAsync(set.Packages, p => cached[p], ct))
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(repo, path))!);
+            await File.WriteAllBytesAsync(Path.Combine(repo, path), content, ct);
+        }
+        return repo;
     }
 
     private static async Task<string> Rpm(string root, string[] args)
