@@ -5,7 +5,7 @@ CONFIG ?= Release
 AIRGAP := src/Airgap.Cli/bin/$(CONFIG)/net10.0/airgap
 TESTKIT := tests/Airgap.TestKit/bin/$(CONFIG)/net10.0/airgap-testkit
 # Debian packages the integration tests, the demo and the benchmark start for real.
-TEST_PACKAGES := docker-registry skopeo umoci containerd runc docker.io busybox-static apache2-utils time rpm createrepo-c dnf gnupg dpkg-dev debootstrap apt-utils
+TEST_PACKAGES := docker-registry skopeo umoci containerd runc docker.io openssh-server busybox-static apache2-utils time rpm createrepo-c dnf gnupg dpkg-dev debootstrap apt-utils
 
 .PHONY: build test unit integration deps publish demo bench e2e clean
 

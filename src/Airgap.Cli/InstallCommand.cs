@@ -26,9 +26,10 @@ internal static class InstallCommand
         var dryRun = new Option<bool>("--dry-run") { Description = "print the plan and the configs it would write, change nothing" };
         var kubeconfigUser = new Option<string>("--kubeconfig-user") { Description = "user who gets ~/.kube/config", DefaultValueFactory = _ => "root" };
         var config = new Option<string?>("--config") { Description = "node.yaml with these flags in camelCase (podNetworkCidr: …); flags given here win" };
+        var (peers, sshKey, knownHosts) = PeerOptions();
         var format = AirgapCli.FormatOption();
         var command = new Command("install", "Bring up a kubeadm node from a bundle with no network: verify, preflight, runtime, packages, images, kubeadm, kubeconfig, CNI.");
-        foreach (var o in new Option[] { bundle, role, singleNode, podCidr, serviceCidr, proxyMode, advertise, endpoint, certSans, cni, runtime, ignore, fix, skip, dryRun, kubeconfigUser, config, format })
+        foreach (var o in new Option[] { bundle, role, singleNode, podCidr, serviceCidr, proxyMode, advertise, endpoint, certSans, cni, runtime, ignore, fix, skip, dryRun, kubeconfigUser, config, peers, sshKey, knownHosts, format })
             command.Options.Add(o);
 
         command.SetAction((result, ct) => AirgapCli.Guard(async () =>
@@ -79,21 +80,12 @@ internal static class InstallCommand
                 IgnorePreflight = IgnoredPreflightErrors.Parse(PickList(ignore, node.IgnorePreflightErrors)),
                 Fix = result.GetResult(fix) is { Implicit: false } ? result.GetValue(fix) : node.Fix ?? false,
                 KubeconfigUser = Pick(kubeconfigUser, node.KubeconfigUser),
+                Peers = ParsePeers(PickList(peers, node.Peers)),
+                Ssh = new SshSettings { KeyFiles = result.GetValue(sshKey) ?? [], KnownHostsFile = result.GetValue(knownHosts) },
             };
             var plan = InstallPlan.Create(options);
             var json = result.GetValue(format) == OutputFormat.Json;
-            if (result.GetValue(dryRun))
-            {
-                if (json)
-                {
-                    JsonOutput.Write(new { bundle = path, kubernetes = document.Kubernetes, kubeadmApi = plan.KubeadmApiVersion.ToApiVersion(), phases = plan.Phases.Select(p => new { p.Name, p.Description, p.SkipReason }) });
-                    return 0;
-                }
-                Console.WriteLine($"plan for Kubernetes {document.Kubernetes} ({plan.KubeadmApiVersion.ToApiVersion()}) from {path}:");
-                foreach (var p in plan.Phases)
-                    Console.WriteLine(p.Skipped ? $"  - {p.Name,-10} skipped: {p.SkipReason}" : $"  {plan.ToRun.ToList().IndexOf(p) + 1}. {p.Name,-10} {p.Description}");
-                return 0;
-            }
+            if (result.GetValue(dryRun)) return await DryRunAsync(request, document, plan, json, ct);
             if (Environment.UserName != "root") throw new AirgapException("airgap install changes the node (packages, services, kernel settings): run it as root");
 
             var reports = await LiveProgress.RunAsync(json: true, async progress =>
@@ -116,4 +108,43 @@ internal static class InstallCommand
         "docker" => ContainerRuntimeKind.Docker,
         _ => throw new AirgapException($"--runtime \"{name}\" is not known; use containerd, or docker (Kubernetes before 1.24)"),
     };
+
+    /// <summary>The plan, and preflight as the install would run it on this node (and its --peers), changing nothing.</summary>
+    internal static async Task<int> DryRunAsync(InstallRequest request, BundleDocument document, InstallPlan plan, bool json, CancellationToken ct)
+    {
+        var preflight = await new Installer(new LocalHost(), NullProgress.Instance).CheckPreflightAsync(request, ct);
+        var checks = preflight.Results.Where(r => r.Status != PreflightStatus.Ok).ToList();
+        if (json)
+        {
+            JsonOutput.Write(new
+            {
+                bundle = request.BundlePath, kubernetes = document.Kubernetes, kubeadmApi = plan.KubeadmApiVersion.ToApiVersion(),
+                phases = plan.Phases.Select(p => new { p.Name, p.Description, p.SkipReason }),
+                preflight = checks.Select(r => new { r.Name, status = r.Status.ToString().ToLowerInvariant(), r.Message }),
+                fixes = preflight.FixPlan.Select(f => f.Text),
+            });
+        }
+        else
+        {
+            Console.WriteLine($"plan for Kubernetes {document.Kubernetes} ({plan.KubeadmApiVersion.ToApiVersion()}) from {request.BundlePath}:");
+            foreach (var p in plan.Phases)
+                Console.WriteLine(p.Skipped ? $"  - {p.Name,-10} skipped: {p.SkipReason}" : $"  {plan.ToRun.ToList().IndexOf(p) + 1}. {p.Name,-10} {p.Description}");
+            Console.WriteLine("preflight on this node:");
+            foreach (var r in checks) Console.WriteLine($"  {r.Status.ToString().ToLowerInvariant(),-5} {r.Name}: {r.Message}");
+            foreach (var f in preflight.FixPlan) Console.WriteLine($"  would fix: {f.Text}");
+        }
+        // The same one-line error the install would stop with, so a dry run is a real go/no-go.
+        preflight.EnsurePassed();
+        return 0;
+    }
+
+    internal static (Option<string[]> Peers, Option<string[]> SshKey, Option<string?> KnownHosts) PeerOptions() =>
+    (
+        new Option<string[]>("--peers") { Description = "the cluster's other nodes as [user@]host[:port], probed over SSH so preflight refuses duplicate host names, MACs and product_uuids" },
+        new Option<string[]>("--ssh-key") { Description = "private key for --peers (default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa)" },
+        new Option<string?>("--ssh-known-hosts") { Description = "known_hosts that must vouch for the peers' host keys (default: ~/.ssh/known_hosts)" }
+    );
+
+    internal static IReadOnlyList<SshTarget> ParsePeers(IEnumerable<string> values) =>
+        values.SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).Select(SshTarget.Parse).ToList();
 }

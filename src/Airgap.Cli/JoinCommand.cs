@@ -20,9 +20,10 @@ internal static class JoinCommand
         var fix = new Option<bool>("--fix") { Description = "repair what preflight can, including turning swap off" };
         var skip = new Option<string[]>("--skip-phases") { Description = $"phases to skip: {string.Join(", ", InstallPhaseNames.All)}" };
         var runtime = new Option<string>("--runtime") { Description = "containerd (default), or docker: the node's own Docker engine, Kubernetes before 1.24", DefaultValueFactory = _ => "containerd" };
+        var (peers, sshKey, knownHosts) = InstallCommand.PeerOptions();
         var format = AirgapCli.FormatOption();
         var command = new Command("join", "Join this node to a cluster installed with airgap, from the same bundle, with no network beyond the cluster.");
-        foreach (var o in new Option[] { bundle, joinFile, endpoint, token, caHash, controlPlane, certificateKey, runtime, ignore, fix, skip, format }) command.Options.Add(o);
+        foreach (var o in new Option[] { bundle, joinFile, endpoint, token, caHash, controlPlane, certificateKey, runtime, ignore, fix, skip, peers, sshKey, knownHosts, format }) command.Options.Add(o);
 
         command.SetAction((result, ct) => AirgapCli.Guard(async () =>
         {
@@ -62,6 +63,8 @@ internal static class JoinCommand
                 CertificateKey = key,
                 IgnorePreflight = IgnoredPreflightErrors.Parse(result.GetValue(ignore) ?? []),
                 Fix = result.GetValue(fix),
+                Peers = InstallCommand.ParsePeers(result.GetValue(peers) ?? []),
+                Ssh = new SshSettings { KeyFiles = result.GetValue(sshKey) ?? [], KnownHostsFile = result.GetValue(knownHosts) },
             };
             var json = result.GetValue(format) == OutputFormat.Json;
             var reports = await LiveProgress.RunAsync(json: true, async progress =>

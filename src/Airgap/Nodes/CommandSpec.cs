@@ -54,7 +54,10 @@ public sealed record CommandSpec
     public CommandSpec StreamTo(IProgressSink progress) => this with { OnOutput = line => progress.Info(line.Text) };
 
     /// <summary>The command as an operator would type it, with environment first; secrets hidden when sensitive.</summary>
-    public string DisplayLine
+    public string DisplayLine => Redact(ShellLine);
+
+    /// <summary>The command for a POSIX shell, unredacted: what a remote node's shell is given to run.</summary>
+    internal string ShellLine
     {
         get
         {
@@ -64,7 +67,7 @@ public sealed record CommandSpec
                     text.Append(key).Append('=').Append(ShellQuote(value)).Append(' ');
             text.Append(ShellQuote(File));
             foreach (var arg in Args) text.Append(' ').Append(ShellQuote(arg));
-            return Redact(text.ToString());
+            return text.ToString();
         }
     }
 

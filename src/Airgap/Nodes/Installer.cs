@@ -25,6 +25,11 @@ public sealed record InstallRequest
     public string StateDirectory { get; init; } = "/var/lib/airgap";
     public string KubeconfigUser { get; init; } = "root";
     public TimeSpan ReadyTimeout { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>The cluster's other nodes, probed over SSH so preflight can refuse cloned host names, MACs and product_uuids.</summary>
+    public IReadOnlyList<SshTarget> Peers { get; init; } = [];
+
+    public SshSettings Ssh { get; init; } = new();
 }
 
 public sealed record PhaseReport(string Phase, string Outcome, double Seconds, string? Detail = null);
@@ -203,15 +208,47 @@ public sealed class Installer(IHost host, IProgressSink progress)
     }
 
     // ── preflight ─────────────────────────────────────────────────────────────────────────────
+    /// <summary>
+    /// Preflight as the install would run it, changing nothing: this node's and its peers' facts, the
+    /// results and the repairs it would make. What --dry-run shows.
+    /// </summary>
+    public async Task<PreflightReport> CheckPreflightAsync(InstallRequest request, CancellationToken ct)
+    {
+        var document = await BundleReader.ReadDocumentAsync(request.BundlePath, ct).ConfigureAwait(false);
+        var facts = await HostProbe.ProbeAsync(host, ct).ConfigureAwait(false);
+        var peers = await ProbePeersAsync(request, ct).ConfigureAwait(false);
+        return Preflight.Run(facts, new PreflightOptions
+        {
+            Role = request.Options.Role,
+            KubernetesVersion = KubernetesVersion.Parse(document.Kubernetes),
+            Ignore = request.IgnorePreflight,
+            Fix = request.Fix,
+            Peers = peers,
+        });
+    }
+
+    private async Task<IReadOnlyList<PeerFacts>> ProbePeersAsync(InstallRequest request, CancellationToken ct)
+    {
+        if (request.Peers.Count == 0) return [];
+        progress.Info($"  probing {request.Peers.Count} peer{(request.Peers.Count == 1 ? "" : "s")} over SSH: {string.Join(", ", request.Peers)}");
+        return await Task.WhenAll(request.Peers.Select(async target =>
+        {
+            using var peer = await SshHost.ConnectAsync(target, request.Ssh, ct).ConfigureAwait(false);
+            return new PeerFacts(target.ToString(), await HostProbe.ProbeAsync(peer, ct).ConfigureAwait(false));
+        })).ConfigureAwait(false);
+    }
+
     private async Task PreflightAsync(InstallContext c, CancellationToken ct)
     {
         c.Facts = await HostProbe.ProbeAsync(host, ct).ConfigureAwait(false);
+        var peers = await ProbePeersAsync(c.Request, ct).ConfigureAwait(false);
         var report = Preflight.Run(c.Facts, new PreflightOptions
         {
             Role = c.Request.Options.Role,
             KubernetesVersion = c.Version,
             Ignore = c.Request.IgnorePreflight,
             Fix = c.Request.Fix,
+            Peers = peers,
         });
         foreach (var r in report.Results.Where(r => r.Status != PreflightStatus.Ok))
             progress.Info($"  {r.Status.ToString().ToLowerInvariant(),-5} {r.Name}: {r.Message}");
@@ -223,7 +260,7 @@ public sealed class Installer(IHost host, IProgressSink progress)
                 await step.ApplyAsync(host, ct).ConfigureAwait(false);
             }
             c.Facts = await HostProbe.ProbeAsync(host, ct).ConfigureAwait(false);
-            report = Preflight.Run(c.Facts, new PreflightOptions { Role = c.Request.Options.Role, KubernetesVersion = c.Version, Ignore = c.Request.IgnorePreflight });
+            report = Preflight.Run(c.Facts, new PreflightOptions { Role = c.Request.Options.Role, KubernetesVersion = c.Version, Ignore = c.Request.IgnorePreflight, Peers = peers });
         }
         report.EnsurePassed();
     }

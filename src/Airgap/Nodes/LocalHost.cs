@@ -9,7 +9,6 @@ public sealed class LocalHost : IHost
 {
     // Commands whose answer is their output (ctr images ls, crictl) stay far below this; past it
     // only the tails are kept, so a chatty command cannot exhaust memory.
-    private const int MaxCapturedStdout = 8 << 20;
 
     // A command may leave a daemon holding its output pipes (a service started by the command
     // itself); once the command has exited, its output is waited for only this long.
@@ -50,8 +49,8 @@ public sealed class LocalHost : IHost
 
         var output = new OutputCollector(spec);
         var pumps = Task.WhenAll(
-            PumpAsync(process.StandardOutput, OutputStream.Stdout, output),
-            PumpAsync(process.StandardError, OutputStream.Stderr, output));
+            output.PumpAsync(process.StandardOutput, OutputStream.Stdout),
+            output.PumpAsync(process.StandardError, OutputStream.Stderr));
         var feed = FeedStdinAsync(process, spec, ct);
 
         using var timeout = spec.Timeout is { } limit ? new CancellationTokenSource(limit) : new CancellationTokenSource();
@@ -168,11 +167,6 @@ public sealed class LocalHost : IHost
         }
     }
 
-    private static async Task PumpAsync(StreamReader reader, OutputStream stream, OutputCollector output)
-    {
-        while (await reader.ReadLineAsync().ConfigureAwait(false) is { } line)
-            output.Add(stream, line);
-    }
 
     private static async Task FeedStdinAsync(Process process, CommandSpec spec, CancellationToken ct)
     {
@@ -221,44 +215,6 @@ public sealed class LocalHost : IHost
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             // Best effort: a stray temporary file is harmless and named as ours.
-        }
-    }
-
-    /// <summary>Collects both streams from two reader tasks; redacts before anything leaves it.</summary>
-    private sealed class OutputCollector(CommandSpec spec)
-    {
-        private readonly Lock gate = new();
-        private readonly LineTail stdoutTail = new(CommandResult.TailLines);
-        private readonly LineTail stderrTail = new(CommandResult.TailLines);
-        private readonly StringBuilder stdout = new();
-
-        public void Add(OutputStream stream, string raw)
-        {
-            var line = spec.Redact(raw);
-            lock (gate)
-            {
-                if (stream == OutputStream.Stdout)
-                {
-                    stdoutTail.Add(line);
-                    if (stdout.Length + line.Length < MaxCapturedStdout) stdout.Append(line).Append('\n');
-                }
-                else
-                {
-                    stderrTail.Add(line);
-                }
-                spec.OnOutput?.Invoke(new OutputLine(stream, line));
-            }
-        }
-
-        public CommandResult Result(string host, string commandLine, int exitCode, TimeSpan duration)
-        {
-            lock (gate)
-            {
-                return new CommandResult(host, commandLine, exitCode, duration, stdoutTail.ToList(), stderrTail.ToList())
-                {
-                    Stdout = stdout.ToString(),
-                };
-            }
         }
     }
 }

@@ -24,6 +24,7 @@ public sealed class NodeConfig
     public string? KubeconfigUser { get; set; }
     public bool? Fix { get; set; }
     public string? Runtime { get; set; }
+    public List<string>? Peers { get; set; }
 
     private static readonly IDeserializer Deserializer = new DeserializerBuilder()
         .WithNamingConvention(CamelCaseNamingConvention.Instance)

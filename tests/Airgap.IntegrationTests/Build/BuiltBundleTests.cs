@@ -101,7 +101,7 @@ public sealed class BuiltBundleTests(BuildFixture fixture) : IClassFixture<Build
     [Fact]
     public async Task Install_dry_run_prints_the_plan_from_the_bundle_and_changes_nothing()
     {
-        var result = await fixture.Cli.RunAsync("install", "--bundle", fixture.BundlePath, "--single-node", "--cni", "bridge", "--dry-run", "-o", "json");
+        var result = await fixture.Cli.RunAsync("install", "--bundle", fixture.BundlePath, "--single-node", "--cni", "bridge", "--dry-run", "-o", "json", "--ignore-preflight-errors", "all");
         Assert.True(result.Succeeded, result.ToString());
         using var doc = JsonDocument.Parse(result.Stdout);
         Assert.Equal("kubeadm.k8s.io/v1beta2", doc.RootElement.GetProperty("kubeadmApi").GetString());
@@ -113,7 +113,7 @@ public sealed class BuiltBundleTests(BuildFixture fixture) : IClassFixture<Build
         Assert.NotEqual(0, bad.ExitCode);
         Assert.Contains("--single-node", bad.Stderr);
 
-        var docker = await fixture.Cli.RunAsync("install", "--bundle", fixture.BundlePath, "--single-node", "--runtime", "docker", "--dry-run", "-o", "json");
+        var docker = await fixture.Cli.RunAsync("install", "--bundle", fixture.BundlePath, "--single-node", "--runtime", "docker", "--dry-run", "-o", "json", "--ignore-preflight-errors", "all");
         Assert.True(docker.Succeeded, docker.ToString());
         Assert.Contains("load the bundle's images into Docker", docker.Stdout);
         var podman = await fixture.Cli.RunAsync("install", "--bundle", fixture.BundlePath, "--runtime", "podman", "--dry-run");
@@ -127,7 +127,7 @@ public sealed class BuiltBundleTests(BuildFixture fixture) : IClassFixture<Build
         using var dir = new TempDir();
         var node = Path.Combine(dir.Path, "node.yaml");
         await File.WriteAllTextAsync(node, "singleNode: true\ncni: bridge\npodNetworkCidr: 10.32.0.0/16\nskipPhases: [finalize]\n");
-        var result = await fixture.Cli.RunAsync("install", "--bundle", fixture.BundlePath, "--config", node, "--dry-run", "-o", "json");
+        var result = await fixture.Cli.RunAsync("install", "--bundle", fixture.BundlePath, "--config", node, "--dry-run", "-o", "json", "--ignore-preflight-errors", "all");
         Assert.True(result.Succeeded, result.ToString());
         using var doc = JsonDocument.Parse(result.Stdout);
         var finalize = doc.RootElement.GetProperty("phases").EnumerateArray().Single(p => p.GetProperty("name").GetString() == "finalize");
