@@ -195,7 +195,9 @@ public sealed class Installer(IHost host, IProgressSink progress)
         progress.Info($"  bundle OK: {report.Members} members, {report.Images} images, Kubernetes {c.Document.Kubernetes}");
     }
 
-    private static void CheckArch(InstallContext c)
+    private static void CheckArch(InstallContext c) => CheckArch(c.Request.BundlePath, c.Document);
+
+    private static void CheckArch(string bundlePath, BundleDocument document)
     {
         var node = RuntimeInformation.OSArchitecture switch
         {
@@ -203,8 +205,8 @@ public sealed class Installer(IHost host, IProgressSink progress)
             Architecture.Arm64 => "arm64",
             var other => other.ToString().ToLowerInvariant(),
         };
-        if (c.Document.Arch != node)
-            throw new AirgapException($"{c.Request.BundlePath} is for linux/{c.Document.Arch} but this node is linux/{node}; use the {node} bundle");
+        if (document.Arch != node)
+            throw new AirgapException($"{bundlePath} is for linux/{document.Arch} but this node is linux/{node}; use the {node} bundle");
     }
 
     // ── preflight ─────────────────────────────────────────────────────────────────────────────
@@ -215,6 +217,7 @@ public sealed class Installer(IHost host, IProgressSink progress)
     public async Task<PreflightReport> CheckPreflightAsync(InstallRequest request, CancellationToken ct)
     {
         var document = await BundleReader.ReadDocumentAsync(request.BundlePath, ct).ConfigureAwait(false);
+        CheckArch(request.BundlePath, document);
         var facts = await HostProbe.ProbeAsync(host, ct).ConfigureAwait(false);
         var peers = await ProbePeersAsync(request, ct).ConfigureAwait(false);
         return Preflight.Run(facts, new PreflightOptions

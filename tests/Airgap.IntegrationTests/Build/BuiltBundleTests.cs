@@ -165,6 +165,11 @@ public sealed class BuiltBundleTests(BuildFixture fixture) : IClassFixture<Build
         Assert.Equal(fixture.Set.Find("etcd").PlatformDigest("arm64"), etcd.GetProperty("sourceDigest").GetString());
         Assert.Equal("linux/arm64", etcd.GetProperty("platform").GetString());
         Assert.True((await cli.RunAsync("verify", arm)).Succeeded);
+
+        // On this amd64 machine the arm64 bundle is refused before anything else, dry run or not.
+        var install = await cli.RunAsync("install", "--bundle", arm, "--single-node", "--dry-run");
+        Assert.Equal(1, install.ExitCode);
+        Assert.Equal($"error: {arm} is for linux/arm64 but this node is linux/amd64; use the amd64 bundle", install.Stderr.Trim());
     }
 
     [Fact]

@@ -28,7 +28,7 @@ public sealed class ContainerdServerTests
         Assert.Equal("hello", run.stdout.Trim());
 
         // The plain ctr invocation works too on this host (no runc-root/fifo-dir isolation needed to succeed).
-        var plain = await containerd.CtrAsync("-n", "k8s.io", "run", "--rm", "k8s.gcr.io/pause:3.2", id + "-p", "/bin/sh", "-c", "cat /etc/airgap-image");
+        var plain = await containerd.RunAsync("k8s.gcr.io/pause:3.2", id + "-p", ["/bin/sh", "-c", "cat /etc/airgap-image"], isolated: false, cancellationToken: cts.Token);
         Assert.True(plain.exit == 0, plain.stderr);
         Assert.Equal("pause:3.2 linux/amd64", plain.stdout.Trim());
     }

@@ -105,17 +105,31 @@ public sealed partial class ContainerdServer : IAsyncDisposable
         => CtrAsync(new[] { "-n", @namespace, "images", "import" }.Concat(extraArgs).Append(archivePath), cancellationToken);
 
     /// <summary>
-    /// `ctr run --rm image id command...`, with runc state and fifos kept in our temp dir (see remarks).
-    /// Use unique ids: a container id is also a cgroup name (/&lt;namespace&gt;/&lt;id&gt;) on the host.
+    /// `ctr run --rm image id command...`, with runc state and fifos kept in our temp dir (see remarks)
+    /// unless <paramref name="isolated"/> is false. Use unique ids: a container id is also a cgroup name
+    /// (/&lt;namespace&gt;/&lt;id&gt;) on the host.
     /// </summary>
-    public Task<(int exit, string stdout, string stderr)> RunAsync(string image, string id, IEnumerable<string> command,
-        string @namespace = "k8s.io", CancellationToken cancellationToken = default)
+    /// <remarks>
+    /// ctr can lose the output of a process that exits at once when the machine is busy (the fifo is
+    /// read after the task is gone; containerd/containerd#770): a run that succeeded with no output at
+    /// all is tried again, up to three times, under a fresh id.
+    /// </remarks>
+    public async Task<(int exit, string stdout, string stderr)> RunAsync(string image, string id, IEnumerable<string> command,
+        string @namespace = "k8s.io", CancellationToken cancellationToken = default, bool isolated = true)
     {
         Directory.CreateDirectory(RuncRoot);
         var fifo = Directory.CreateDirectory(Path.Combine(WorkDirectory, "fifo")).FullName;
-        return CtrAsync(
-            new[] { "-n", @namespace, "run", "--rm", "--runc-root", RuncRoot, "--fifo-dir", fifo, image, id }.Concat(command),
-            cancellationToken);
+        var args = command.ToArray();
+        (int exit, string stdout, string stderr) result = default;
+        for (var attempt = 1; attempt <= 3; attempt++)
+        {
+            var name = attempt == 1 ? id : $"{id}-{attempt}";
+            var isolation = isolated ? new[] { "--runc-root", RuncRoot, "--fifo-dir", fifo } : [];
+            result = await CtrAsync(new[] { "-n", @namespace, "run", "--rm" }.Concat(isolation).Concat([image, name]).Concat(args), cancellationToken)
+                .ConfigureAwait(false);
+            if (result.exit != 0 || result.stdout.Length > 0 || result.stderr.Length > 0) break;
+        }
+        return result;
     }
 
     public string LogTail() => _process.Tail();
