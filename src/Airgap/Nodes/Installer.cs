@@ -220,15 +220,17 @@ public sealed class Installer(IHost host, IProgressSink progress)
         CheckArch(request.BundlePath, document);
         var facts = await HostProbe.ProbeAsync(host, ct).ConfigureAwait(false);
         var peers = await ProbePeersAsync(request, ct).ConfigureAwait(false);
-        return Preflight.Run(facts, new PreflightOptions
-        {
-            Role = request.Options.Role,
-            KubernetesVersion = KubernetesVersion.Parse(document.Kubernetes),
-            Ignore = request.IgnorePreflight,
-            Fix = request.Fix,
-            Peers = peers,
-        });
+        return Preflight.Run(facts, PreflightOptionsFor(request, KubernetesVersion.Parse(document.Kubernetes), peers, request.Fix));
     }
+
+    private static PreflightOptions PreflightOptionsFor(InstallRequest request, KubernetesVersion version, IReadOnlyList<PeerFacts> peers, bool fix) => new()
+    {
+        Role = request.Options.Role,
+        KubernetesVersion = version,
+        Ignore = request.IgnorePreflight,
+        Fix = fix,
+        Peers = peers,
+    };
 
     private async Task<IReadOnlyList<PeerFacts>> ProbePeersAsync(InstallRequest request, CancellationToken ct)
     {
@@ -245,14 +247,7 @@ public sealed class Installer(IHost host, IProgressSink progress)
     {
         c.Facts = await HostProbe.ProbeAsync(host, ct).ConfigureAwait(false);
         var peers = await ProbePeersAsync(c.Request, ct).ConfigureAwait(false);
-        var report = Preflight.Run(c.Facts, new PreflightOptions
-        {
-            Role = c.Request.Options.Role,
-            KubernetesVersion = c.Version,
-            Ignore = c.Request.IgnorePreflight,
-            Fix = c.Request.Fix,
-            Peers = peers,
-        });
+        var report = Preflight.Run(c.Facts, PreflightOptionsFor(c.Request, c.Version, peers, c.Request.Fix));
         foreach (var r in report.Results.Where(r => r.Status != PreflightStatus.Ok))
             progress.Info($"  {r.Status.ToString().ToLowerInvariant(),-5} {r.Name}: {r.Message}");
         if (report.FixPlan.Count > 0)
@@ -263,7 +258,8 @@ public sealed class Installer(IHost host, IProgressSink progress)
                 await step.ApplyAsync(host, ct).ConfigureAwait(false);
             }
             c.Facts = await HostProbe.ProbeAsync(host, ct).ConfigureAwait(false);
-            report = Preflight.Run(c.Facts, new PreflightOptions { Role = c.Request.Options.Role, KubernetesVersion = c.Version, Ignore = c.Request.IgnorePreflight, Peers = peers });
+            // Checked again after the repairs, without planning them a second time.
+            report = Preflight.Run(c.Facts, PreflightOptionsFor(c.Request, c.Version, peers, fix: false));
         }
         report.EnsurePassed();
     }
