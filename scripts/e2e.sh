@@ -143,6 +143,16 @@ head -c $((size / 2)) "$BUNDLE" >"$WORK/truncated.tar"
 expect_refused truncated "$WORK/truncated.tar" "truncated"
 rm -f "$WORK/corrupt.tar" "$WORK/truncated.tar"
 
+step "airgap install --dry-run: the whole plan on the real node, nothing changed"
+./bin/airgap install --bundle "$BUNDLE" --single-node --cni bridge --dry-run >"$WORK/dry-run.txt" 2>&1 || fail "airgap install --dry-run" "$WORK/dry-run.txt"
+for expected in "would unpack packages/debian-12/amd64/" "plan: write /etc/containerd/config.toml" "kubectl=1.20.2-00" \
+                "plan: ctr -n k8s.io images import -" "plan: kubeadm init --config /etc/kubernetes/airgap/kubeadm.yaml"; do
+  grep -qF -- "$expected" "$WORK/dry-run.txt" || fail "the dry run does not plan \"$expected\"" "$WORK/dry-run.txt"
+done
+for untouched in /var/lib/airgap/journal.json /etc/kubernetes/airgap/kubeadm.yaml /etc/apt/sources.list.d/airgap.list; do
+  [[ ! -e $untouched ]] || fail "the dry run wrote $untouched"
+done
+
 step "airgap install --single-node (offline)"
 INSTALL_START=$SECONDS
 /usr/bin/time -f '%M' -o "$WORK/install.rss" ./bin/airgap install --bundle "$BUNDLE" --single-node --cni bridge --pod-network-cidr 10.244.0.0/16 -o json \

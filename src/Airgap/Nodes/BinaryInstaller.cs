@@ -13,7 +13,7 @@ namespace Airgap.Nodes;
 /// Files are written on the machine airgap runs on (the installer runs on the node itself, from the
 /// bundle's bin/airgap), streamed from the bundle and checked against bundle.yaml before they land.
 /// </remarks>
-public sealed class BinaryInstaller(IHost host, IProgressSink progress)
+public sealed class BinaryInstaller(IHost host, IProgressSink progress, bool dryRun = false)
 {
     public const string BinDirectory = "/usr/local/bin";
     public const string RuncPath = "/usr/local/sbin/runc";
@@ -45,12 +45,10 @@ public sealed class BinaryInstaller(IHost host, IProgressSink progress)
     {
         var written = new List<string>();
         var containerd = Binary(document, "containerd");
-        written.AddRange(await BundleExtractor.InstallArchiveMemberAsync(bundlePath, containerd.Path, containerd.Sha256,
-            name => name.StartsWith("bin/", StringComparison.Ordinal) && name.Length > 4 && !name[4..].Contains('/') ? PathOf(name[4..]) : null,
-            Executable, ct).ConfigureAwait(false));
+        written.AddRange(await UnpackAsync(bundlePath, containerd, BinDirectory,
+            name => name.StartsWith("bin/", StringComparison.Ordinal) && name.Length > 4 && !name[4..].Contains('/') ? PathOf(name[4..]) : null, ct).ConfigureAwait(false));
         var runc = Binary(document, "runc");
-        await BundleExtractor.InstallMemberAsync(bundlePath, runc.Path, runc.Sha256, RuncPath, Executable, ct).ConfigureAwait(false);
-        written.Add(RuncPath);
+        written.Add(await CopyAsync(bundlePath, runc.Path, runc.Sha256, RuncPath, Executable, ct).ConfigureAwait(false));
         written.Add(await InstallTemplateAsync(bundlePath, document, Templates.ContainerdUnit, $"{UnitDirectory}/containerd.service", ct).ConfigureAwait(false));
         await RecordAsync(written, ct).ConfigureAwait(false);
         progress.Info($"  installed containerd {containerd.Version} and runc {runc.Version} from the bundle's binaries into /usr/local");
@@ -66,15 +64,12 @@ public sealed class BinaryInstaller(IHost host, IProgressSink progress)
         {
             var binary = Binary(document, name);
             await WarnAboutOtherCopiesAsync(name, ct).ConfigureAwait(false);
-            await BundleExtractor.InstallMemberAsync(bundlePath, binary.Path, binary.Sha256, PathOf(name), Executable, ct).ConfigureAwait(false);
-            written.Add(PathOf(name));
+            written.Add(await CopyAsync(bundlePath, binary.Path, binary.Sha256, PathOf(name), Executable, ct).ConfigureAwait(false));
         }
         if (document.Binaries.FirstOrDefault(b => b.Name == "crictl") is { } crictl)
-            written.AddRange(await BundleExtractor.InstallArchiveMemberAsync(bundlePath, crictl.Path, crictl.Sha256,
-                name => name == "crictl" ? PathOf("crictl") : null, Executable, ct).ConfigureAwait(false));
+            written.AddRange(await UnpackAsync(bundlePath, crictl, BinDirectory, name => name == "crictl" ? PathOf("crictl") : null, ct).ConfigureAwait(false));
         if (document.Binaries.FirstOrDefault(b => b.Name == "cni-plugins") is { } cni)
-            written.AddRange(await BundleExtractor.InstallArchiveMemberAsync(bundlePath, cni.Path, cni.Sha256,
-                name => name.Contains('/') ? null : $"{CniDirectory}/{name}", Executable, ct).ConfigureAwait(false));
+            written.AddRange(await UnpackAsync(bundlePath, cni, CniDirectory, name => name.Contains('/') ? null : $"{CniDirectory}/{name}", ct).ConfigureAwait(false));
         else
             progress.Warn($"the bundle has no CNI plugins; put them in {CniDirectory} yourself or pods will not start");
         written.Add(await InstallTemplateAsync(bundlePath, document, Templates.KubeletUnit, $"{UnitDirectory}/kubelet.service", ct).ConfigureAwait(false));
@@ -130,8 +125,22 @@ public sealed class BinaryInstaller(IHost host, IProgressSink progress)
     {
         var file = document.Files.FirstOrDefault(f => f.Path == member)
             ?? throw new AirgapException($"{bundlePath} has no {member}; it was built by an airgap without the binary install path, build it again");
-        await BundleExtractor.InstallMemberAsync(bundlePath, member, file.Sha256, target, HostExtensions.Mode0644, ct).ConfigureAwait(false);
+        return await CopyAsync(bundlePath, member, file.Sha256, target, HostExtensions.Mode0644, ct).ConfigureAwait(false);
+    }
+
+    // Files are streamed from the bundle on the machine airgap runs on; a dry run names them instead.
+    private async Task<string> CopyAsync(string bundlePath, string member, string sha256, string target, UnixFileMode mode, CancellationToken ct)
+    {
+        if (dryRun) progress.Info($"  would install {member} as {target} ({HostExtensions.FormatMode(mode)})");
+        else await BundleExtractor.InstallMemberAsync(bundlePath, member, sha256, target, mode, ct).ConfigureAwait(false);
         return target;
+    }
+
+    private async Task<IReadOnlyList<string>> UnpackAsync(string bundlePath, BundleBinary archive, string into, Func<string, string?> map, CancellationToken ct)
+    {
+        if (!dryRun) return await BundleExtractor.InstallArchiveMemberAsync(bundlePath, archive.Path, archive.Sha256, map, Executable, ct).ConfigureAwait(false);
+        progress.Info($"  would unpack {archive.Path} into {into}");
+        return [];
     }
 
     private static BundleBinary Binary(BundleDocument document, string name) =>

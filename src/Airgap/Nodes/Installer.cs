@@ -30,6 +30,12 @@ public sealed record InstallRequest
     public IReadOnlyList<SshTarget> Peers { get; init; } = [];
 
     public SshSettings Ssh { get; init; } = new();
+
+    /// <summary>
+    /// Plan only: the host is a <see cref="DryRunHost"/> (commands and writes recorded, reads real), and
+    /// what the installer itself would unpack or wait for is named instead of done.
+    /// </summary>
+    public bool DryRun { get; init; }
 }
 
 public sealed record PhaseReport(string Phase, string Outcome, double Seconds, string? Detail = null);
@@ -95,8 +101,8 @@ public sealed class Installer(IHost host, IProgressSink progress)
             }
             await journal.DoneAsync(phase.Name, ct).ConfigureAwait(false);
             var seconds = (DateTime.UtcNow - started).TotalSeconds;
-            reports.Add(new PhaseReport(phase.Name, "done", seconds));
-            progress.Info($"[{phase.Name}] done in {seconds:0.0} s");
+            reports.Add(new PhaseReport(phase.Name, request.DryRun ? "planned" : "done", seconds));
+            if (!request.DryRun) progress.Info($"[{phase.Name}] done in {seconds:0.0} s");
         }
         return reports;
     }
@@ -137,10 +143,11 @@ public sealed class Installer(IHost host, IProgressSink progress)
         switch (phase)
         {
             case InstallPhase.Images:
-                if (!await ImageStore(c).AnswersAsync(ct).ConfigureAwait(false))
+                if (!c.Request.DryRun && !await ImageStore(c).AnswersAsync(ct).ConfigureAwait(false))
                     throw new AirgapException($"{RuntimeName(c)} does not answer; the images phase needs the runtime phase: do not skip it, or start {RuntimeName(c)}");
                 break;
             case InstallPhase.Kubeadm:
+                if (c.Request.DryRun) break;
                 var kubeadm = await KubeadmProgramAsync(c, ct).ConfigureAwait(false);
                 if ((await host.RunAsync(new CommandSpec(kubeadm, "version", "-o", "short") { Timeout = TimeSpan.FromSeconds(30) }, ct).ConfigureAwait(false)).ExitCode != 0)
                     throw new AirgapException($"{kubeadm} is not installed or does not run; the kubeadm phase needs the packages phase: do not skip it");
@@ -148,7 +155,7 @@ public sealed class Installer(IHost host, IProgressSink progress)
                 break;
             case InstallPhase.Kubeconfig:
             case InstallPhase.Cni:
-                if (!await host.FileExistsAsync("/etc/kubernetes/admin.conf", ct).ConfigureAwait(false))
+                if (!c.Request.DryRun && !await host.FileExistsAsync("/etc/kubernetes/admin.conf", ct).ConfigureAwait(false))
                     throw new AirgapException($"/etc/kubernetes/admin.conf is missing; the {phase.ToName()} phase needs the kubeadm phase to have run kubeadm init: do not skip it");
                 break;
         }
@@ -210,19 +217,6 @@ public sealed class Installer(IHost host, IProgressSink progress)
     }
 
     // ── preflight ─────────────────────────────────────────────────────────────────────────────
-    /// <summary>
-    /// Preflight as the install would run it, changing nothing: this node's and its peers' facts, the
-    /// results and the repairs it would make. What --dry-run shows.
-    /// </summary>
-    public async Task<PreflightReport> CheckPreflightAsync(InstallRequest request, CancellationToken ct)
-    {
-        var document = await BundleReader.ReadDocumentAsync(request.BundlePath, ct).ConfigureAwait(false);
-        CheckArch(request.BundlePath, document);
-        var facts = await HostProbe.ProbeAsync(host, ct).ConfigureAwait(false);
-        var peers = await ProbePeersAsync(request, ct).ConfigureAwait(false);
-        return Preflight.Run(facts, PreflightOptionsFor(request, KubernetesVersion.Parse(document.Kubernetes), peers, request.Fix));
-    }
-
     private static PreflightOptions PreflightOptionsFor(InstallRequest request, KubernetesVersion version, IReadOnlyList<PeerFacts> peers, bool fix) => new()
     {
         Role = request.Options.Role,
@@ -299,7 +293,7 @@ public sealed class Installer(IHost host, IProgressSink progress)
         }
         else if (BinaryInstaller.HasRuntime(c.Document))
         {
-            await new BinaryInstaller(host, progress).InstallRuntimeAsync(c.Request.BundlePath, c.Document, ct).ConfigureAwait(false);
+            await new BinaryInstaller(host, progress, c.Request.DryRun).InstallRuntimeAsync(c.Request.BundlePath, c.Document, ct).ConfigureAwait(false);
         }
         else
         {
@@ -336,6 +330,7 @@ public sealed class Installer(IHost host, IProgressSink progress)
         progress.Info($"  {DockerDaemonConfig.DefaultPath}: native.cgroupdriver={facts.CgroupDriver.ToConfigValue()}{(facts.RestrictOomScoreAdj ? ", oom-score-adjust 0 (no CAP_SYS_RESOURCE)" : "")}");
         await host.RunCheckedAsync(new CommandSpec("systemctl", "enable", "docker"), ct).ConfigureAwait(false);
         await host.RunCheckedAsync(new CommandSpec("systemctl", "restart", "docker"), ct).ConfigureAwait(false);
+        if (c.Request.DryRun) return;
         var store = (DockerImageStore)ImageStore(c);
         await WaitForAsync("the Docker engine to answer", TimeSpan.FromSeconds(60), () => store.AnswersAsync(ct), ct).ConfigureAwait(false);
         progress.Info($"  Docker {await store.VersionAsync(ct).ConfigureAwait(false)} answers at {store.Endpoint}");
@@ -390,7 +385,9 @@ public sealed class Installer(IHost host, IProgressSink progress)
         // One directory per bundle (named by its fingerprint), filled under a temporary name and renamed
         // when complete: an interrupted unpack or another bundle's repository is never mistaken for this one.
         var directory = Path.Combine(c.Repository, $"{software.Os}-{c.Document.Arch}-{c.Fingerprint[7..19]}");
-        if (!Directory.Exists(directory))
+        if (c.Request.DryRun && !Directory.Exists(directory))
+            progress.Info($"  would unpack {prefix} into {directory}");
+        else if (!Directory.Exists(directory))
         {
             var partial = directory + ".partial";
             if (Directory.Exists(partial)) Directory.Delete(partial, recursive: true);
@@ -408,7 +405,7 @@ public sealed class Installer(IHost host, IProgressSink progress)
         var software = await SoftwareAsync(c, ct).ConfigureAwait(false);
         if (software.FromBinaries)
         {
-            await new BinaryInstaller(host, progress).InstallKubernetesAsync(c.Request.BundlePath, c.Document, ct).ConfigureAwait(false);
+            await new BinaryInstaller(host, progress, c.Request.DryRun).InstallKubernetesAsync(c.Request.BundlePath, c.Document, ct).ConfigureAwait(false);
         }
         else
         {
@@ -420,10 +417,11 @@ public sealed class Installer(IHost host, IProgressSink progress)
 
     private async Task CheckHeldVersionsAsync(InstallContext c, CancellationToken ct)
     {
+        if (c.Request.DryRun) return;
         var software = await SoftwareAsync(c, ct).ConfigureAwait(false);
         if (software.FromBinaries)
         {
-            await new BinaryInstaller(host, progress).CheckVersionsAsync(c.Version, ct).ConfigureAwait(false);
+            await new BinaryInstaller(host, progress, c.Request.DryRun).CheckVersionsAsync(c.Version, ct).ConfigureAwait(false);
             return;
         }
         foreach (var p in software.Packages.Where(p => BundlePackageSources.Held.Contains(p.Name)).DistinctBy(p => p.Name))
@@ -442,8 +440,13 @@ public sealed class Installer(IHost host, IProgressSink progress)
     private async Task ImagesAsync(InstallContext c, CancellationToken ct)
     {
         progress.Info($"  importing {c.Document.Images.Count} images into {(c.Request.Options.Runtime == ContainerRuntimeKind.Docker ? "Docker" : "containerd (namespace k8s.io)")}");
+        if (c.Request.DryRun && c.Request.Options.Runtime == ContainerRuntimeKind.Docker)
+        {
+            progress.Info($"  would stream the bundle's images/ into the Docker engine's load API");
+            return;
+        }
         await ImageStore(c).ImportAsync(c.Request.BundlePath, ct).ConfigureAwait(false);
-        await CheckImagesAsync(c, ct).ConfigureAwait(false);
+        if (!c.Request.DryRun) await CheckImagesAsync(c, ct).ConfigureAwait(false);
     }
 
     private async Task CheckImagesAsync(InstallContext c, CancellationToken ct)
@@ -482,7 +485,7 @@ public sealed class Installer(IHost host, IProgressSink progress)
         if (verb == "init" && !request.Options.SingleNode)
         {
             // Made here rather than by kubeadm so it can be handed to the next control plane (join-control-plane.txt).
-            settings = settings with { CertificateKey = await CertificateKeyAsync(await KubeadmProgramAsync(c, ct).ConfigureAwait(false), ct).ConfigureAwait(false) };
+            settings = settings with { CertificateKey = await CertificateKeyAsync(c, await KubeadmProgramAsync(c, ct).ConfigureAwait(false), ct).ConfigureAwait(false) };
             await host.WriteTextAsync(Path.Combine(request.StateDirectory, "certificate-key"), settings.CertificateKey + "\n", HostExtensions.Mode0600, ct).ConfigureAwait(false);
         }
         if (c.RetryingKubeadm)
@@ -514,8 +517,10 @@ public sealed class Installer(IHost host, IProgressSink progress)
 
     private async Task KubeconfigAsync(InstallContext c, CancellationToken ct)
     {
-        var admin = await host.ReadFileAsync("/etc/kubernetes/admin.conf", ct).ConfigureAwait(false)
-            ?? throw new AirgapException("/etc/kubernetes/admin.conf is missing after kubeadm init");
+        var admin = c.Request.DryRun
+            ? Encoding.UTF8.GetBytes("# /etc/kubernetes/admin.conf, as kubeadm init writes it\n")
+            : await host.ReadFileAsync("/etc/kubernetes/admin.conf", ct).ConfigureAwait(false)
+              ?? throw new AirgapException("/etc/kubernetes/admin.conf is missing after kubeadm init");
         var path = KubeconfigPath(c);
         await host.WriteFileAsync(path, admin, HostExtensions.Mode0600, ct).ConfigureAwait(false);
         if (c.Request.KubeconfigUser != "root")
@@ -526,11 +531,29 @@ public sealed class Installer(IHost host, IProgressSink progress)
     }
 
     private async Task<CommandSpec> KubectlAsync(InstallContext c, CancellationToken ct, params string[] args) =>
-        new((await SoftwareAsync(c, ct).ConfigureAwait(false)).Kubectl, ["--kubeconfig", "/etc/kubernetes/admin.conf", .. args]) { Timeout = TimeSpan.FromSeconds(60) };
+        new(await InstalledSoftwareAsync(c, ct).ConfigureAwait(false) is { } software ? software.Kubectl : "kubectl",
+            ["--kubeconfig", "/etc/kubernetes/admin.conf", .. args]) { Timeout = TimeSpan.FromSeconds(60) };
 
     /// <summary>kubeadm as this node's install put it there (the binary path's copy by full path, so another on PATH cannot stand in).</summary>
     private async Task<string> KubeadmProgramAsync(InstallContext c, CancellationToken ct) =>
-        (await SoftwareAsync(c, ct).ConfigureAwait(false)).Kubeadm;
+        await InstalledSoftwareAsync(c, ct).ConfigureAwait(false) is { } software ? software.Kubeadm : "kubeadm";
+
+    /// <summary>
+    /// How the packages phase installs Kubernetes here, or null when the bundle cannot for this node
+    /// (an images-only bundle with --skip-phases packages, say): then the node's own kubeadm and kubectl
+    /// on PATH are used, and the kubeadm phase's prerequisite check says so if there are none.
+    /// </summary>
+    private async Task<NodeSoftware?> InstalledSoftwareAsync(InstallContext c, CancellationToken ct)
+    {
+        try
+        {
+            return await SoftwareAsync(c, ct).ConfigureAwait(false);
+        }
+        catch (AirgapException)
+        {
+            return null;
+        }
+    }
 
     // ── cni ───────────────────────────────────────────────────────────────────────────────────
     private async Task CniAsync(InstallContext c, CancellationToken ct)
@@ -555,6 +578,11 @@ public sealed class Installer(IHost host, IProgressSink progress)
 
     private async Task WaitNodeReadyAsync(InstallContext c, TimeSpan timeout, CancellationToken ct)
     {
+        if (c.Request.DryRun)
+        {
+            progress.Info("  would wait for the node to be Ready");
+            return;
+        }
         var facts = await FactsAsync(c, ct).ConfigureAwait(false);
         var node = facts.Hostname.ToLowerInvariant();
         var lastState = "";
@@ -574,6 +602,11 @@ public sealed class Installer(IHost host, IProgressSink progress)
         if (c.Request.Options.Role != NodeRole.InitControlPlane)
         {
             progress.Info("  joined; check with kubectl get nodes on a control plane");
+            return;
+        }
+        if (c.Request.DryRun)
+        {
+            progress.Info("  would wait for the control plane's pods, then write the join details (0600)");
             return;
         }
         await WaitForAsync("kube-system pods to run", c.Request.ReadyTimeout, async () =>
@@ -600,8 +633,9 @@ public sealed class Installer(IHost host, IProgressSink progress)
     }
 
     /// <summary>kubeadm moved the command out of alpha in 1.20; older releases only have the alpha form.</summary>
-    private async Task<string> CertificateKeyAsync(string kubeadm, CancellationToken ct)
+    private async Task<string> CertificateKeyAsync(InstallContext c, string kubeadm, CancellationToken ct)
     {
+        if (c.Request.DryRun) return "<the key `kubeadm certs certificate-key` prints>";
         foreach (var args in new[] { new[] { "certs", "certificate-key" }, ["alpha", "certs", "certificate-key"] })
         {
             var r = await host.RunAsync(new CommandSpec(kubeadm, args), ct).ConfigureAwait(false);

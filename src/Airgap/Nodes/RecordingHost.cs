@@ -84,6 +84,9 @@ public sealed class DryRunHost(IHost inner) : IHost
         get { lock (gate) return plan.ToArray(); }
     }
 
+    /// <summary>Told of each command and change as it is planned, so a plan can be printed in order with the phases.</summary>
+    public Action<HostAction>? Planned { get; init; }
+
     /// <summary>The plan as lines to print: one per command or change.</summary>
     public IReadOnlyList<string> PlanLines => Plan.Select(a => a.Text).ToList();
 
@@ -91,29 +94,35 @@ public sealed class DryRunHost(IHost inner) : IHost
     {
         ct.ThrowIfCancellationRequested();
         var result = new CommandResult(Name, spec.DisplayLine, 0, TimeSpan.Zero, [], []) { DryRun = true };
-        lock (gate) plan.Add(new HostAction(HostActionKind.Run, result.CommandLine) { Result = result });
+        var action = new HostAction(HostActionKind.Run, result.CommandLine) { Result = result };
+        lock (gate) plan.Add(action);
+        Planned?.Invoke(action);
         return Task.FromResult(result);
     }
 
     public Task WriteFileAsync(string path, byte[] content, UnixFileMode mode, CancellationToken ct)
     {
         ct.ThrowIfCancellationRequested();
+        var action = HostAction.Write(path, content.ToArray(), mode);
         lock (gate)
         {
             overlay[path] = content.ToArray();
-            plan.Add(HostAction.Write(path, content.ToArray(), mode));
+            plan.Add(action);
         }
+        Planned?.Invoke(action);
         return Task.CompletedTask;
     }
 
     public async Task<bool> DeleteFileAsync(string path, CancellationToken ct)
     {
         if (!await FileExistsAsync(path, ct).ConfigureAwait(false)) return false;
+        var action = HostAction.Delete(path);
         lock (gate)
         {
             overlay[path] = null;
-            plan.Add(HostAction.Delete(path));
+            plan.Add(action);
         }
+        Planned?.Invoke(action);
         return true;
     }
 

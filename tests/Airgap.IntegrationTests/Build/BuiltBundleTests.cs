@@ -99,23 +99,38 @@ public sealed class BuiltBundleTests(BuildFixture fixture) : IClassFixture<Build
     }
 
     [Fact]
-    public async Task Install_dry_run_prints_the_plan_from_the_bundle_and_changes_nothing()
+    public async Task Install_dry_run_plans_every_command_and_config_from_the_bundle_and_changes_nothing()
     {
-        var result = await fixture.Cli.RunAsync("install", "--bundle", fixture.BundlePath, "--single-node", "--cni", "bridge", "--dry-run", "-o", "json", "--ignore-preflight-errors", "all");
+        // The fixture bundle holds images only (no packages, no binaries): runtime and packages are skipped.
+        string[] common = ["install", "--bundle", fixture.BundlePath, "--single-node", "--cni", "bridge", "--dry-run", "--ignore-preflight-errors", "all", "--skip-phases", "runtime,packages"];
+        var result = await fixture.Cli.RunAsync([.. common, "-o", "json"]);
         Assert.True(result.Succeeded, result.ToString());
         using var doc = JsonDocument.Parse(result.Stdout);
         Assert.Equal("kubeadm.k8s.io/v1beta2", doc.RootElement.GetProperty("kubeadmApi").GetString());
-        var phases = doc.RootElement.GetProperty("phases").EnumerateArray().Select(p => p.GetProperty("name").GetString()!).ToArray();
-        Assert.Equal(["verify", "preflight", "runtime", "packages", "images", "kubeadm", "kubeconfig", "cni", "finalize"], phases);
+        var phases = doc.RootElement.GetProperty("phases").EnumerateArray().Select(p => (p.GetProperty("name").GetString()!, p.GetProperty("outcome").GetString())).ToArray();
+        Assert.Equal(["verify", "preflight", "runtime", "packages", "images", "kubeadm", "kubeconfig", "cni", "finalize"], phases.Select(p => p.Item1));
+        Assert.Equal(["planned", "planned", "skipped", "skipped", "planned", "planned", "planned", "planned", "planned"], phases.Select(p => p.Item2));
+        var plan = doc.RootElement.GetProperty("plan").EnumerateArray().Select(a => a.GetProperty("text").GetString()!).ToList();
+        Assert.Contains("ctr -n k8s.io images import -", plan);
+        Assert.Contains("kubeadm init --config /etc/kubernetes/airgap/kubeadm.yaml --ignore-preflight-errors=all", plan);
+        Assert.Contains(plan, a => a.StartsWith("write /etc/cni/net.d/", StringComparison.Ordinal));
         Assert.False(File.Exists("/var/lib/airgap/journal.json"));
+
+        // As text, configs are printed whole.
+        var text = await fixture.Cli.RunAsync(common);
+        Assert.True(text.Succeeded, text.ToString());
+        Assert.Contains("  plan: write /etc/kubernetes/airgap/kubeadm.yaml", text.Stdout);
+        Assert.Contains("  |   kubernetesVersion: v1.20.2", text.Stdout);
+        Assert.False(File.Exists("/etc/kubernetes/airgap/kubeadm.yaml"));
 
         var bad = await fixture.Cli.RunAsync("install", "--bundle", fixture.BundlePath, "--cni", "bridge", "--dry-run");
         Assert.NotEqual(0, bad.ExitCode);
         Assert.Contains("--single-node", bad.Stderr);
 
-        var docker = await fixture.Cli.RunAsync("install", "--bundle", fixture.BundlePath, "--single-node", "--runtime", "docker", "--dry-run", "-o", "json", "--ignore-preflight-errors", "all");
+        var docker = await fixture.Cli.RunAsync([.. common, "--runtime", "docker"]);
         Assert.True(docker.Succeeded, docker.ToString());
-        Assert.Contains("load the bundle's images into Docker", docker.Stdout);
+        Assert.Contains("would stream the bundle's images/ into the Docker engine's load API", docker.Stdout);
+        Assert.Contains("criSocket: \"unix:///var/run/dockershim.sock\"", docker.Stdout);
         var podman = await fixture.Cli.RunAsync("install", "--bundle", fixture.BundlePath, "--runtime", "podman", "--dry-run");
         Assert.NotEqual(0, podman.ExitCode);
         Assert.Equal("error: --runtime \"podman\" is not known; use containerd, or docker (Kubernetes before 1.24)", podman.Stderr.Trim());
@@ -126,12 +141,13 @@ public sealed class BuiltBundleTests(BuildFixture fixture) : IClassFixture<Build
     {
         using var dir = new TempDir();
         var node = Path.Combine(dir.Path, "node.yaml");
-        await File.WriteAllTextAsync(node, "singleNode: true\ncni: bridge\npodNetworkCidr: 10.32.0.0/16\nskipPhases: [finalize]\n");
-        var result = await fixture.Cli.RunAsync("install", "--bundle", fixture.BundlePath, "--config", node, "--dry-run", "-o", "json", "--ignore-preflight-errors", "all");
+        await File.WriteAllTextAsync(node, "singleNode: true\ncni: bridge\npodNetworkCidr: 10.32.0.0/16\nskipPhases: [runtime, packages, finalize]\nignorePreflightErrors: [all]\n");
+        var result = await fixture.Cli.RunAsync("install", "--bundle", fixture.BundlePath, "--config", node, "--dry-run", "-o", "json");
         Assert.True(result.Succeeded, result.ToString());
         using var doc = JsonDocument.Parse(result.Stdout);
         var finalize = doc.RootElement.GetProperty("phases").EnumerateArray().Single(p => p.GetProperty("name").GetString() == "finalize");
         Assert.Equal("--skip-phases", finalize.GetProperty("skipReason").GetString());
+        Assert.Contains(doc.RootElement.GetProperty("plan").EnumerateArray(), a => a.GetProperty("text").GetString()!.StartsWith("write /etc/cni/net.d/", StringComparison.Ordinal));
 
         await File.WriteAllTextAsync(node, "singleNode: true\npodCidr: 10.32.0.0/16\n");
         var bad = await fixture.Cli.RunAsync("install", "--bundle", fixture.BundlePath, "--config", node, "--dry-run");
@@ -169,7 +185,7 @@ public sealed class BuiltBundleTests(BuildFixture fixture) : IClassFixture<Build
         // On this amd64 machine the arm64 bundle is refused before anything else, dry run or not.
         var install = await cli.RunAsync("install", "--bundle", arm, "--single-node", "--dry-run");
         Assert.Equal(1, install.ExitCode);
-        Assert.Equal($"error: {arm} is for linux/arm64 but this node is linux/amd64; use the amd64 bundle", install.Stderr.Trim());
+        Assert.Equal($"error: phase verify failed: {arm} is for linux/arm64 but this node is linux/amd64; use the amd64 bundle", install.Stderr.Trim().Split('\n')[^1]);
     }
 
     [Fact]

@@ -140,7 +140,8 @@ public sealed class SshHostTests(BuildFixture fixture) : IClassFixture<BuildFixt
         var error = Assert.Single(result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries), l => l.StartsWith("error: ", StringComparison.Ordinal));
         Assert.Contains("[DuplicateHostname]", error);
         Assert.Contains(server.Target, error);
-        Assert.Contains("preflight on this node:", result.Stdout);
+        Assert.Contains("[preflight]", result.Stdout);
+        Assert.Contains($"probing 1 peer over SSH: {server.Target}", result.Stdout);
 
         var badTarget = await fixture.Cli.RunAsync("install", "--bundle", fixture.BundlePath, "--single-node", "--dry-run", "--peers", "root@node2:notaport");
         Assert.Equal("error: \"root@node2:notaport\" is not an SSH target; write it as [user@]host[:port], e.g. root@10.0.0.2 or admin@node2:2222", badTarget.Stderr.Trim());
