@@ -117,6 +117,8 @@ internal static class InstallCommand
     internal static async Task<int> DryRunAsync(InstallRequest request, BundleDocument document, InstallPlan plan, bool json, CancellationToken ct)
     {
         var output = json ? Console.Error : Console.Out;
+        // Configs are printed, but the join token and certificate key in them are not.
+        string[] secrets = [.. new[] { request.Join?.Token, request.CertificateKey }.OfType<string>()];
         var progress = new LineProgress(output);
         var host = new DryRunHost(new LocalHost())
         {
@@ -125,10 +127,10 @@ internal static class InstallCommand
                 output.WriteLine($"  plan: {action.Text}");
                 // Configs are shown whole: what an operator would want to read before saying yes.
                 if (action is { Kind: HostActionKind.Write, Path: { } path, Content: { Length: < 16384 } content } && path.StartsWith("/etc/", StringComparison.Ordinal))
-                    foreach (var line in System.Text.Encoding.UTF8.GetString(content).TrimEnd('\n').Split('\n')) output.WriteLine("  |   " + line);
+                    foreach (var line in Redactor.Redact(System.Text.Encoding.UTF8.GetString(content), secrets).TrimEnd('\n').Split('\n')) output.WriteLine("  |   " + line);
             },
         };
-        output.WriteLine($"dry run of airgap install for Kubernetes {document.Kubernetes} ({plan.KubeadmApiVersion.ToApiVersion()}) from {request.BundlePath}; nothing will change");
+        output.WriteLine($"dry run of airgap {(request.Join is null ? "install" : "join")} for Kubernetes {document.Kubernetes} ({plan.KubeadmApiVersion.ToApiVersion()}) from {request.BundlePath}; nothing will change");
         var reports = await new Installer(host, progress).InstallAsync(request with { DryRun = true }, ct);
         if (json)
             JsonOutput.Write(new

@@ -20,10 +20,11 @@ internal static class JoinCommand
         var fix = new Option<bool>("--fix") { Description = "repair what preflight can, including turning swap off" };
         var skip = new Option<string[]>("--skip-phases") { Description = $"phases to skip: {string.Join(", ", InstallPhaseNames.All)}" };
         var runtime = new Option<string>("--runtime") { Description = "containerd (default), or docker: the node's own Docker engine, Kubernetes before 1.24", DefaultValueFactory = _ => "containerd" };
+        var dryRun = new Option<bool>("--dry-run") { Description = "print every command and file the join would run and write, change nothing" };
         var (peers, sshKey, knownHosts) = InstallCommand.PeerOptions();
         var format = AirgapCli.FormatOption();
         var command = new Command("join", "Join this node to a cluster installed with airgap, from the same bundle, with no network beyond the cluster.");
-        foreach (var o in new Option[] { bundle, joinFile, endpoint, token, caHash, controlPlane, certificateKey, runtime, ignore, fix, skip, peers, sshKey, knownHosts, format }) command.Options.Add(o);
+        foreach (var o in new Option[] { bundle, joinFile, endpoint, token, caHash, controlPlane, certificateKey, runtime, ignore, fix, skip, dryRun, peers, sshKey, knownHosts, format }) command.Options.Add(o);
 
         command.SetAction((result, ct) => AirgapCli.Guard(async () =>
         {
@@ -54,7 +55,8 @@ internal static class JoinCommand
                 Runtime = InstallCommand.ParseRuntime(result.GetValue(runtime)!),
                 SkipPhases = result.GetValue(skip) ?? [],
             };
-            if (Environment.UserName != "root") throw new AirgapException("airgap join changes the node (packages, services, kernel settings): run it as root");
+            if (!result.GetValue(dryRun) && Environment.UserName != "root")
+                throw new AirgapException("airgap join changes the node (packages, services, kernel settings): run it as root");
             var request = new InstallRequest
             {
                 BundlePath = Path.GetFullPath(path),
@@ -67,6 +69,7 @@ internal static class JoinCommand
                 Ssh = new SshSettings { KeyFiles = result.GetValue(sshKey) ?? [], KnownHostsFile = result.GetValue(knownHosts) },
             };
             var json = result.GetValue(format) == OutputFormat.Json;
+            if (result.GetValue(dryRun)) return await InstallCommand.DryRunAsync(request, document, InstallPlan.Create(options), json, ct);
             var reports = await LiveProgress.RunAsync(json: true, async progress =>
                 await new Installer(new LocalHost(), progress).InstallAsync(request, ct));
             if (json) JsonOutput.Write(new { bundle = path, kubernetes = document.Kubernetes, phases = reports });

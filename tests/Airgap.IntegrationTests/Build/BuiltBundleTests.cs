@@ -137,6 +137,22 @@ public sealed class BuiltBundleTests(BuildFixture fixture) : IClassFixture<Build
     }
 
     [Fact]
+    public async Task Join_dry_run_plans_kubeadm_join_without_ever_printing_the_token()
+    {
+        const string token = "abcdef.0123456789abcdef";
+        var result = await fixture.Cli.RunAsync("join", "--bundle", fixture.BundlePath, "--endpoint", "10.0.0.1:6443", "--token", token,
+            "--discovery-token-ca-cert-hash", "sha256:" + new string('a', 64), "--dry-run", "--skip-phases", "runtime,packages", "--ignore-preflight-errors", "all");
+
+        Assert.True(result.Succeeded, result.ToString());
+        Assert.Contains("dry run of airgap join", result.Stdout);
+        Assert.Contains("  plan: kubeadm join --config /etc/kubernetes/airgap/kubeadm.yaml", result.Stdout);
+        Assert.Contains("  |   kind: JoinConfiguration", result.Stdout);
+        Assert.Contains("<redacted>", result.Stdout);
+        Assert.DoesNotContain(token, result.Stdout + result.Stderr);
+        Assert.Contains("[kubeconfig] skipped: workers get no admin kubeconfig", result.Stdout);
+    }
+
+    [Fact]
     public async Task Install_reads_its_flags_from_node_yaml_and_refuses_unknown_fields()
     {
         using var dir = new TempDir();
