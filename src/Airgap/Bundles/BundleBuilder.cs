@@ -116,7 +116,7 @@ public sealed class BundleBuilder(RegistryClient registry, BlobCache cache, File
                 document.Packages.Add(new BundlePackage
                 {
                     Os = c.Os, Name = p.Name, Version = p.Version, Arch = p.Architecture, Path = path,
-                    Repository = p.Repository, Sha256 = p.Sha256, Size = p.Size,
+                    Repository = p.Repository, Sha256 = p.Sha256, Size = p.Size, Requested = c.Requested.Contains(p.Name),
                 });
             }
             foreach (var (relative, content) in c.Index) members.Add(BundleMember.FromBytes($"{c.Root}/{relative}", content));

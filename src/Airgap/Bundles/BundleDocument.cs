@@ -104,4 +104,10 @@ public sealed class BundlePackage
     public string Repository { get; set; } = "";
     public string Sha256 { get; set; } = "";
     public long Size { get; set; }
+
+    /// <summary>
+    /// Asked for by the build (a node package, the runtime, a tool, --package), not only a dependency:
+    /// the install names these, and the package manager brings what they depend on.
+    /// </summary>
+    public bool Requested { get; set; }
 }

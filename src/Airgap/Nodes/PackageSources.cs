@@ -43,6 +43,20 @@ public static class BundlePackageSources
         };
     }
 
+    /// <summary>
+    /// What to name to the package manager: the held Kubernetes packages at exactly the bundle's
+    /// version (downgrading if need be), the other requested ones by name only, so a library or tool
+    /// the node already has in a newer version is kept; dependencies come by themselves. A bundle
+    /// written before requests were recorded names every package.
+    /// </summary>
+    internal static (IReadOnlyList<BundlePackage> Exact, IReadOnlyList<BundlePackage> ByName) Split(IReadOnlyList<BundlePackage> packages)
+    {
+        var recorded = packages.Any(p => p.Requested);
+        var exact = packages.Where(p => Held.Contains(p.Name)).DistinctBy(p => p.Name).ToList();
+        var byName = packages.Where(p => !Held.Contains(p.Name) && (p.Requested || !recorded)).DistinctBy(p => p.Name).ToList();
+        return (exact, byName);
+    }
+
     internal static async Task WarnAboutReplacementsAsync(IBundlePackageSource source, IProgressSink progress, IReadOnlyList<BundlePackage> packages, CancellationToken ct)
     {
         foreach (var p in packages.Where(p => Held.Contains(p.Name)))
@@ -78,10 +92,11 @@ public sealed class AptBundleSource(IHost host, IProgressSink progress) : IBundl
     public async Task InstallAsync(IReadOnlyList<BundlePackage> packages, CancellationToken ct)
     {
         await BundlePackageSources.WarnAboutReplacementsAsync(this, progress, packages, ct).ConfigureAwait(false);
-        var held = packages.Where(p => BundlePackageSources.Held.Contains(p.Name)).Select(p => p.Name).Distinct().ToArray();
+        var (exact, byName) = BundlePackageSources.Split(packages);
+        var held = exact.Select(p => p.Name).ToArray();
         if (held.Length > 0) await host.RunAsync(new CommandSpec("apt-mark", ["unhold", .. held]), ct).ConfigureAwait(false);
         var spec = new CommandSpec("apt-get", [.. OnlyBundle, "install", "-y", "--no-install-recommends", "--allow-downgrades",
-            "--allow-change-held-packages", .. packages.Select(p => $"{p.Name}={p.Version}")])
+            "--allow-change-held-packages", .. exact.Select(p => $"{p.Name}={p.Version}"), .. byName.Select(p => p.Name)])
         {
             Env = new Dictionary<string, string> { ["DEBIAN_FRONTEND"] = "noninteractive" },
             Timeout = TimeSpan.FromMinutes(15),
@@ -111,13 +126,12 @@ public sealed class DnfBundleSource(IHost host, IProgressSink progress, string p
     public const string RepoFile = "/etc/yum.repos.d/airgap.repo";
     private const string RepoId = "airgap-bundle";
 
-    // What an operator asks for; dnf resolves the rest from the bundle's closure, so a library the
-    // node already has at a newer version is kept rather than fought over.
-    private static readonly string[] Requested = ["kubeadm", "kubelet", "kubectl", "kubernetes-cni", "cri-tools", "containerd", "containerd.io", "runc"];
-
     public string SourceFile => RepoFile;
 
-    private string[] OnlyBundle => ["-y", "--disablerepo=*", $"--enablerepo={RepoId}", $"--disableexcludes={RepoId}", "--setopt=install_weak_deps=False"];
+    // install_weak_deps is dnf's; EL7's yum has no weak dependencies and warns about the option.
+    private string[] OnlyBundle => program == "dnf"
+        ? ["-y", "--disablerepo=*", $"--enablerepo={RepoId}", $"--disableexcludes={RepoId}", "--setopt=install_weak_deps=False"]
+        : ["-y", "--disablerepo=*", $"--enablerepo={RepoId}", $"--disableexcludes={RepoId}"];
 
     public async Task ConfigureAsync(string repositoryDirectory, CancellationToken ct)
     {
@@ -142,34 +156,35 @@ public sealed class DnfBundleSource(IHost host, IProgressSink progress, string p
     public async Task InstallAsync(IReadOnlyList<BundlePackage> packages, CancellationToken ct)
     {
         await BundlePackageSources.WarnAboutReplacementsAsync(this, progress, packages, ct).ConfigureAwait(false);
-        var wanted = packages.Where(p => Requested.Contains(p.Name)).DistinctBy(p => p.Name).ToList();
-        var locking = await VersionlockAvailableAsync(ct).ConfigureAwait(false);
+        var (exact, byName) = BundlePackageSources.Split(packages);
+        var locking = exact.Count > 0 && await VersionlockAvailableAsync(ct).ConfigureAwait(false);
         if (locking)
-            await host.RunAsync(new CommandSpec(program, ["versionlock", "delete", .. wanted.Where(Held).Select(p => p.Name)]), ct).ConfigureAwait(false);
+            await host.RunAsync(new CommandSpec(program, ["versionlock", "delete", .. exact.Select(p => p.Name)]), ct).ConfigureAwait(false);
 
-        // dnf install never goes down a version: packages newer on the node than in the bundle are downgraded.
-        var install = new List<BundlePackage>();
-        var downgrade = new List<BundlePackage>();
-        foreach (var p in wanted)
+        // dnf install never goes down a version: held packages newer on the node than in the bundle are
+        // downgraded; the others are only installed where missing (a newer one on the node is kept).
+        var install = new List<string>();
+        var downgrade = new List<string>();
+        foreach (var p in exact)
         {
             var installed = await InstalledVersionAsync(p.Name, ct).ConfigureAwait(false);
-            if (installed is null || Packages.Rpm.RpmVersion.Parse(installed).CompareTo(Packages.Rpm.RpmVersion.Parse(p.Version)) < 0) install.Add(p);
-            else if (installed != p.Version) downgrade.Add(p);
+            if (installed is null || Packages.Rpm.RpmVersion.Parse(installed).CompareTo(Packages.Rpm.RpmVersion.Parse(p.Version)) < 0) install.Add(Spec(p));
+            else if (installed != p.Version) downgrade.Add(Spec(p));
         }
+        foreach (var p in byName)
+            if (await InstalledVersionAsync(p.Name, ct).ConfigureAwait(false) is null) install.Add(p.Name);
         if (install.Count > 0)
             await host.RunCheckedAsync(Command("install", install), ct).ConfigureAwait(false);
         if (downgrade.Count > 0)
             await host.RunCheckedAsync(Command("downgrade", downgrade), ct).ConfigureAwait(false);
         if (locking)
-            await host.RunCheckedAsync(new CommandSpec(program, ["versionlock", "add", .. wanted.Where(Held).Select(Spec)]), ct).ConfigureAwait(false);
+            await host.RunCheckedAsync(new CommandSpec(program, ["versionlock", "add", .. exact.Select(Spec)]), ct).ConfigureAwait(false);
         else
             progress.Info($"  {program} versionlock is not installed: {string.Join(", ", BundlePackageSources.Held)} are held by exclude= in {RepoFile} only");
     }
 
-    private CommandSpec Command(string verb, IEnumerable<BundlePackage> packages) =>
-        new(program, [.. OnlyBundle, verb, .. packages.Select(Spec)]) { Timeout = TimeSpan.FromMinutes(15) };
-
-    private static bool Held(BundlePackage p) => BundlePackageSources.Held.Contains(p.Name);
+    private CommandSpec Command(string verb, IEnumerable<string> specs) =>
+        new(program, [.. OnlyBundle, verb, .. specs]) { Timeout = TimeSpan.FromMinutes(15) };
 
     /// <summary>name-[epoch:]version-release, the form dnf and yum take for one exact build.</summary>
     private static string Spec(BundlePackage p) => $"{p.Name}-{p.Version}";

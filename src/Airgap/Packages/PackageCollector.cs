@@ -9,7 +9,8 @@ namespace Airgap.Packages;
 
 /// <summary>The packages of one OS profile and architecture, downloaded and verified, with the repository index that serves them.</summary>
 public sealed record CollectedPackages(
-    string Os, string Arch, PackageSet Set, IReadOnlyDictionary<string, string> CachePaths, IReadOnlyList<(string RelativePath, byte[] Content)> Index)
+    string Os, string Arch, PackageSet Set, IReadOnlyDictionary<string, string> CachePaths, IReadOnlyList<(string RelativePath, byte[] Content)> Index,
+    IReadOnlySet<string> Requested)
 {
     /// <summary>Where the repository lives inside a bundle: packages/&lt;os&gt;/&lt;arch&gt;/.</summary>
     public string Root => $"packages/{Os}/{Arch}";
@@ -62,7 +63,7 @@ public sealed class PackageCollector(FileDownloader downloads, IProgressSink pro
         var index = profile.Kind == RepositoryKind.Apt
             ? AptRepositoryWriter.Write(set.Packages)
             : await RpmRepositoryWriter.WriteAsync(set.Packages, p => paths[p.FileName], ct).ConfigureAwait(false);
-        return new CollectedPackages(os, arch, set, paths, index);
+        return new CollectedPackages(os, arch, set, paths, index, requests.Select(r => r.Name).ToHashSet(StringComparer.Ordinal));
     }
 
     /// <summary>"name" or "name=version" (apt's spelling; rpm's name-version is ambiguous with dashes in names).</summary>

@@ -39,7 +39,8 @@ public sealed class InstallerTests : IDisposable
                     && At("ctr -n k8s.io images import") < At("kubeadm init") && At("kubeadm init") < At("kubeadm token create"), string.Join("\n", lines));
         var install = lines.Single(l => l.Contains(" install -y", StringComparison.Ordinal));
         Assert.Contains("Dir::Etc::SourceParts=/dev/null", install);
-        Assert.Contains("kubectl=1.20.2-00", install);
+        // Held packages at the bundle's version, other requested ones by name, dependencies left to apt.
+        Assert.EndsWith("kubeadm=1.20.2-00 kubelet=1.20.2-00 kubectl=1.20.2-00 conntrack", install);
         Assert.Contains("apt-mark hold kubeadm kubelet kubectl", lines);
         Assert.Contains("SystemdCgroup = false", node.Host.Text(ContainerdConfig.DefaultPath));
         Assert.Contains("kubernetesVersion: v1.20.2", node.Host.Text(KubeadmConfig.DefaultPath));
@@ -151,8 +152,9 @@ public sealed class InstallerTests : IDisposable
     public async Task An_rpm_node_uses_dnf_with_only_the_bundle_repository_downgrades_what_is_newer_and_locks_versions()
     {
         var bundle = await MiniBundle.WriteAsync(work, os: "rocky-9",
-            packages: [("kubeadm", "1.20.2-0"), ("kubelet", "1.20.2-0"), ("kubectl", "1.20.2-0"), ("conntrack-tools", "1.4.7-2.el9")]);
-        var node = new SimulatedNode { InstalledRpm = { ["kubectl"] = "1.28.2-150500.1.1" } };
+            packages: [("kubeadm", "1.20.2-0", true), ("kubelet", "1.20.2-0", true), ("kubectl", "1.20.2-0", true),
+                       ("conntrack-tools", "1.4.7-2.el9", true), ("socat", "1.7.4.1-5.el9", true), ("libnetfilter_queue", "1.0.5-1.el9", false)]);
+        var node = new SimulatedNode { InstalledRpm = { ["kubectl"] = "1.28.2-150500.1.1", ["socat"] = "1.7.4.4-1.el9" } };
         node.Host.Remove("/var/lib/dpkg/status").Directory("/var/lib/rpm").File("/usr/bin/dnf", "")
             .File("/etc/os-release", "ID=\"rocky\"\nVERSION_ID=\"9.3\"\n");
 
@@ -160,7 +162,8 @@ public sealed class InstallerTests : IDisposable
 
         var lines = node.Host.Commands.Select(c => c.DisplayLine).ToList();
         const string only = "dnf -y '--disablerepo=*' --enablerepo=airgap-bundle --disableexcludes=airgap-bundle --setopt=install_weak_deps=False";
-        Assert.Contains($"{only} install kubeadm-1.20.2-0 kubelet-1.20.2-0", lines);
+        // A requested tool the node has in a newer build (socat) is kept; dependencies are dnf's to pick.
+        Assert.Contains($"{only} install kubeadm-1.20.2-0 kubelet-1.20.2-0 conntrack-tools", lines);
         Assert.Contains($"{only} downgrade kubectl-1.20.2-0", lines);
         Assert.Contains("dnf versionlock add kubeadm-1.20.2-0 kubelet-1.20.2-0 kubectl-1.20.2-0", lines);
         Assert.DoesNotContain(lines, l => l.StartsWith("apt", StringComparison.Ordinal));

@@ -13,7 +13,7 @@ namespace Airgap.Tests.Nodes;
 internal static class MiniBundle
 {
     public static async Task<string> WriteAsync(string directory, string arch = "amd64", string os = "debian-12",
-        IReadOnlyList<(string Name, string Version)>? packages = null)
+        IReadOnlyList<(string Name, string Version, bool Requested)>? packages = null)
     {
         var set = KubeadmImageTable.Get(KubernetesVersion.Parse("v1.20.2"));
         var config = Encoding.UTF8.GetBytes("{\"architecture\":\"" + arch + "\",\"os\":\"linux\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}");
@@ -43,13 +43,14 @@ internal static class MiniBundle
             Images = names.Select(n => new BundleImage { Name = n, Source = n, Platform = $"linux/{arch}", Digest = $"sha256:{Sha(manifest)}", Size = manifest.Length }).ToList(),
         };
         var rpm = os.StartsWith("rocky", StringComparison.Ordinal) || os.StartsWith("centos", StringComparison.Ordinal);
-        foreach (var (name, version) in packages ?? [("kubeadm", "1.20.2-00"), ("kubelet", "1.20.2-00"), ("kubectl", "1.20.2-00"), ("conntrack", "1:1.4.7-1+b2")])
+        foreach (var (name, version, requested) in packages ??
+                 [("kubeadm", "1.20.2-00", true), ("kubelet", "1.20.2-00", true), ("kubectl", "1.20.2-00", true), ("conntrack", "1:1.4.7-1+b2", true), ("libmnl0", "1.0.4-3", false)])
         {
             var file = rpm ? $"{name}-{version}.x86_64.rpm" : $"{name}_{version.Replace(':', '%')}_{arch}.deb";
             var path = $"packages/{os}/{arch}/{file}";
             var content = Encoding.UTF8.GetBytes($"package {name} {version}");
             members.Add(BundleMember.FromBytes(path, content));
-            document.Packages.Add(new BundlePackage { Os = os, Name = name, Version = version, Arch = rpm ? "x86_64" : arch, Path = path, Repository = "test", Sha256 = Sha(content), Size = content.Length });
+            document.Packages.Add(new BundlePackage { Os = os, Name = name, Version = version, Arch = rpm ? "x86_64" : arch, Path = path, Repository = "test", Sha256 = Sha(content), Size = content.Length, Requested = requested });
         }
         var index2 = rpm ? "repodata/repomd.xml" : "Packages";
         members.Add(BundleMember.FromBytes($"packages/{os}/{arch}/{index2}", "index"u8.ToArray()));
