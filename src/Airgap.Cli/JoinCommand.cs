@@ -14,6 +14,7 @@ internal static class JoinCommand
         var endpoint = new Option<string?>("--endpoint") { Description = "API server HOST:PORT (instead of --join-file)" };
         var token = new Option<string?>("--token") { Description = "bootstrap token (instead of --join-file)" };
         var caHash = new Option<string[]>("--discovery-token-ca-cert-hash") { Description = "sha256:HEX pin of the cluster CA (instead of --join-file)" };
+        caHash.Aliases.Add("--ca-cert-hash");
         var controlPlane = new Option<bool>("--control-plane") { Description = "join as another control plane" };
         var certificateKey = new Option<string?>("--certificate-key") { Description = "key from kubeadm init --upload-certs, for --control-plane" };
         var ignore = new Option<string[]>("--ignore-preflight-errors") { Description = "checks to demote to warnings (a,b or all), as kubeadm's flag" };

@@ -141,7 +141,7 @@ public sealed class BuiltBundleTests(BuildFixture fixture) : IClassFixture<Build
     {
         const string token = "abcdef.0123456789abcdef";
         var result = await fixture.Cli.RunAsync("join", "--bundle", fixture.BundlePath, "--endpoint", "10.0.0.1:6443", "--token", token,
-            "--discovery-token-ca-cert-hash", "sha256:" + new string('a', 64), "--dry-run", "--skip-phases", "runtime,packages", "--ignore-preflight-errors", "all");
+            "--ca-cert-hash", "sha256:" + new string('a', 64), "--dry-run", "--skip-phases", "runtime,packages", "--ignore-preflight-errors", "all");
 
         Assert.True(result.Succeeded, result.ToString());
         Assert.Contains("dry run of airgap join", result.Stdout);
