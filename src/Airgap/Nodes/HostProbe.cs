@@ -80,12 +80,15 @@ public static class HostProbe
     /// <summary>A running time daemon by name; certificates and etcd leases go wrong when node clocks drift apart.</summary>
     private static async Task<string?> FindTimeSyncAsync(IHost host, CancellationToken ct)
     {
-        foreach (var pid in (await host.ListDirectoryAsync("/proc", ct).ConfigureAwait(false) ?? []).Where(n => n.All(char.IsAsciiDigit)))
+        var pids = (await host.ListDirectoryAsync("/proc", ct).ConfigureAwait(false) ?? []).Where(n => n.All(char.IsAsciiDigit));
+        var found = new System.Collections.Concurrent.ConcurrentBag<string>();
+        // Many small reads at once: one round trip's worth of waiting over SSH instead of one per process.
+        await Parallel.ForEachAsync(pids, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = ct }, async (pid, token) =>
         {
-            var comm = (await host.ReadTextAsync($"/proc/{pid}/comm", ct).ConfigureAwait(false))?.Trim();
-            if (comm is not null && TimeDaemons.Contains(comm)) return comm == "systemd-timesyn" ? "systemd-timesyncd" : comm;
-        }
-        return null;
+            var comm = (await host.ReadTextAsync($"/proc/{pid}/comm", token).ConfigureAwait(false))?.Trim();
+            if (comm is not null && TimeDaemons.Contains(comm)) found.Add(comm == "systemd-timesyn" ? "systemd-timesyncd" : comm);
+        }).ConfigureAwait(false);
+        return found.Order(StringComparer.Ordinal).FirstOrDefault();
     }
 
     internal sealed record ProcessStatus(int? EffectiveUid, ulong CapBnd, int? AllowedCpus);

@@ -124,6 +124,7 @@ public sealed class SshHostTests(BuildFixture fixture) : IClassFixture<BuildFixt
         Assert.Equal(local.Hostname, remote.Hostname);
         Assert.Equal(local.Interfaces, remote.Interfaces);
         Assert.Equal(local.ProductUuid, remote.ProductUuid);
+        Assert.Equal(local.TimeSync, remote.TimeSync);
 
         var report = Preflight.Run(local, new PreflightOptions { Peers = [new PeerFacts(server.Target, remote)] });
         var duplicate = Assert.Single(report.Errors, e => e.Name == "DuplicateHostname");
