@@ -110,7 +110,7 @@ On the isolated host (as root):
   tar -C b/images -cf - . | ctr -n k8s.io images import -
   kubectl apply -f b/manifests/kube-flannel.yml   # after kubeadm init
 or let airgap do all of it, with a bundle built with --os <profile> by a published airgap
-(make publish; the bundle then carries bin/airgap): see `make e2e` and the README:
+(make publish; the bundle then carries bin/airgap): see make e2e and the README:
   tar -xf BUNDLE.tar bin/airgap && ./bin/airgap install --bundle BUNDLE.tar --single-node
 
 Against real mirrors, the same build is (add --binaries-url / --github-mirror where dl.k8s.io and
