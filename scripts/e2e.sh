@@ -169,6 +169,13 @@ check_cluster kubectl
 for p in kubeadm kubelet kubectl; do apt-mark showhold | grep -qx "$p" || fail "$p is not held"; done
 [[ $(dpkg-query -W -f '${Version}' kubectl) == 1.20.2-00 ]] || fail "kubectl is not the bundle's 1.20.2-00"
 [[ $(stat -c %a /root/.kube/config) == 600 ]] || fail "/root/.kube/config is not 0600"
+# -o json is an audit trail: every command the install ran, with its exit code, tokens redacted.
+python3 - "$WORK/install.json" <<'PY' || fail "install -o json does not record kubeadm init with its exit code" "$WORK/install.json"
+import json, sys
+actions = json.load(open(sys.argv[1]))["actions"]
+assert any(a["text"].startswith("kubeadm init --config") and a["exitCode"] == 0 for a in actions)
+assert not any("--token " in a["text"] and "<redacted>" not in a["text"] for a in actions)
+PY
 
 step "re-run airgap install: every phase done, nothing changed"
 ./bin/airgap install --bundle "$BUNDLE" --single-node --cni bridge --pod-network-cidr 10.244.0.0/16 -o json \

@@ -88,15 +88,8 @@ internal static class InstallCommand
             if (result.GetValue(dryRun)) return await DryRunAsync(request, document, plan, json, ct);
             if (Environment.UserName != "root") throw new AirgapException("airgap install changes the node (packages, services, kernel settings): run it as root");
 
-            var reports = await LiveProgress.RunAsync(json: true, async progress =>
-                await new Installer(new LocalHost(), progress).InstallAsync(request, ct));
-            if (json)
-                JsonOutput.Write(new { bundle = path, kubernetes = document.Kubernetes, phases = reports });
-            else
-            {
-                foreach (var r in reports) Console.WriteLine($"{r.Phase,-10} {r.Outcome,-22} {r.Seconds,6:0.0} s{(r.Detail is null ? "" : "  " + r.Detail)}");
-                Console.WriteLine("kubectl is ready: kubectl get nodes");
-            }
+            await RunAsync(request, document, json, ct);
+            if (!json) Console.WriteLine("kubectl is ready: kubectl get nodes");
             return 0;
         }));
         return command;
@@ -140,6 +133,29 @@ internal static class InstallCommand
                 plan = host.Plan.Select(a => new { kind = a.Kind.ToString().ToLowerInvariant(), a.Text, a.Path }),
             });
         return 0;
+    }
+
+    /// <summary>
+    /// Runs install or join on this node and reports each phase; with -o json also every command it
+    /// ran (as recorded: secrets redacted), its exit code and duration, for an audit trail.
+    /// </summary>
+    internal static async Task RunAsync(InstallRequest request, BundleDocument document, bool json, CancellationToken ct)
+    {
+        var host = new RecordingHost(new LocalHost());
+        var reports = await LiveProgress.RunAsync(json: true, async progress => await new Installer(host, progress).InstallAsync(request, ct));
+        if (json)
+        {
+            JsonOutput.Write(new
+            {
+                bundle = request.BundlePath, kubernetes = document.Kubernetes, phases = reports,
+                actions = host.Actions.Select(a => new
+                {
+                    kind = a.Kind.ToString().ToLowerInvariant(), a.Text, exitCode = a.Result?.ExitCode, seconds = a.Result?.Duration.TotalSeconds,
+                }),
+            });
+            return;
+        }
+        foreach (var r in reports) Console.WriteLine($"{r.Phase,-10} {r.Outcome,-22} {r.Seconds,6:0.0} s{(r.Detail is null ? "" : "  " + r.Detail)}");
     }
 
     internal static (Option<string[]> Peers, Option<string[]> SshKey, Option<string?> KnownHosts) PeerOptions() =>

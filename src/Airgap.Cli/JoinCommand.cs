@@ -71,10 +71,7 @@ internal static class JoinCommand
             };
             var json = result.GetValue(format) == OutputFormat.Json;
             if (result.GetValue(dryRun)) return await InstallCommand.DryRunAsync(request, document, InstallPlan.Create(options), json, ct);
-            var reports = await LiveProgress.RunAsync(json: true, async progress =>
-                await new Installer(new LocalHost(), progress).InstallAsync(request, ct));
-            if (json) JsonOutput.Write(new { bundle = path, kubernetes = document.Kubernetes, phases = reports });
-            else foreach (var r in reports) Console.WriteLine($"{r.Phase,-10} {r.Outcome,-22} {r.Seconds,6:0.0} s{(r.Detail is null ? "" : "  " + r.Detail)}");
+            await InstallCommand.RunAsync(request, document, json, ct);
             return 0;
         }));
         return command;

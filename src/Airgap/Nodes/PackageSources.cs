@@ -8,9 +8,6 @@ namespace Airgap.Nodes;
 /// </summary>
 public interface IBundlePackageSource
 {
-    /// <summary>The file that points the package manager at the bundle (removed by airgap reset).</summary>
-    string SourceFile { get; }
-
     Task ConfigureAsync(string repositoryDirectory, CancellationToken ct);
 
     /// <summary>Installs the packages at exactly the bundle's versions (downgrading if need be) and holds the Kubernetes ones.</summary>
@@ -25,6 +22,7 @@ public static class BundlePackageSources
     /// <summary>The packages held at the bundle's version: the bundle is the version lock.</summary>
     public static readonly IReadOnlyList<string> Held = ["kubeadm", "kubelet", "kubectl"];
 
+    /// <summary>The files that point a package manager at the bundle; airgap reset removes them.</summary>
     public static readonly IReadOnlyList<string> SourceFiles = [AptBundleSource.ListFile, DnfBundleSource.RepoFile];
 
     /// <summary>The package format of the bundle's repository for an OS: "deb" or "rpm".</summary>
@@ -80,8 +78,6 @@ public sealed class AptBundleSource(IHost host, IProgressSink progress) : IBundl
         "-o", "APT::Get::List-Cleanup=0", "-o", "Acquire::Languages=none",
     ];
 
-    public string SourceFile => ListFile;
-
     public async Task ConfigureAsync(string repositoryDirectory, CancellationToken ct)
     {
         // trusted=yes: the repository's bytes were checked against the bundle's SHA256SUMS just before.
@@ -125,8 +121,6 @@ public sealed class DnfBundleSource(IHost host, IProgressSink progress, string p
 {
     public const string RepoFile = "/etc/yum.repos.d/airgap.repo";
     private const string RepoId = "airgap-bundle";
-
-    public string SourceFile => RepoFile;
 
     // install_weak_deps is dnf's; EL7's yum has no weak dependencies and warns about the option.
     private string[] OnlyBundle => program == "dnf"

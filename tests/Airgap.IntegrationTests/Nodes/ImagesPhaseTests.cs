@@ -15,8 +15,7 @@ public sealed class ImagesPhaseTests(BuildFixture fixture) : IClassFixture<Build
     public async Task Containerd_store_imports_the_bundle_and_runs_the_pause_image()
     {
         await using var containerd = await ContainerdServer.StartAsync();
-        // The node's ctr reaches the test's containerd the way an operator's would reach another one: CONTAINERD_ADDRESS.
-        var host = new EnvironmentHost(new LocalHost(), new Dictionary<string, string> { ["CONTAINERD_ADDRESS"] = containerd.Address });
+        var host = Addressed(containerd);
         var store = new ContainerdImageStore(host);
 
         Assert.True(await store.AnswersAsync(default), containerd.LogTail());
@@ -32,7 +31,7 @@ public sealed class ImagesPhaseTests(BuildFixture fixture) : IClassFixture<Build
     public async Task A_bundle_cut_short_is_named_rather_than_ctrs_complaint_about_a_cut_stream()
     {
         await using var containerd = await ContainerdServer.StartAsync();
-        var host = new EnvironmentHost(new LocalHost(), new Dictionary<string, string> { ["CONTAINERD_ADDRESS"] = containerd.Address });
+        var host = Addressed(containerd);
         using var dir = new TempDir();
         var cut = await CutAsync(dir, fixture.BundlePath);
 
@@ -91,18 +90,7 @@ public sealed class ImagesPhaseTests(BuildFixture fixture) : IClassFixture<Build
         Assert.DoesNotContain('\n', e.Message);
     }
 
-    /// <summary>Adds environment variables to every command: how a test points node tools at its own daemons.</summary>
-    private sealed class EnvironmentHost(IHost inner, IReadOnlyDictionary<string, string> env) : IHost
-    {
-        public string Name => inner.Name;
-
-        public Task<CommandResult> RunAsync(CommandSpec spec, CancellationToken ct) =>
-            inner.RunAsync(spec with { Env = (spec.Env ?? new Dictionary<string, string>()).Concat(env).ToDictionary() }, ct);
-
-        public Task<byte[]?> ReadFileAsync(string path, CancellationToken ct) => inner.ReadFileAsync(path, ct);
-        public Task WriteFileAsync(string path, byte[] content, UnixFileMode mode, CancellationToken ct) => inner.WriteFileAsync(path, content, mode, ct);
-        public Task<bool> FileExistsAsync(string path, CancellationToken ct) => inner.FileExistsAsync(path, ct);
-        public Task<IReadOnlyList<string>?> ListDirectoryAsync(string path, CancellationToken ct) => inner.ListDirectoryAsync(path, ct);
-        public Task<bool> DeleteFileAsync(string path, CancellationToken ct) => inner.DeleteFileAsync(path, ct);
-    }
+    /// <summary>This machine, with CONTAINERD_ADDRESS set for every command: how the node's ctr reaches the test's containerd.</summary>
+    private static RootedHost Addressed(ContainerdServer containerd) =>
+        new("/", spec => spec with { Env = new Dictionary<string, string>(spec.Env ?? new Dictionary<string, string>()) { ["CONTAINERD_ADDRESS"] = containerd.Address } });
 }

@@ -3,9 +3,9 @@ using Airgap.Nodes;
 namespace Airgap.IntegrationTests.Nodes;
 
 /// <summary>
-/// A node that is a directory on this machine (a debootstrap chroot, an rpm install root): the
-/// product's commands run for real, re-aimed at the directory by <paramref name="aim"/> (chroot,
-/// --installroot), and its files land under it. Every command line is recorded as the product wrote it.
+/// A node that is a directory on this machine (a debootstrap chroot, an rpm install root, or / itself): the
+/// product's commands run for real, re-aimed by <paramref name="aim"/> (chroot, --installroot, an
+/// environment variable pointing at a test daemon), and its files land under it. Every command line is recorded as the product wrote it.
 /// </summary>
 internal sealed class RootedHost(string root, Func<CommandSpec, CommandSpec> aim) : IHost
 {

@@ -16,7 +16,7 @@ public sealed class SignedAptRepository : IAsyncLifetime
 {
     private const string Suite = "kubernetes-xenial";
     private StaticHttpServer? _server;
-    private string _gnupgHome = "";
+    private GpgKeyring? _gpg;
 
     public TempDir Dir { get; } = new();
     public string Root => Path.Combine(Dir.Path, "www");
@@ -51,11 +51,11 @@ public sealed class SignedAptRepository : IAsyncLifetime
         await AptTestTools.EnsureInstalledAsync(ct,
             ("dpkg-dev", "/usr/bin/dpkg-scanpackages"), ("apt-utils", "/usr/bin/apt-ftparchive"), ("gnupg", "/usr/bin/gpg"), ("xz-utils", "/usr/bin/xz"));
         var watch = Stopwatch.StartNew();
-        _gnupgHome = Dir.Sub("gnupg");
-        await Gpg(ct, "--quick-gen-key", "Kubernetes test repo <k8s@airgap.test>", "rsa2048", "sign", "never");
-        await Gpg(ct, "--quick-gen-key", "Someone else <other@airgap.test>", "ed25519", "sign", "never");
-        await File.WriteAllTextAsync(Key, await Gpg(ct, "--export", "--armor", "k8s@airgap.test"), ct);
-        await Gpg(ct, "--output", OtherKey, "--export", "other@airgap.test");
+        _gpg = new GpgKeyring(Dir.Sub("gnupg"));
+        await _gpg.GenerateAsync("Kubernetes test repo <k8s@airgap.test>", "rsa2048", ct);
+        await _gpg.GenerateAsync("Someone else <other@airgap.test>", "ed25519", ct);
+        await File.WriteAllTextAsync(Key, await _gpg.ExportArmoredAsync("k8s@airgap.test", ct), ct);
+        await _gpg.ExportBinaryAsync("other@airgap.test", OtherKey, ct);
 
         var repo = Path.Combine(Root, "kubernetes");
         var pool = Path.Combine(repo, "pool");
@@ -95,9 +95,7 @@ public sealed class SignedAptRepository : IAsyncLifetime
     public async Task DisposeAsync()
     {
         if (_server is not null) await _server.DisposeAsync();
-        // gpg started an agent for this GNUPGHOME; stop exactly that one.
-        if (_gnupgHome.Length > 0)
-            await ProcessRunner.RunAsync("/usr/bin/env", [$"GNUPGHOME={_gnupgHome}", "gpgconf", "--kill", "gpg-agent"]);
+        if (_gpg is not null) await _gpg.DisposeAsync();
         Dir.Dispose();
     }
 
@@ -145,8 +143,7 @@ public sealed class SignedAptRepository : IAsyncLifetime
         await File.WriteAllTextAsync(Path.Combine(output, "Release"), release, ct);
     }
 
-    private Task<string> Gpg(CancellationToken ct, params string[] args) =>
-        AptTestTools.RunAsync(["env", $"GNUPGHOME={_gnupgHome}", "gpg", "--batch", "--quiet", "--passphrase", "", "--pinentry-mode", "loopback", .. args], ct);
+    private Task<string> Gpg(CancellationToken ct, params string[] args) => _gpg!.RunAsync(ct, args);
 
     private static void CopyDirectory(string from, string to)
     {

@@ -15,7 +15,7 @@ namespace Airgap.IntegrationTests.Packages.Rpm;
 public sealed class SignedYumRepositories : IAsyncLifetime
 {
     private StaticHttpServer? _server;
-    private string _gnupgHome = "";
+    private GpgKeyring? _gpg;
 
     public TempDir Dir { get; } = new();
     public string Root => Path.Combine(Dir.Path, "www");
@@ -43,11 +43,11 @@ public sealed class SignedYumRepositories : IAsyncLifetime
             if (!File.Exists(tool))
                 throw new InvalidOperationException($"{tool} is missing: apt-get install -y rpm createrepo-c gnupg (make deps does)");
         var watch = Stopwatch.StartNew();
-        _gnupgHome = Dir.Sub("gnupg");
-        await Gpg("--quick-gen-key", "Kubernetes test repo <k8s@airgap.test>", "rsa2048", "sign", "never");
-        await Gpg("--quick-gen-key", "Base test repo <base@airgap.test>", "ed25519", "sign", "never");
-        await File.WriteAllTextAsync(KubernetesKey, await Gpg("--export", "--armor", "k8s@airgap.test"));
-        await ExportBinaryAsync("base@airgap.test", BaseKey);
+        _gpg = new GpgKeyring(Dir.Sub("gnupg"));
+        await _gpg.GenerateAsync("Kubernetes test repo <k8s@airgap.test>", "rsa2048", default);
+        await _gpg.GenerateAsync("Base test repo <base@airgap.test>", "ed25519", default);
+        await File.WriteAllTextAsync(KubernetesKey, await _gpg.ExportArmoredAsync("k8s@airgap.test", default));
+        await _gpg.ExportBinaryAsync("base@airgap.test", BaseKey, default);
 
         await BuildRpmsAsync(Path.Combine(Root, "kubernetes"), KubernetesSpecs());
         await BuildRpmsAsync(Path.Combine(Root, "base"), BaseSpecs());
@@ -78,9 +78,7 @@ public sealed class SignedYumRepositories : IAsyncLifetime
     public async Task DisposeAsync()
     {
         if (_server is not null) await _server.DisposeAsync();
-        // gpg started an agent for this GNUPGHOME; stop exactly that one.
-        if (_gnupgHome.Length > 0)
-            await ProcessRunner.RunAsync("/usr/bin/env", [$"GNUPGHOME={_gnupgHome}", "gpgconf", "--kill", "gpg-agent"]);
+        if (_gpg is not null) await _gpg.DisposeAsync();
         Dir.Dispose();
     }
 
@@ -194,14 +192,7 @@ public sealed class SignedYumRepositories : IAsyncLifetime
         }
     }
 
-    private Task<string> Gpg(params string[] args) =>
-        Run("/usr/bin/env", [$"GNUPGHOME={_gnupgHome}", "gpg", "--batch", "--quiet", "--passphrase", "", "--pinentry-mode", "loopback", .. args]);
-
-    private async Task ExportBinaryAsync(string user, string path)
-    {
-        await Gpg("--output", path, "--export", user);
-        if (new FileInfo(path).Length == 0) throw new InvalidOperationException($"gpg exported no key for {user}");
-    }
+    private Task<string> Gpg(params string[] args) => _gpg!.RunAsync(default, args);
 
     private static async Task<string> Run(string tool, string[] args)
     {
