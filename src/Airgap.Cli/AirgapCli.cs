@@ -24,7 +24,9 @@ internal static class AirgapCli
         if (result.Errors.Count > 0)
         {
             var command = VerbPath(result);
-            Console.Error.WriteLine($"error: {result.Errors[0].Message} (see airgap {command}{(command.Length > 0 ? " " : "")}--help)");
+            // An unknown word says more than the "required command" it causes (airgap join phase cni).
+            var error = result.Errors.FirstOrDefault(e => e.Message.StartsWith("Unrecognized", StringComparison.Ordinal)) ?? result.Errors[0];
+            Console.Error.WriteLine($"error: {error.Message} (see airgap {command}{(command.Length > 0 ? " " : "")}--help)");
             return 2;
         }
         using var cts = new CancellationTokenSource();

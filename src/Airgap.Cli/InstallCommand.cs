@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Airgap.Bundles;
 using Airgap.Nodes;
+using Airgap.Nodes.Phases;
 using Airgap.Releases;
 
 namespace Airgap.Cli;
@@ -9,30 +10,73 @@ internal static class InstallCommand
 {
     public static Command Create()
     {
-        var bundle = new Option<string>("--bundle") { Description = "the bundle .tar (bin/airgap inside it runs with no .NET installed)", Required = true };
-        var role = new Option<string>("--role") { Description = "control-plane (kubeadm init, the default); workers use airgap join", DefaultValueFactory = _ => "control-plane" };
-        var singleNode = new Option<bool>("--single-node") { Description = "this node is the whole cluster: remove the control-plane taint" };
-        var podCidr = new Option<string>("--pod-network-cidr") { Description = "pod network, as kubeadm's flag", DefaultValueFactory = _ => "10.244.0.0/16" };
-        var serviceCidr = new Option<string>("--service-cidr") { Description = "service network, as kubeadm's flag", DefaultValueFactory = _ => "10.96.0.0/12" };
-        var proxyMode = new Option<string>("--proxy-mode") { Description = "iptables (default) or ipvs", DefaultValueFactory = _ => "iptables" };
-        var advertise = new Option<string?>("--apiserver-advertise-address") { Description = "address the API server advertises, as kubeadm's flag" };
-        var endpoint = new Option<string?>("--control-plane-endpoint") { Description = "HOST:PORT shared by all control planes, as kubeadm's flag" };
-        var certSans = new Option<string[]>("--apiserver-cert-extra-sans") { Description = "extra names for the API server certificate" };
-        var cni = new Option<string>("--cni") { Description = "flannel (default), bridge (single node), or none", DefaultValueFactory = _ => "flannel" };
-        var runtime = new Option<string>("--runtime") { Description = "containerd (default), or docker: the node's own Docker engine, Kubernetes before 1.24", DefaultValueFactory = _ => "containerd" };
-        var ignore = new Option<string[]>("--ignore-preflight-errors") { Description = "checks to demote to warnings (a,b or all), as kubeadm's flag" };
-        var fix = new Option<bool>("--fix") { Description = "repair what preflight can: swap off, kernel modules, sysctls" };
-        var skip = new Option<string[]>("--skip-phases") { Description = $"phases to skip: {string.Join(", ", InstallPhaseNames.All)}" };
-        var dryRun = new Option<bool>("--dry-run") { Description = "print every command and file the install would run and write (configs in full; preflight and --peers for real), change nothing" };
-        var kubeconfigUser = new Option<string>("--kubeconfig-user") { Description = "user who gets ~/.kube/config", DefaultValueFactory = _ => "root" };
-        var config = new Option<string?>("--config") { Description = "node.yaml with these flags in camelCase (podNetworkCidr: …); flags given here win" };
-        var (peers, sshKey, knownHosts) = PeerOptions();
-        var format = AirgapCli.FormatOption();
-        var command = new Command("install", "Bring up a kubeadm node from a bundle with no network: verify, preflight, runtime, packages, images, kubeadm, kubeconfig, CNI.");
-        foreach (var o in new Option[] { bundle, role, singleNode, podCidr, serviceCidr, proxyMode, advertise, endpoint, certSans, cni, runtime, ignore, fix, skip, dryRun, kubeconfigUser, config, peers, sshKey, knownHosts, format })
-            command.Options.Add(o);
+        var command = new Command("install", PhaseHelp.Describe(
+            "Bring up a kubeadm node from a bundle with no network (the first control plane; other nodes use airgap join).",
+            NodeWorkflows.Install, PhaseHelp.Selectable("install")));
+        var flags = new InstallFlags(command, withSkipPhases: true);
+        command.SetAction((result, ct) => AirgapCli.Guard(() => RunAsync(flags, result, only: null, ct)));
 
-        command.SetAction((result, ct) => AirgapCli.Guard(async () =>
+        var phase = new Command("phase", "Run one install phase on its own (its prerequisites are checked; it is journaled), as kubeadm init phase does.");
+        foreach (var p in NodeWorkflows.Install.Phases)
+        {
+            var sub = new Command(p.Name, p.Description);
+            var subFlags = new InstallFlags(sub, withSkipPhases: false);
+            sub.SetAction((result, ct) => AirgapCli.Guard(() => RunAsync(subFlags, result, p.Name, ct)));
+            phase.Subcommands.Add(sub);
+        }
+        command.Subcommands.Add(phase);
+        return command;
+    }
+
+    private static async Task<int> RunAsync(InstallFlags flags, ParseResult result, string? only, CancellationToken ct)
+    {
+        var (request, document) = await flags.ReadAsync(result, ct);
+        if (flags.DryRun(result)) return await DryRunAsync(request, document, only, flags.Json(result), ct);
+        if (Environment.UserName != "root") throw new AirgapException("airgap install changes the node (packages, services, kernel settings): run it as root");
+        await RunAsync(request, document, only, flags.Json(result), ct);
+        if (!flags.Json(result) && only is null) Console.WriteLine("kubectl is ready: kubectl get nodes");
+        return 0;
+    }
+
+    /// <summary>install's flags, made once for `airgap install` and once for each `airgap install phase NAME`.</summary>
+    private sealed class InstallFlags
+    {
+        private readonly Option<string> bundle = new("--bundle") { Description = "the bundle .tar (bin/airgap inside it runs with no .NET installed)", Required = true };
+        private readonly Option<string> role = new("--role") { Description = "control-plane (kubeadm init, the default); workers use airgap join", DefaultValueFactory = _ => "control-plane" };
+        private readonly Option<bool> singleNode = new("--single-node") { Description = "this node is the whole cluster: remove the control-plane taint" };
+        private readonly Option<string> podCidr = new("--pod-network-cidr") { Description = "pod network, as kubeadm's flag", DefaultValueFactory = _ => "10.244.0.0/16" };
+        private readonly Option<string> serviceCidr = new("--service-cidr") { Description = "service network, as kubeadm's flag", DefaultValueFactory = _ => "10.96.0.0/12" };
+        private readonly Option<string> proxyMode = new("--proxy-mode") { Description = "iptables (default) or ipvs", DefaultValueFactory = _ => "iptables" };
+        private readonly Option<string?> advertise = new("--apiserver-advertise-address") { Description = "address the API server advertises, as kubeadm's flag" };
+        private readonly Option<string?> endpoint = new("--control-plane-endpoint") { Description = "HOST:PORT shared by all control planes, as kubeadm's flag" };
+        private readonly Option<string[]> certSans = new("--apiserver-cert-extra-sans") { Description = "extra names for the API server certificate" };
+        private readonly Option<string> cni = new("--cni") { Description = "flannel (default), bridge (single node), or none", DefaultValueFactory = _ => "flannel" };
+        private readonly Option<string> runtime = RuntimeOption();
+        private readonly Option<string[]> ignore = new("--ignore-preflight-errors") { Description = "checks to demote to warnings (a,b or all), as kubeadm's flag" };
+        private readonly Option<bool> fix = new("--fix") { Description = "repair what preflight can: swap off, kernel modules, sysctls" };
+        private readonly Option<string[]> skip = SkipPhasesOption(NodeWorkflows.Install);
+        private readonly Option<bool> dryRun = new("--dry-run") { Description = "print every command and file the install would run and write (configs in full; preflight and --peers for real), change nothing" };
+        private readonly Option<string> kubeconfigUser = new("--kubeconfig-user") { Description = "user who gets ~/.kube/config", DefaultValueFactory = _ => "root" };
+        private readonly Option<string?> config = new("--config") { Description = "node.yaml with these flags in camelCase (podNetworkCidr: …); flags given here win" };
+        private readonly PeerFlags peers = new();
+        private readonly Option<OutputFormat> format = AirgapCli.FormatOption();
+        private readonly bool withSkipPhases;
+
+        public InstallFlags(Command command, bool withSkipPhases)
+        {
+            this.withSkipPhases = withSkipPhases;
+            foreach (var o in new Option[] { bundle, role, singleNode, podCidr, serviceCidr, proxyMode, advertise, endpoint, certSans, cni, runtime, ignore, fix })
+                command.Options.Add(o);
+            if (withSkipPhases) command.Options.Add(skip);
+            foreach (var o in new Option[] { dryRun, kubeconfigUser, config, peers.Peers, peers.SshKey, peers.KnownHosts, format })
+                command.Options.Add(o);
+        }
+
+        public bool DryRun(ParseResult result) => result.GetValue(dryRun);
+
+        public bool Json(ParseResult result) => result.GetValue(format) == OutputFormat.Json;
+
+        public async Task<(InstallRequest, BundleDocument)> ReadAsync(ParseResult result, CancellationToken ct)
         {
             var path = result.GetValue(bundle)!;
             var node = result.GetValue(config) is { } configPath ? NodeConfig.Load(configPath) : new NodeConfig();
@@ -41,10 +85,9 @@ internal static class InstallCommand
             string[] PickList(Option<string[]> option, List<string>? fromFile) =>
                 result.GetResult(option) is { Implicit: false } || fromFile is null ? result.GetValue(option) ?? [] : fromFile.ToArray();
             var document = await BundleReader.ReadDocumentAsync(path, ct);
-            var version = KubernetesVersion.Parse(document.Kubernetes);
             var options = new InstallOptions
             {
-                KubernetesVersion = version,
+                KubernetesVersion = KubernetesVersion.Parse(document.Kubernetes),
                 Role = Pick(role, node.Role) switch
                 {
                     "control-plane" => NodeRole.InitControlPlane,
@@ -60,7 +103,7 @@ internal static class InstallCommand
                     var other => throw new AirgapException($"--cni \"{other}\" is not known; use flannel, bridge or none"),
                 },
                 Runtime = ParseRuntime(Pick(runtime, node.Runtime)),
-                SkipPhases = PickList(skip, node.SkipPhases),
+                SkipPhases = withSkipPhases ? PickList(skip, node.SkipPhases) : [],
             };
             var request = new InstallRequest
             {
@@ -80,20 +123,20 @@ internal static class InstallCommand
                 IgnorePreflight = IgnoredPreflightErrors.Parse(PickList(ignore, node.IgnorePreflightErrors)),
                 Fix = result.GetResult(fix) is { Implicit: false } ? result.GetValue(fix) : node.Fix ?? false,
                 KubeconfigUser = Pick(kubeconfigUser, node.KubeconfigUser),
-                Peers = ParsePeers(PickList(peers, node.Peers)),
-                Ssh = new SshSettings { KeyFiles = result.GetValue(sshKey) ?? [], KnownHostsFile = result.GetValue(knownHosts) },
+                Peers = ParsePeers(PickList(peers.Peers, node.Peers)),
+                Ssh = peers.Settings(result),
             };
-            var plan = InstallPlan.Create(options);
-            var json = result.GetValue(format) == OutputFormat.Json;
-            if (result.GetValue(dryRun)) return await DryRunAsync(request, document, plan, json, ct);
-            if (Environment.UserName != "root") throw new AirgapException("airgap install changes the node (packages, services, kernel settings): run it as root");
-
-            await RunAsync(request, document, json, ct);
-            if (!json) Console.WriteLine("kubectl is ready: kubectl get nodes");
-            return 0;
-        }));
-        return command;
+            // Refused here, before anything runs, when the flags cannot work together.
+            InstallPlan.Create(options);
+            return (request, document);
+        }
     }
+
+    internal static Option<string> RuntimeOption() =>
+        new("--runtime") { Description = "containerd (default), or docker: the node's own Docker engine, Kubernetes before 1.24", DefaultValueFactory = _ => "containerd" };
+
+    internal static Option<string[]> SkipPhasesOption<TPhase>(NodeWorkflow<TPhase> workflow) where TPhase : IPhase =>
+        new("--skip-phases") { Description = $"phases to skip (a,b): {string.Join(", ", workflow.Names)}" };
 
     internal static ContainerRuntimeKind ParseRuntime(string name) => name switch
     {
@@ -107,8 +150,9 @@ internal static class InstallCommand
     /// in order (reads, preflight and --peers are real), nothing changes, and the exit code says
     /// whether the install would get through.
     /// </summary>
-    internal static async Task<int> DryRunAsync(InstallRequest request, BundleDocument document, InstallPlan plan, bool json, CancellationToken ct)
+    internal static async Task<int> DryRunAsync(InstallRequest request, BundleDocument document, string? only, bool json, CancellationToken ct)
     {
+        var plan = InstallPlan.Create(request.Options);
         var output = json ? Console.Error : Console.Out;
         // Configs are printed, but the join token and certificate key in them are not.
         string[] secrets = [.. new[] { request.Join?.Token, request.CertificateKey }.OfType<string>()];
@@ -124,12 +168,15 @@ internal static class InstallCommand
             },
         };
         output.WriteLine($"dry run of airgap {(request.Join is null ? "install" : "join")} for Kubernetes {document.Kubernetes} ({plan.KubeadmApiVersion.ToApiVersion()}) from {request.BundlePath}; nothing will change");
-        var reports = await new Installer(host, progress).InstallAsync(request with { DryRun = true }, ct);
+        var installer = new Installer(host, progress);
+        var reports = only is null
+            ? await installer.InstallAsync(request with { DryRun = true }, ct)
+            : await installer.RunPhaseAsync(request with { DryRun = true }, only, ct);
         if (json)
             JsonOutput.Write(new
             {
                 bundle = request.BundlePath, kubernetes = document.Kubernetes, kubeadmApi = plan.KubeadmApiVersion.ToApiVersion(),
-                phases = plan.Phases.Select(p => new { p.Name, p.Description, p.SkipReason, outcome = reports.FirstOrDefault(r => r.Phase == p.Name)?.Outcome }),
+                phases = plan.Phases.Where(p => only is null || p.Name == only).Select(p => new { p.Name, p.Description, p.SkipReason, outcome = reports.FirstOrDefault(r => r.Phase == p.Name)?.Outcome }),
                 plan = host.Plan.Select(a => new { kind = a.Kind.ToString().ToLowerInvariant(), a.Text, a.Path }),
             });
         return 0;
@@ -139,10 +186,12 @@ internal static class InstallCommand
     /// Runs install or join on this node and reports each phase; with -o json also every command it
     /// ran (as recorded: secrets redacted), its exit code and duration, for an audit trail.
     /// </summary>
-    internal static async Task RunAsync(InstallRequest request, BundleDocument document, bool json, CancellationToken ct)
+    internal static async Task RunAsync(InstallRequest request, BundleDocument document, string? only, bool json, CancellationToken ct)
     {
         var host = new RecordingHost(new LocalHost());
-        var reports = await LiveProgress.RunAsync(json: true, async progress => await new Installer(host, progress).InstallAsync(request, ct));
+        var reports = await LiveProgress.RunAsync(json: true, async progress => only is null
+            ? await new Installer(host, progress).InstallAsync(request, ct)
+            : await new Installer(host, progress).RunPhaseAsync(request, only, ct));
         if (json)
         {
             JsonOutput.Write(new
@@ -158,13 +207,16 @@ internal static class InstallCommand
         foreach (var r in reports) Console.WriteLine($"{r.Phase,-10} {r.Outcome,-22} {r.Seconds,6:0.0} s{(r.Detail is null ? "" : "  " + r.Detail)}");
     }
 
-    internal static (Option<string[]> Peers, Option<string[]> SshKey, Option<string?> KnownHosts) PeerOptions() =>
-    (
-        new Option<string[]>("--peers") { Description = "the cluster's other nodes as [user@]host[:port], probed over SSH so preflight refuses duplicate host names, MACs and product_uuids" },
-        new Option<string[]>("--ssh-key") { Description = "private key for --peers (default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa)" },
-        new Option<string?>("--ssh-known-hosts") { Description = "known_hosts that must vouch for the peers' host keys (default: ~/.ssh/known_hosts)" }
-    );
-
     internal static IReadOnlyList<SshTarget> ParsePeers(IEnumerable<string> values) =>
         values.SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).Select(SshTarget.Parse).ToList();
+
+    /// <summary>--peers and the SSH settings to reach them, as install and join take them.</summary>
+    internal sealed class PeerFlags
+    {
+        public Option<string[]> Peers { get; } = new("--peers") { Description = "the cluster's other nodes as [user@]host[:port], probed over SSH so preflight refuses duplicate host names, MACs and product_uuids" };
+        public Option<string[]> SshKey { get; } = new("--ssh-key") { Description = "private key for --peers (default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa)" };
+        public Option<string?> KnownHosts { get; } = new("--ssh-known-hosts") { Description = "known_hosts that must vouch for the peers' host keys (default: ~/.ssh/known_hosts)" };
+
+        public SshSettings Settings(ParseResult result) => new() { KeyFiles = result.GetValue(SshKey) ?? [], KnownHostsFile = result.GetValue(KnownHosts) };
+    }
 }

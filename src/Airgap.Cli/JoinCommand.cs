@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Airgap.Bundles;
 using Airgap.Nodes;
+using Airgap.Nodes.Phases;
 using Airgap.Releases;
 
 namespace Airgap.Cli;
@@ -9,25 +10,68 @@ internal static class JoinCommand
 {
     public static Command Create()
     {
-        var bundle = new Option<string>("--bundle") { Description = "the bundle .tar the cluster was installed from", Required = true };
-        var joinFile = new Option<string?>("--join-file") { Description = "the file airgap install wrote on the first control plane (/var/lib/airgap/join.txt), or any `kubeadm join` line" };
-        var endpoint = new Option<string?>("--endpoint") { Description = "API server HOST:PORT (instead of --join-file)" };
-        var token = new Option<string?>("--token") { Description = "bootstrap token (instead of --join-file)" };
-        var caHash = new Option<string[]>("--discovery-token-ca-cert-hash") { Description = "sha256:HEX pin of the cluster CA (instead of --join-file)" };
-        caHash.Aliases.Add("--ca-cert-hash");
-        var controlPlane = new Option<bool>("--control-plane") { Description = "join as another control plane" };
-        var certificateKey = new Option<string?>("--certificate-key") { Description = "key from kubeadm init --upload-certs, for --control-plane" };
-        var ignore = new Option<string[]>("--ignore-preflight-errors") { Description = "checks to demote to warnings (a,b or all), as kubeadm's flag" };
-        var fix = new Option<bool>("--fix") { Description = "repair what preflight can, including turning swap off" };
-        var skip = new Option<string[]>("--skip-phases") { Description = $"phases to skip: {string.Join(", ", InstallPhaseNames.All)}" };
-        var runtime = new Option<string>("--runtime") { Description = "containerd (default), or docker: the node's own Docker engine, Kubernetes before 1.24", DefaultValueFactory = _ => "containerd" };
-        var dryRun = new Option<bool>("--dry-run") { Description = "print every command and file the join would run and write, change nothing" };
-        var (peers, sshKey, knownHosts) = InstallCommand.PeerOptions();
-        var format = AirgapCli.FormatOption();
-        var command = new Command("join", "Join this node to a cluster installed with airgap, from the same bundle, with no network beyond the cluster.");
-        foreach (var o in new Option[] { bundle, joinFile, endpoint, token, caHash, controlPlane, certificateKey, runtime, ignore, fix, skip, dryRun, peers, sshKey, knownHosts, format }) command.Options.Add(o);
+        var command = new Command("join", PhaseHelp.Describe(
+            "Join this node to a cluster installed with airgap, from the same bundle, with no network beyond the cluster.",
+            NodeWorkflows.Join, PhaseHelp.Selectable("join")));
+        var flags = new JoinFlags(command, withSkipPhases: true);
+        command.SetAction((result, ct) => AirgapCli.Guard(() => RunAsync(flags, result, only: null, ct)));
 
-        command.SetAction((result, ct) => AirgapCli.Guard(async () =>
+        var phase = new Command("phase", "Run one join phase on its own (its prerequisites are checked; it is journaled), as kubeadm join phase does.");
+        foreach (var p in NodeWorkflows.Join.Phases)
+        {
+            var sub = new Command(p.Name, p.Description);
+            var subFlags = new JoinFlags(sub, withSkipPhases: false);
+            sub.SetAction((result, ct) => AirgapCli.Guard(() => RunAsync(subFlags, result, p.Name, ct)));
+            phase.Subcommands.Add(sub);
+        }
+        command.Subcommands.Add(phase);
+        return command;
+    }
+
+    private static async Task<int> RunAsync(JoinFlags flags, ParseResult result, string? only, CancellationToken ct)
+    {
+        var (request, document) = await flags.ReadAsync(result, ct);
+        var json = flags.Json(result);
+        if (flags.DryRun(result)) return await InstallCommand.DryRunAsync(request, document, only, json, ct);
+        if (Environment.UserName != "root")
+            throw new AirgapException("airgap join changes the node (packages, services, kernel settings): run it as root");
+        await InstallCommand.RunAsync(request, document, only, json, ct);
+        return 0;
+    }
+
+    /// <summary>join's flags, made once for `airgap join` and once for each `airgap join phase NAME`.</summary>
+    private sealed class JoinFlags
+    {
+        private readonly Option<string> bundle = new("--bundle") { Description = "the bundle .tar the cluster was installed from", Required = true };
+        private readonly Option<string?> joinFile = new("--join-file") { Description = "the file airgap install wrote on the first control plane (/var/lib/airgap/join.txt), or any `kubeadm join` line" };
+        private readonly Option<string?> endpoint = new("--endpoint") { Description = "API server HOST:PORT (instead of --join-file)" };
+        private readonly Option<string?> token = new("--token") { Description = "bootstrap token (instead of --join-file)" };
+        private readonly Option<string[]> caHash = new("--discovery-token-ca-cert-hash", "--ca-cert-hash") { Description = "sha256:HEX pin of the cluster CA (instead of --join-file)" };
+        private readonly Option<bool> controlPlane = new("--control-plane") { Description = "join as another control plane" };
+        private readonly Option<string?> certificateKey = new("--certificate-key") { Description = "key from kubeadm init --upload-certs, for --control-plane" };
+        private readonly Option<string[]> ignore = new("--ignore-preflight-errors") { Description = "checks to demote to warnings (a,b or all), as kubeadm's flag" };
+        private readonly Option<bool> fix = new("--fix") { Description = "repair what preflight can, including turning swap off" };
+        private readonly Option<string[]> skip = InstallCommand.SkipPhasesOption(NodeWorkflows.Join);
+        private readonly Option<string> runtime = InstallCommand.RuntimeOption();
+        private readonly Option<bool> dryRun = new("--dry-run") { Description = "print every command and file the join would run and write, change nothing" };
+        private readonly InstallCommand.PeerFlags peers = new();
+        private readonly Option<OutputFormat> format = AirgapCli.FormatOption();
+        private readonly bool withSkipPhases;
+
+        public JoinFlags(Command command, bool withSkipPhases)
+        {
+            this.withSkipPhases = withSkipPhases;
+            foreach (var o in new Option[] { bundle, joinFile, endpoint, token, caHash, controlPlane, certificateKey, runtime, ignore, fix })
+                command.Options.Add(o);
+            if (withSkipPhases) command.Options.Add(skip);
+            foreach (var o in new Option[] { dryRun, peers.Peers, peers.SshKey, peers.KnownHosts, format }) command.Options.Add(o);
+        }
+
+        public bool DryRun(ParseResult result) => result.GetValue(dryRun);
+
+        public bool Json(ParseResult result) => result.GetValue(format) == OutputFormat.Json;
+
+        public async Task<(InstallRequest, BundleDocument)> ReadAsync(ParseResult result, CancellationToken ct)
         {
             KubeadmJoinSettings join;
             var key = result.GetValue(certificateKey);
@@ -54,10 +98,9 @@ internal static class JoinCommand
                 Role = join.ControlPlane ? NodeRole.JoinControlPlane : NodeRole.Worker,
                 Cni = CniChoice.None,
                 Runtime = InstallCommand.ParseRuntime(result.GetValue(runtime)!),
-                SkipPhases = result.GetValue(skip) ?? [],
+                SkipPhases = withSkipPhases ? result.GetValue(skip) ?? [] : [],
             };
-            if (!result.GetValue(dryRun) && Environment.UserName != "root")
-                throw new AirgapException("airgap join changes the node (packages, services, kernel settings): run it as root");
+            InstallPlan.Create(options);
             var request = new InstallRequest
             {
                 BundlePath = Path.GetFullPath(path),
@@ -66,14 +109,10 @@ internal static class JoinCommand
                 CertificateKey = key,
                 IgnorePreflight = IgnoredPreflightErrors.Parse(result.GetValue(ignore) ?? []),
                 Fix = result.GetValue(fix),
-                Peers = InstallCommand.ParsePeers(result.GetValue(peers) ?? []),
-                Ssh = new SshSettings { KeyFiles = result.GetValue(sshKey) ?? [], KnownHostsFile = result.GetValue(knownHosts) },
+                Peers = InstallCommand.ParsePeers(result.GetValue(peers.Peers) ?? []),
+                Ssh = peers.Settings(result),
             };
-            var json = result.GetValue(format) == OutputFormat.Json;
-            if (result.GetValue(dryRun)) return await InstallCommand.DryRunAsync(request, document, InstallPlan.Create(options), json, ct);
-            await InstallCommand.RunAsync(request, document, json, ct);
-            return 0;
-        }));
-        return command;
+            return (request, document);
+        }
     }
 }

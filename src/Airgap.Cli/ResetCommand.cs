@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Airgap.Nodes;
+using Airgap.Nodes.Phases;
 
 namespace Airgap.Cli;
 
@@ -7,7 +8,9 @@ internal static class ResetCommand
 {
     public static Command Create()
     {
-        var command = new Command("reset", "Undo airgap install on this node: kubeadm reset, the CNI config airgap wrote, and airgap's journal (packages stay installed and held).");
+        var command = new Command("reset", PhaseHelp.Describe(
+            "Undo airgap install on this node: kubeadm reset, the files airgap wrote, and airgap's journal (packages stay installed and held).",
+            NodeWorkflows.Reset, usage: null));
         command.SetAction((result, ct) => AirgapCli.Guard(async () =>
         {
             if (Environment.UserName != "root") throw new AirgapException("airgap reset changes the node: run it as root");

@@ -1,4 +1,5 @@
 using Airgap.Nodes;
+using Airgap.Nodes.Phases;
 using Airgap.Releases;
 
 namespace Airgap.Tests.Nodes;
@@ -14,7 +15,7 @@ public sealed class InstallPlanTests
     {
         var plan = InstallPlan.Create(Options());
         Assert.Equal(["verify", "preflight", "runtime", "packages", "images", "kubeadm", "kubeconfig", "cni", "finalize"], plan.Phases.Select(p => p.Name));
-        Assert.Equal(InstallPhaseNames.All, plan.Phases.Select(p => p.Name));
+        Assert.Equal(NodeWorkflows.Install.Names, plan.Phases.Select(p => p.Name));
     }
 
     [Fact]
@@ -22,12 +23,12 @@ public sealed class InstallPlanTests
     {
         var plan = InstallPlan.Create(Options() with { SingleNode = true, Cni = CniChoice.Bridge });
 
-        Assert.Equal(InstallPhaseNames.All, Running(plan));
+        Assert.Equal(NodeWorkflows.Install.Names, Running(plan));
         Assert.Equal(KubeadmApiVersion.V1Beta2, plan.KubeadmApiVersion);
-        Assert.Contains("kubeadm.k8s.io/v1beta2", plan[InstallPhase.Kubeadm].Description);
-        Assert.Contains("kubeadm init", plan[InstallPhase.Kubeadm].Description);
-        Assert.Contains(BridgeCniConfig.FileName, plan[InstallPhase.Cni].Description);
-        Assert.Contains("untainted", plan[InstallPhase.Finalize].Description);
+        Assert.Contains("kubeadm.k8s.io/v1beta2", plan["kubeadm"].Description);
+        Assert.Contains("kubeadm init", plan["kubeadm"].Description);
+        Assert.Contains(BridgeCniConfig.FileName, plan["cni"].Description);
+        Assert.Contains("untainted", plan["finalize"].Description);
     }
 
     [Fact]
@@ -36,10 +37,12 @@ public sealed class InstallPlanTests
         var plan = InstallPlan.Create(Options("v1.28.4") with { Role = NodeRole.Worker });
 
         Assert.Equal(["verify", "preflight", "runtime", "packages", "images", "kubeadm", "finalize"], Running(plan));
-        Assert.Equal("workers get no admin kubeconfig", plan[InstallPhase.Kubeconfig].SkipReason);
-        Assert.Contains("first control plane", plan[InstallPhase.Cni].SkipReason);
-        Assert.Contains("kubeadm join", plan[InstallPhase.Kubeadm].Description);
-        Assert.Contains("v1beta3", plan[InstallPhase.Kubeadm].Description);
+        Assert.Equal("workers get no admin kubeconfig", plan["kubeconfig"].SkipReason);
+        // The network add-on is the first control plane's: joining nodes have no cni phase at all.
+        Assert.DoesNotContain("cni", plan.Phases.Select(p => p.Name));
+        Assert.Contains("first control plane", new CniPhase().SkipReason(Options() with { Role = NodeRole.Worker }));
+        Assert.Contains("kubeadm join", plan["kubeadm"].Description);
+        Assert.Contains("v1beta3", plan["kubeadm"].Description);
     }
 
     [Fact]
@@ -49,15 +52,15 @@ public sealed class InstallPlanTests
 
         Assert.Equal(["verify", "preflight", "runtime", "packages", "images", "kubeadm", "kubeconfig", "finalize"], Running(plan));
         Assert.Equal(KubeadmApiVersion.V1Beta4, plan.KubeadmApiVersion);
-        Assert.Contains("as a control plane", plan[InstallPhase.Kubeadm].Description);
+        Assert.Contains("as a control plane", plan["kubeadm"].Description);
     }
 
     [Fact]
     public void Cni_none_skips_the_cni_phase()
     {
         var plan = InstallPlan.Create(Options() with { Cni = CniChoice.None });
-        Assert.StartsWith("--cni none", plan[InstallPhase.Cni].SkipReason);
-        Assert.Contains("Flannel", InstallPlan.Create(Options())[InstallPhase.Cni].Description);
+        Assert.StartsWith("--cni none", plan["cni"].SkipReason);
+        Assert.Contains("Flannel", InstallPlan.Create(Options())["cni"].Description);
     }
 
     [Fact]
@@ -66,14 +69,14 @@ public sealed class InstallPlanTests
         var plan = InstallPlan.Create(Options() with { SkipPhases = ["Preflight,images", " packages "] });
 
         Assert.Equal(["verify", "runtime", "kubeadm", "kubeconfig", "cni", "finalize"], Running(plan));
-        Assert.Equal("--skip-phases", plan[InstallPhase.Images].SkipReason);
+        Assert.Equal("--skip-phases", plan["images"].SkipReason);
     }
 
     [Fact]
     public void Unknown_skip_phases_are_refused_with_the_valid_names()
     {
         var error = Assert.Throws<AirgapException>(() => InstallPlan.Create(Options() with { SkipPhases = ["network"] }));
-        Assert.Equal("--skip-phases: \"network\" is not a phase; phases are verify, preflight, runtime, packages, images, kubeadm, kubeconfig, cni, finalize", error.Message);
+        Assert.Equal("--skip-phases: \"network\" is not a phase of install; phases are verify, preflight, runtime, packages, images, kubeadm, kubeconfig, cni, finalize", error.Message);
     }
 
     [Fact]
@@ -89,7 +92,7 @@ public sealed class InstallPlanTests
     public void Docker_before_1_24_is_planned_through_the_engine()
     {
         var plan = InstallPlan.Create(Options("v1.23.17") with { Runtime = ContainerRuntimeKind.Docker });
-        Assert.Contains("Docker", plan[InstallPhase.Runtime].Description);
-        Assert.Contains("Docker", plan[InstallPhase.Images].Description);
+        Assert.Contains("Docker", plan["runtime"].Description);
+        Assert.Contains("Docker", plan["images"].Description);
     }
 }

@@ -1,5 +1,6 @@
 using Airgap.Bundles;
 using Airgap.Nodes;
+using Airgap.Nodes.Phases;
 using Airgap.Releases;
 
 namespace Airgap.Tests.Nodes;
@@ -31,7 +32,7 @@ public sealed class InstallerTests : IDisposable
 
         var reports = await new Installer(node.Host, node.Progress).InstallAsync(Request(bundle), default);
 
-        Assert.Equal(InstallPhaseNames.All, reports.Select(r => r.Phase));
+        Assert.Equal(NodeWorkflows.Install.Names, reports.Select(r => r.Phase));
         Assert.All(reports, r => Assert.Equal("done", r.Outcome));
         var lines = node.Host.Commands.Select(c => c.DisplayLine).ToList();
         int At(string start) => lines.FindIndex(l => l.StartsWith(start, StringComparison.Ordinal));
@@ -70,7 +71,7 @@ public sealed class InstallerTests : IDisposable
 
         node.FailOn = null;
         var reports = await new Installer(node.Host, node.Progress).InstallAsync(Request(bundle), default);
-        var failedAt = InstallPhaseNames.All.ToList().IndexOf(phase);
+        var failedAt = NodeWorkflows.Install.Names.ToList().IndexOf(phase);
         for (var i = 0; i < reports.Count; i++)
             Assert.Equal(i < failedAt ? "done earlier, checked" : "done", reports[i].Outcome);
         // Only a retry of kubeadm's own half-made state is reset; nothing else is undone.

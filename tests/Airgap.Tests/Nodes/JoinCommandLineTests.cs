@@ -1,4 +1,5 @@
 using Airgap.Nodes;
+using Airgap.Nodes.Phases;
 
 namespace Airgap.Tests.Nodes;
 
@@ -38,12 +39,13 @@ public sealed class JoinCommandLineTests
     }
 
     [Fact]
-    public void A_worker_plan_skips_kubeconfig_and_cni()
+    public void A_worker_plan_skips_kubeconfig_and_has_no_cni_phase()
     {
         var plan = InstallPlan.Create(new InstallOptions { KubernetesVersion = Airgap.Releases.KubernetesVersion.Parse("v1.20.2"), Role = NodeRole.Worker, Cni = CniChoice.None });
-        Assert.True(plan[InstallPhase.Kubeconfig].Skipped);
-        Assert.True(plan[InstallPhase.Cni].Skipped);
-        Assert.False(plan[InstallPhase.Kubeadm].Skipped);
-        Assert.Contains("kubeadm join", plan[InstallPhase.Kubeadm].Description);
+        Assert.Same(NodeWorkflows.Join, plan.Workflow);
+        Assert.True(plan["kubeconfig"].Skipped);
+        Assert.DoesNotContain("cni", plan.Phases.Select(p => p.Name));
+        Assert.False(plan["kubeadm"].Skipped);
+        Assert.Contains("kubeadm join", plan["kubeadm"].Description);
     }
 }

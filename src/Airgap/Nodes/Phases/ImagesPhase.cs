@@ -1,0 +1,39 @@
+namespace Airgap.Nodes.Phases;
+
+public sealed class ImagesPhase : IInstallPhase
+{
+    public string Name => "images";
+    public string Description => "import the bundle's images into the container runtime and check each one kubeadm needs is there";
+
+    public string Describe(InstallOptions o) => o.Runtime == ContainerRuntimeKind.Docker
+        ? "load the bundle's images into Docker and check each one kubeadm needs is there"
+        : "import the bundle's images into containerd (namespace k8s.io) and check each one kubeadm needs is there";
+
+    public async Task RequireAsync(InstallContext c, CancellationToken ct)
+    {
+        if (!c.DryRun && !await c.ImageStore.AnswersAsync(ct).ConfigureAwait(false))
+            throw new AirgapException($"{c.RuntimeName} does not answer; the images phase needs the runtime phase: do not skip it, or start {c.RuntimeName}");
+    }
+
+    public async Task RunAsync(InstallContext c, PhaseAttempt attempt, CancellationToken ct)
+    {
+        c.Progress.Info($"  importing {c.Document.Images.Count} images into {(c.UsesDocker ? "Docker" : "containerd (namespace k8s.io)")}");
+        if (c.DryRun && c.UsesDocker)
+        {
+            c.Progress.Info("  would stream the bundle's images/ into the Docker engine's load API");
+            return;
+        }
+        await c.ImageStore.ImportAsync(c.Request.BundlePath, ct).ConfigureAwait(false);
+        if (!c.DryRun) await CheckAsync(c, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Every image of the bundle is in the runtime under its canonical name.</summary>
+    public async Task CheckAsync(InstallContext c, CancellationToken ct)
+    {
+        var present = await c.ImageStore.NamesAsync(ct).ConfigureAwait(false);
+        var missing = c.ImageNames.Where(n => !present.Contains(n)).ToList();
+        if (missing.Count > 0)
+            throw new AirgapException($"the runtime lacks {missing.Count} of the bundle's images ({string.Join(", ", missing.Take(3))}); " +
+                                      "the images phase imports them: do not skip it, and check the runtime's image list");
+    }
+}
