@@ -4,7 +4,8 @@
 # 1. prepare the host and start the lab's fake internet (../shared/lab: registry, dl.k8s.io tree,
 #    GitHub-release mirror, signed kubernetes-xenial apt repo; Debian's mirror from the host's sources);
 # 2. `airgap build` with the same flags an operator behind the GFW uses with real mirrors;
-# 3. stop the fake internet, then as an operator: extract bin/airgap, `airgap install --single-node`;
+# 3. stop the fake internet, then as an operator: extract bin/airgap, `airgap install phase preflight`
+#    alone, a dry run, then `airgap install --single-node`;
 # 4. check node Ready, control plane Running, no image pull errors, a workload on a NodePort,
 #    packages held, kubeconfig 0600; 5. re-run install (all phases done); 6. reset.
 # The host is reset by the lab's node-reset.sh on every exit, failures included.
@@ -143,6 +144,18 @@ head -c $((size / 2)) "$BUNDLE" >"$WORK/truncated.tar"
 expect_refused truncated "$WORK/truncated.tar" "truncated"
 rm -f "$WORK/corrupt.tar" "$WORK/truncated.tar"
 
+step "airgap install phase preflight: one phase alone on the prepared node, journaled"
+./bin/airgap install phase preflight --bundle "$BUNDLE" --single-node --cni bridge >"$WORK/phase-preflight.txt" 2>&1 \
+  || fail "airgap install phase preflight" "$WORK/phase-preflight.txt"
+grep -q '^\[preflight\] check swap' "$WORK/phase-preflight.txt" || fail "phase preflight did not announce itself" "$WORK/phase-preflight.txt"
+grep -Eq '^preflight +done ' "$WORK/phase-preflight.txt" || fail "phase preflight did not report done" "$WORK/phase-preflight.txt"
+if grep -Eq '^\[(verify|runtime|packages|images|kubeadm)\]' "$WORK/phase-preflight.txt"; then fail "phase preflight ran other phases" "$WORK/phase-preflight.txt"; fi
+python3 - /var/lib/airgap/journal.json <<'PY' || fail "the journal does not hold preflight alone, done" /var/lib/airgap/journal.json
+import json, sys
+phases = {p["phase"]: p["state"] for p in json.load(open(sys.argv[1]))["phases"]}
+assert phases == {"preflight": "done"}, phases
+PY
+
 step "airgap install --dry-run: the whole plan on the real node, nothing changed"
 # Every file an install touches, and the package list; directories that do not exist yet are fine.
 snapshot() { { find /var/lib/airgap /etc/kubernetes /etc/containerd /etc/apt/sources.list.d /etc/systemd/system -type f -exec sha256sum {} + 2>/dev/null || true; } | sort; dpkg -l | sha256sum; }
@@ -154,6 +167,9 @@ for expected in "would unpack packages/debian-12/amd64/" "plan: write /etc/conta
                 "plan: ctr -n k8s.io images import -" "plan: kubeadm init --config /etc/kubernetes/airgap/kubeadm.yaml"; do
   grep -qF -- "$expected" "$WORK/dry-run.txt" || fail "the dry run does not plan \"$expected\"" "$WORK/dry-run.txt"
 done
+# The journal is the run's own bookkeeping, not a change the operator asked for.
+if grep -q 'journal.json' "$WORK/dry-run.txt"; then fail "the dry run plans journal writes" "$WORK/dry-run.txt"; fi
+grep -q '^\[preflight\] done earlier; checked' "$WORK/dry-run.txt" || fail "the dry run did not find preflight done" "$WORK/dry-run.txt"
 
 step "airgap install --single-node (offline)"
 INSTALL_START=$SECONDS

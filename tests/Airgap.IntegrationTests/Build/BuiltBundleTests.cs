@@ -1,6 +1,8 @@
 using System.Formats.Tar;
 using System.Security.Cryptography;
 using System.Text.Json;
+using System.Text.RegularExpressions;
+using Airgap.Nodes.Phases;
 using Airgap.TestKit;
 
 namespace Airgap.IntegrationTests.Build;
@@ -114,6 +116,8 @@ public sealed class BuiltBundleTests(BuildFixture fixture) : IClassFixture<Build
         Assert.Contains("ctr -n k8s.io images import -", plan);
         Assert.Contains("kubeadm init --config /etc/kubernetes/airgap/kubeadm.yaml --ignore-preflight-errors=all", plan);
         Assert.Contains(plan, a => a.StartsWith("write /etc/cni/net.d/", StringComparison.Ordinal));
+        // The journal is the run's own bookkeeping, not a change the operator asked for.
+        Assert.DoesNotContain(plan, a => a.Contains("journal.json", StringComparison.Ordinal));
         Assert.False(File.Exists("/var/lib/airgap/journal.json"));
 
         // As text, configs are printed whole.
@@ -134,6 +138,34 @@ public sealed class BuiltBundleTests(BuildFixture fixture) : IClassFixture<Build
         var podman = await fixture.Cli.RunAsync("install", "--bundle", fixture.BundlePath, "--runtime", "podman", "--dry-run");
         Assert.NotEqual(0, podman.ExitCode);
         Assert.Equal("error: --runtime \"podman\" is not known; use containerd, or docker (Kubernetes before 1.24)", podman.Stderr.Trim());
+    }
+
+    [Fact]
+    public async Task Help_lists_every_phase_from_the_phase_objects_and_one_phase_runs_alone()
+    {
+        foreach (var (verb, workflow) in new[] { ("install", NodeWorkflows.Install), ("join", NodeWorkflows.Join) })
+        {
+            var help = await fixture.Cli.RunAsync(verb, "--help");
+            var phaseHelp = await fixture.Cli.RunAsync(verb, "phase", "--help");
+            Assert.True(help.Succeeded && phaseHelp.Succeeded, help + "\n" + phaseHelp);
+            foreach (var phase in workflow.Phases)
+            {
+                var line = new Regex($@"^\s+{phase.Name}\s+{Regex.Escape(phase.Description)}$", RegexOptions.Multiline);
+                Assert.Matches(line, help.Stdout);
+                Assert.Matches(line, phaseHelp.Stdout);
+            }
+            Assert.Equal(workflow.Phases.Count, phaseHelp.Stdout.Split('\n').SkipWhile(l => l != "Commands:").Count(l => l.StartsWith("  ", StringComparison.Ordinal)));
+        }
+        var cni = await fixture.Cli.RunAsync("join", "phase", "cni", "--bundle", fixture.BundlePath);
+        Assert.Equal(2, cni.ExitCode);
+        Assert.StartsWith("error: Unrecognized command or argument 'cni'", cni.Stderr);
+
+        var images = await fixture.Cli.RunAsync("install", "phase", "images", "--bundle", fixture.BundlePath, "--single-node", "--cni", "bridge", "--dry-run", "-o", "json");
+        Assert.True(images.Succeeded, images.ToString());
+        using var doc = JsonDocument.Parse(images.Stdout);
+        var phases = doc.RootElement.GetProperty("phases").EnumerateArray().Select(p => (p.GetProperty("name").GetString(), p.GetProperty("outcome").GetString())).ToArray();
+        Assert.Equal([("images", "planned")], phases);
+        Assert.Equal(["ctr -n k8s.io images import -"], doc.RootElement.GetProperty("plan").EnumerateArray().Select(a => a.GetProperty("text").GetString()));
     }
 
     [Fact]

@@ -79,6 +79,48 @@ public sealed class InstallerTests : IDisposable
     }
 
     [Fact]
+    public async Task One_phase_runs_alone_and_a_later_install_checks_it_instead_of_running_it_again()
+    {
+        var bundle = await MiniBundle.WriteAsync(work);
+        var node = new SimulatedNode();
+
+        var alone = await new Installer(node.Host, node.Progress).RunPhaseAsync(Request(bundle), "preflight", default);
+
+        Assert.Equal(("preflight", "done"), (Assert.Single(alone).Phase, alone[0].Outcome));
+        Assert.DoesNotContain(node.Host.Commands, c => c.File is "apt-get" or "kubeadm" or "ctr");
+        var reports = await new Installer(node.Host, node.Progress).InstallAsync(Request(bundle), default);
+        Assert.Equal("done earlier, checked", reports.Single(r => r.Phase == "preflight").Outcome);
+        Assert.Equal("done", reports.Single(r => r.Phase == "verify").Outcome);
+    }
+
+    [Fact]
+    public async Task One_phase_alone_still_names_the_phase_it_needs()
+    {
+        var bundle = await MiniBundle.WriteAsync(work);
+        var node = new SimulatedNode();
+
+        var e = await Assert.ThrowsAsync<AirgapException>(() => new Installer(node.Host, node.Progress).RunPhaseAsync(Request(bundle), "kubeadm", default));
+
+        Assert.StartsWith("phase kubeadm failed", e.Message);
+        Assert.Contains("needs the packages phase", e.Message);
+    }
+
+    [Fact]
+    public async Task A_dry_run_plans_the_operators_changes_and_no_journal_writes()
+    {
+        var bundle = await MiniBundle.WriteAsync(work);
+        var node = new SimulatedNode();
+        var dryRun = new DryRunHost(node.Host);
+
+        var reports = await new Installer(dryRun, node.Progress).InstallAsync(Request(bundle) with { DryRun = true }, default);
+
+        Assert.All(reports, r => Assert.Equal("planned", r.Outcome));
+        Assert.Contains(dryRun.Plan, a => a.Path == ContainerdConfig.DefaultPath);
+        Assert.DoesNotContain(dryRun.Plan, a => a.Path?.EndsWith("journal.json", StringComparison.Ordinal) == true);
+        Assert.False(node.Host.Has(Path.Combine(work, "state", "journal.json")));
+    }
+
+    [Fact]
     public async Task A_kubeadm_failure_is_one_line_naming_the_command_with_its_output_tail_shown()
     {
         var bundle = await MiniBundle.WriteAsync(work);
