@@ -18,6 +18,8 @@ internal static class AirgapCli
             InstallCommand.Create(),
             JoinCommand.Create(),
             ResetCommand.Create(),
+            ClusterCommand.Create(),
+            ApiServerProxyCommand.Create(),
             VersionCommand.Create(),
         };
         var result = root.Parse(args);

@@ -20,10 +20,19 @@ internal static class Installers
         return found;
     }
 
-    /// <summary>A single-file publish has no airgap.dll beside it; a development build does.</summary>
+    /// <summary>
+    /// Only a single-file publish is a program a node can run alone. A framework-dependent run
+    /// (`dotnet airgap.dll`, `dotnet run`) has the dotnet host as its process, which dies on the node
+    /// as "cannot execute dotnet when renamed to airgap"; a single-file app's assemblies have no
+    /// location on disk, which is how .NET itself tells the two apart.
+    /// </summary>
     private static bool IsSelfContainedFor(string self, string arch)
     {
         var current = RuntimeInformation.ProcessArchitecture switch { Architecture.X64 => "amd64", Architecture.Arm64 => "arm64", _ => "" };
-        return current == arch && !File.Exists(Path.Combine(Path.GetDirectoryName(self)!, "airgap.dll"));
+        return current == arch && IsSingleFile && Path.GetFileNameWithoutExtension(self) != "dotnet";
     }
+
+#pragma warning disable IL3000 // Location is read precisely to learn whether this is a single-file app.
+    private static bool IsSingleFile => string.IsNullOrEmpty(typeof(Installers).Assembly.Location);
+#pragma warning restore IL3000
 }

@@ -49,6 +49,7 @@ internal static class JoinCommand
         private readonly Option<string[]> caHash = new("--discovery-token-ca-cert-hash", "--ca-cert-hash") { Description = "sha256:HEX pin of the cluster CA (instead of --join-file)" };
         private readonly Option<bool> controlPlane = new("--control-plane") { Description = "join as another control plane" };
         private readonly Option<string?> certificateKey = new("--certificate-key") { Description = "key from kubeadm init --upload-certs, for --control-plane" };
+        private readonly Option<string?> advertise = new("--apiserver-advertise-address") { Description = "with --control-plane: address this node's API server advertises (default: the default route's)" };
         private readonly Option<string[]> ignore = new("--ignore-preflight-errors") { Description = "checks to demote to warnings (a,b or all), as kubeadm's flag" };
         private readonly Option<bool> fix = new("--fix") { Description = "repair what preflight can, including turning swap off" };
         private readonly Option<string[]> skip = InstallCommand.SkipPhasesOption(NodeWorkflows.Join);
@@ -61,7 +62,7 @@ internal static class JoinCommand
         public JoinFlags(Command command, bool withSkipPhases)
         {
             this.withSkipPhases = withSkipPhases;
-            foreach (var o in new Option[] { bundle, joinFile, endpoint, token, caHash, controlPlane, certificateKey, runtime, ignore, fix })
+            foreach (var o in new Option[] { bundle, joinFile, endpoint, token, caHash, controlPlane, certificateKey, advertise, runtime, ignore, fix })
                 command.Options.Add(o);
             if (withSkipPhases) command.Options.Add(skip);
             foreach (var o in new Option[] { dryRun, peers.Peers, peers.SshKey, peers.KnownHosts, format }) command.Options.Add(o);
@@ -107,6 +108,7 @@ internal static class JoinCommand
                 Options = options,
                 Join = join,
                 CertificateKey = key,
+                AdvertiseAddress = join.ControlPlane ? result.GetValue(advertise) : null,
                 IgnorePreflight = IgnoredPreflightErrors.Parse(result.GetValue(ignore) ?? []),
                 Fix = result.GetValue(fix),
                 Peers = InstallCommand.ParsePeers(result.GetValue(peers.Peers) ?? []),

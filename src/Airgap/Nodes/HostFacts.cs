@@ -98,6 +98,9 @@ public sealed record HostFacts
     /// <summary>/sys/class/dmi/id/product_uuid, or null where there is none (containers, some VMs) or it is unreadable.</summary>
     public string? ProductUuid { get; init; }
 
+    /// <summary>/etc/machine-id, or null where there is none; unique per installed system, so clones show up even without a product_uuid.</summary>
+    public string? MachineId { get; init; }
+
     /// <summary>Interfaces with a MAC, loopback excluded.</summary>
     public required IReadOnlyList<NetworkInterfaceFacts> Interfaces { get; init; }
 

@@ -62,6 +62,7 @@ public static class HostProbe
                        ?? CountProcessors(await Read("/proc/cpuinfo").ConfigureAwait(false)),
             MemoryMiB = ParseMemTotalMiB(await Read("/proc/meminfo").ConfigureAwait(false)),
             ProductUuid = await ReadProductUuidAsync(host, ct).ConfigureAwait(false),
+            MachineId = (await host.ReadTextAsync("/etc/machine-id", ct).ConfigureAwait(false))?.Trim() is { Length: > 0 } id ? id : null,
             Interfaces = await ReadInterfacesAsync(host, ct).ConfigureAwait(false),
             Os = osRelease is null ? null : OsRelease.Parse(osRelease),
             PackageManager = await DetectPackageManagerAsync(host, ct).ConfigureAwait(false),

@@ -315,6 +315,16 @@ public static partial class Preflight
                 run.Ok("DuplicateProductUUID", "product_uuid is unique among peers");
         }
 
+        if (facts.MachineId is { } machineId)
+        {
+            var sameId = options.Peers.Where(p => string.Equals(p.Facts.MachineId, machineId, StringComparison.OrdinalIgnoreCase)).ToList();
+            if (sameId.Count > 0)
+                run.Fail("DuplicateMachineID", $"/etc/machine-id {machineId} is also that of {Names(sameId)}: cloned machines need new ones",
+                    "rm /etc/machine-id && systemd-machine-id-setup, then reboot");
+            else
+                run.Ok("DuplicateMachineID", "/etc/machine-id is unique among peers");
+        }
+
         static string Names(IEnumerable<PeerFacts> peers) => string.Join(", ", peers.Select(p => p.Name));
     }
 

@@ -62,6 +62,11 @@ public sealed record SshSettings
 
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>Password login, where the site uses it instead of keys; never printed (see <see cref="ToString"/>).</summary>
+    public string? Password { get; init; }
+
+    public override string ToString() => $"keys {string.Join(", ", KeyFiles)}; known_hosts {KnownHosts}{(Password is null ? "" : "; password <redacted>")}";
+
     internal string KnownHosts => KnownHostsFile ?? Path.Combine(Home, ".ssh", "known_hosts");
 
     internal IReadOnlyList<string> Keys => KeyFiles.Count > 0
@@ -95,7 +100,7 @@ public sealed class SshHost : IHost, IDisposable
     public static async Task<SshHost> ConnectAsync(SshTarget target, SshSettings settings, CancellationToken ct)
     {
         var keyFiles = settings.Keys;
-        if (keyFiles.Count == 0)
+        if (keyFiles.Count == 0 && settings.Password is null)
             throw new AirgapException($"{target}: no SSH private key (~/.ssh/id_ed25519, id_ecdsa or id_rsa); pass --ssh-key FILE");
         var keys = new List<IPrivateKeySource>();
         foreach (var file in keyFiles)
@@ -110,7 +115,9 @@ public sealed class SshHost : IHost, IDisposable
             }
         }
         var known = KnownHosts.Load(settings.KnownHosts);
-        ConnectionInfo Info() => new(target.Host, target.Port, target.User, new PrivateKeyAuthenticationMethod(target.User, [.. keys]))
+        ConnectionInfo Info() => new(target.Host, target.Port, target.User, [
+            .. keys.Count > 0 ? new AuthenticationMethod[] { new PrivateKeyAuthenticationMethod(target.User, [.. keys]) } : [],
+            .. settings.Password is { } password ? new AuthenticationMethod[] { new PasswordAuthenticationMethod(target.User, password) } : []])
         {
             Timeout = settings.ConnectTimeout,
         };
@@ -137,7 +144,8 @@ public sealed class SshHost : IHost, IDisposable
             sftp.Dispose();
             var why = refused ?? e switch
             {
-                SshAuthenticationException => $"the key{(keyFiles.Count > 1 ? "s" : "")} {string.Join(", ", keyFiles)} {(keyFiles.Count > 1 ? "were" : "was")} refused for {target.User}",
+                SshAuthenticationException when keyFiles.Count == 0 => $"the password was refused for {target.User}",
+                SshAuthenticationException => $"the key{(keyFiles.Count > 1 ? "s" : "")} {string.Join(", ", keyFiles)}{(settings.Password is null ? "" : " and the password")} {(keyFiles.Count > 1 || settings.Password is not null ? "were" : "was")} refused for {target.User}",
                 SocketException s => s.SocketErrorCode switch
                 {
                     SocketError.ConnectionRefused => $"connection refused on port {target.Port}",
@@ -254,6 +262,45 @@ public sealed class SshHost : IHost, IDisposable
     }
 
     public Task<bool> FileExistsAsync(string path, CancellationToken ct) => sftp.ExistsAsync(path, ct);
+
+    /// <summary>The size of a regular file, or null when there is none.</summary>
+    public async Task<long?> FileSizeAsync(string path, CancellationToken ct)
+    {
+        try
+        {
+            var attributes = await sftp.GetAttributesAsync(path, ct).ConfigureAwait(false);
+            return attributes.IsRegularFile ? attributes.Size : null;
+        }
+        catch (SftpPathNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Streams <paramref name="source"/> onto the end of <paramref name="path"/> over SFTP (created if
+    /// missing), so an upload cut short continues from the bytes that arrived instead of from zero.
+    /// </summary>
+    public async Task AppendAsync(Stream source, string path, Action<long>? advanced, CancellationToken ct)
+    {
+        await this.RunCheckedAsync(new CommandSpec("mkdir", "-p", Path.GetDirectoryName(path) ?? "/"), ct).ConfigureAwait(false);
+        try
+        {
+            await using var target = await sftp.OpenAsync(path, FileMode.Append, FileAccess.Write, ct).ConfigureAwait(false);
+            var buffer = new byte[1 << 20];
+            int read;
+            while ((read = await source.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0)
+            {
+                await target.WriteAsync(buffer.AsMemory(0, read), ct).ConfigureAwait(false);
+                advanced?.Invoke(read);
+            }
+            await target.FlushAsync(ct).ConfigureAwait(false);
+        }
+        catch (SftpPermissionDeniedException e)
+        {
+            throw new AirgapException($"{Name}: cannot write {path}: permission denied; log in as root", e);
+        }
+    }
 
     public async Task<IReadOnlyList<string>?> ListDirectoryAsync(string path, CancellationToken ct)
     {

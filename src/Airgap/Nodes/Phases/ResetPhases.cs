@@ -38,6 +38,8 @@ public sealed class AirgapFilesResetPhase : IPhase<ResetContext>
             $"/etc/cni/net.d/{BridgeCniConfig.FileName}", KubeadmConfig.DefaultPath, Path.Combine(state, "journal.json"),
             Path.Combine(state, "join.txt"), Path.Combine(state, "kube-flannel.yml"), "/root/.kube/config",
             Path.Combine(state, "join-control-plane.txt"), Path.Combine(state, "certificate-key"), .. BundlePackageSources.SourceFiles, recorded,
+            // Flannel's own files: kubeadm reset leaves CNI configuration alone, and a stale one breaks the next network add-on.
+            "/etc/cni/net.d/10-flannel.conflist", "/run/flannel/subnet.env",
         ];
         foreach (var file in files)
             if (await c.Host.DeleteFileAsync(file, ct).ConfigureAwait(false)) c.Progress.Info($"  removed {file}");
@@ -76,8 +78,12 @@ public sealed class BinariesResetPhase : IPhase<ResetContext>
 public sealed class NetworkResetPhase : IPhase<ResetContext>
 {
     public string Name => "network";
-    public string Description => $"delete the {BridgeCniConfig.BridgeName} bridge the bridge CNI made, so a new pod CIDR does not clash with its old address";
+    public string Description => $"delete the {BridgeCniConfig.BridgeName} bridge and Flannel's flannel.1, so a new pod CIDR does not clash with their old addresses";
 
-    public Task RunAsync(ResetContext c, PhaseAttempt attempt, CancellationToken ct) =>
-        c.Host.RunAsync(new CommandSpec("ip", "link", "delete", BridgeCniConfig.BridgeName), ct);
+    public async Task RunAsync(ResetContext c, PhaseAttempt attempt, CancellationToken ct)
+    {
+        foreach (var link in new[] { BridgeCniConfig.BridgeName, "flannel.1" })
+            if ((await c.Host.RunAsync(new CommandSpec("ip", "link", "delete", link), ct).ConfigureAwait(false)).ExitCode == 0)
+                c.Progress.Info($"  deleted {link}");
+    }
 }

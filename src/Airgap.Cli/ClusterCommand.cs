@@ -1,0 +1,136 @@
+using System.CommandLine;
+using System.Net;
+using Airgap.Clusters;
+
+namespace Airgap.Cli;
+
+internal static class ClusterCommand
+{
+    public static Command Create()
+    {
+        var command = new Command("cluster", "A whole cluster from one cluster.yaml, over SSH from this host (the jump host): deploy, status, reset.");
+        command.Subcommands.Add(InitConfig());
+        command.Subcommands.Add(Deploy());
+        command.Subcommands.Add(Status());
+        command.Subcommands.Add(Reset());
+        return command;
+    }
+
+    private static Option<string> FileOption() =>
+        new("--file", "-f") { Description = "cluster.yaml (airgap cluster init-config writes an example)", DefaultValueFactory = _ => "cluster.yaml" };
+
+    private static Command InitConfig()
+    {
+        var command = new Command("init-config", "Print a commented example cluster.yaml: every field, with what it means.");
+        command.SetAction(_ =>
+        {
+            Console.Write(ClusterConfig.Example.TrimEnd('\n') + "\n");
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Deploy()
+    {
+        var file = FileOption();
+        var kubeconfig = new Option<string?>("--kubeconfig") { Description = "where the admin kubeconfig goes (default NAME-admin.conf beside cluster.yaml)" };
+        var format = AirgapCli.FormatOption();
+        var command = new Command("deploy", PhaseHelp.Describe(
+            "Bring up (or converge) the whole cluster from cluster.yaml, offline: every node gets the bundle over SSH and installs or joins from it. " +
+            "Run it again after a failure, or after adding a node to cluster.yaml: nodes that are done are checked, not redone.",
+            ClusterWorkflows.Deploy, usage: null)) { file, kubeconfig, format };
+        command.SetAction((result, ct) => AirgapCli.Guard(async () =>
+        {
+            var config = ClusterConfig.Load(result.GetValue(file)!);
+            var json = result.GetValue(format) == OutputFormat.Json;
+            var reports = await LiveProgress.RunAsync(json, async progress =>
+            {
+                using var context = await ClusterWorkflows.OpenAsync(config, progress, result.GetValue(kubeconfig), ct);
+                var phases = await ClusterWorkflows.RunAsync(ClusterWorkflows.Deploy, context, ct);
+                return (phases, context.KubeconfigPath);
+            });
+            if (json)
+            {
+                JsonOutput.Write(new { cluster = config.Name, kubeconfig = reports.KubeconfigPath, phases = reports.phases });
+                return 0;
+            }
+            foreach (var r in reports.phases) Console.WriteLine($"{r.Phase,-15} {r.Outcome,-22} {r.Seconds,6:0.0} s");
+            Console.WriteLine($"cluster {config.Name} is up: kubectl --kubeconfig {reports.KubeconfigPath} get nodes");
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command Status()
+    {
+        var file = FileOption();
+        var format = AirgapCli.FormatOption();
+        var command = new Command("status", "Every node's last install phase (from its own journal), kubelet version and readiness.") { file, format };
+        command.SetAction((result, ct) => AirgapCli.Guard(async () =>
+        {
+            var config = ClusterConfig.Load(result.GetValue(file)!);
+            using var context = await ClusterWorkflows.OpenAsync(config, new LineProgress(Console.Error), null, ct);
+            var nodes = await ClusterStatus.ReadAsync(context, ct);
+            if (result.GetValue(format) == OutputFormat.Json)
+            {
+                JsonOutput.Write(new { cluster = config.Name, bundle = config.BundlePath, kubernetes = context.Document.Kubernetes, nodes });
+                return 0;
+            }
+            Console.WriteLine($"cluster {config.Name}, bundle {Path.GetFileName(config.BundlePath)} (Kubernetes {context.Document.Kubernetes})");
+            Console.WriteLine($"{"NODE",-12} {"ROLE",-14} {"ADDRESS",-16} {"JOURNAL",-22} {"KUBELET",-10} STATUS");
+            foreach (var n in nodes)
+                Console.WriteLine($"{n.Name,-12} {n.Role,-14} {n.Address,-16} {n.Journal,-22} {n.Kubelet ?? "-",-10} {n.Unreachable ?? n.Ready ?? "not registered"}");
+            return nodes.Any(n => n.Unreachable is not null) ? 1 : 0;
+        }));
+        return command;
+    }
+
+    private static Command Reset()
+    {
+        var file = FileOption();
+        var command = new Command("reset", PhaseHelp.Describe(
+            "Undo airgap cluster deploy on every node, in the safe order (workers, then control planes, the first one last). " +
+            "Packages stay installed and held; the bundle stays on the nodes for the next deploy.",
+            ClusterWorkflows.Reset, usage: null)) { file };
+        command.SetAction((result, ct) => AirgapCli.Guard(async () =>
+        {
+            var config = ClusterConfig.Load(result.GetValue(file)!);
+            await LiveProgress.RunAsync(json: false, async progress =>
+            {
+                using var context = await ClusterWorkflows.OpenAsync(config, progress, null, ct);
+                return await ClusterWorkflows.RunAsync(ClusterWorkflows.Reset, context, ct);
+            });
+            Console.WriteLine($"cluster {config.Name} reset: airgap cluster deploy builds it again");
+            return 0;
+        }));
+        return command;
+    }
+}
+
+internal static class ApiServerProxyCommand
+{
+    public static Command Create()
+    {
+        var listen = new Option<string>("--listen") { Description = "ADDRESS:PORT to listen on", DefaultValueFactory = _ => "127.0.0.1:6443" };
+        var backends = new Option<string[]>("--backend") { Description = "an API server HOST:PORT (repeat for each control plane)", Required = true };
+        var command = new Command("apiserver-proxy", "The built-in load balancer airgap cluster deploy runs on workers: forwards TCP to every API server, passing over ones that are down.")
+        {
+            listen, backends,
+        };
+        command.SetAction((result, ct) => AirgapCli.Guard(async () =>
+        {
+            var at = IPEndPoint.TryParse(result.GetValue(listen)!, out var endpoint) && endpoint.Port > 0 ? endpoint
+                : throw new AirgapException($"--listen {result.GetValue(listen)} is not ADDRESS:PORT");
+            var targets = (result.GetValue(backends) ?? []).Select(b =>
+            {
+                var colon = b.LastIndexOf(':');
+                return colon > 0 && int.TryParse(b[(colon + 1)..], out var port) && port is > 0 and < 65536
+                    ? new DnsEndPoint(b[..colon].Trim('[', ']'), port)
+                    : throw new AirgapException($"--backend {b} is not HOST:PORT");
+            }).ToList();
+            await new ApiServerProxy(at, targets, new LineProgress(Console.Error)).RunAsync(ct);
+            return 0;
+        }));
+        return command;
+    }
+}

@@ -1,0 +1,133 @@
+using System.Collections.Concurrent;
+using Airgap.Bundles;
+using Airgap.Nodes;
+
+namespace Airgap.Clusters;
+
+/// <summary>
+/// What the cluster phases share: cluster.yaml, the bundle, one SSH connection per node, and the
+/// files each node got. The nodes' own journals are the cluster's state; nothing here is kept.
+/// </summary>
+public sealed class ClusterContext(ClusterConfig config, BundleDocument document, IProgressSink progress) : IDisposable
+{
+    /// <summary>Where the jump host puts the bundle and the node's own airgap on every node.</summary>
+    public const string DistDirectory = "/var/lib/airgap/dist";
+
+    public const string RemoteAirgap = DistDirectory + "/airgap";
+
+    private readonly ConcurrentDictionary<string, SshHost> connections = new();
+
+    public ClusterConfig Config { get; } = config;
+    public BundleDocument Document { get; } = document;
+    public IProgressSink Progress { get; } = progress;
+
+    /// <summary>The bundle's path on every node.</summary>
+    public string RemoteBundle => $"{DistDirectory}/{Path.GetFileName(Config.BundlePath)}";
+
+    public ClusterHost FirstControlPlane => Config.ControlPlanes[0];
+
+    /// <summary>Where the admin kubeconfig for the operator goes on this host (default NAME-admin.conf beside cluster.yaml).</summary>
+    public string KubeconfigPath => KubeconfigOutput ?? Path.Combine(Config.BaseDirectory, $"{Config.Name}-admin.conf");
+
+    public string? KubeconfigOutput { get; init; }
+
+    public TimeSpan ReadyTimeout { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Join tokens and certificate keys for this run, made only when a node needs them.</summary>
+    public JoinCredentials Credentials => credentials ??= new JoinCredentials(this);
+
+    private JoinCredentials? credentials;
+
+    public SshHost Ssh(ClusterHost host) => connections.TryGetValue(host.Name, out var ssh) ? ssh
+        : throw new InvalidOperationException($"{host.Name} is not connected; the connect phase runs first");
+
+    public async Task ConnectAsync(ClusterHost host, CancellationToken ct)
+    {
+        if (connections.ContainsKey(host.Name)) return;
+        var key = host.PrivateKeyPath ?? Config.Ssh.PrivateKeyPath;
+        var settings = new SshSettings
+        {
+            KeyFiles = key is null ? [] : [Config.Resolve(key)],
+            KnownHostsFile = Config.Ssh.KnownHosts is { } known ? Config.Resolve(known) : null,
+            Password = host.Password,
+        };
+        var target = new SshTarget(host.User, host.Address, host.Port);
+        SshHost ssh;
+        try
+        {
+            ssh = await SshHost.ConnectAsync(target, settings, ct).ConfigureAwait(false);
+        }
+        catch (AirgapException e)
+        {
+            throw new AirgapException($"{host.Name}: {e.Message}", e);
+        }
+        if (!connections.TryAdd(host.Name, ssh)) ssh.Dispose();
+    }
+
+    /// <summary>Runs on every node given, at most ssh.maxParallel at once; the first failure is thrown once all have stopped.</summary>
+    public async Task ForEachAsync(IEnumerable<ClusterHost> hosts, Func<ClusterHost, Task> action, CancellationToken ct)
+    {
+        using var gate = new SemaphoreSlim(Config.Ssh.MaxParallel);
+        var failures = new ConcurrentBag<(ClusterHost Host, Exception Error)>();
+        await Task.WhenAll(hosts.Select(async host =>
+        {
+            await gate.WaitAsync(ct).ConfigureAwait(false);
+            try
+            {
+                await action(host).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                failures.Add((host, e));
+            }
+            finally
+            {
+                gate.Release();
+            }
+        })).ConfigureAwait(false);
+        if (failures.IsEmpty) return;
+        var ordered = failures.OrderBy(f => Config.Hosts.FindIndex(h => h.Name == f.Host.Name)).ToList();
+        foreach (var (host, error) in ordered.Skip(1)) Progress.Warn($"{host.Name}: {error.Message}");
+        var first = ordered[0];
+        throw first.Error is AirgapException a && a.Message.StartsWith(first.Host.Name + ":", StringComparison.Ordinal)
+            ? a
+            : new AirgapException($"{first.Host.Name}: {first.Error.Message}", first.Error);
+    }
+
+    /// <summary>
+    /// Runs the node's own airgap (install, join, reset) with its output streamed here, each line
+    /// prefixed with the node's name; a failure names the node and shows the last lines it printed.
+    /// </summary>
+    public async Task RunAirgapAsync(ClusterHost host, IReadOnlyList<string> args, CancellationToken ct, IReadOnlyList<string>? secrets = null)
+    {
+        var spec = new CommandSpec(RemoteAirgap, [.. args])
+        {
+            Timeout = TimeSpan.FromMinutes(30),
+            Secrets = secrets ?? [],
+            OnOutput = line => Progress.Info($"{host.Name}: {Redactor.Redact(line.Text, secrets ?? [])}"),
+        };
+        var result = await Ssh(host).RunAsync(spec, ct).ConfigureAwait(false);
+        if (result.ExitCode == 0) return;
+        var error = result.StderrTail.LastOrDefault(l => l.StartsWith("error: ", StringComparison.Ordinal))?["error: ".Length..]
+                    ?? $"airgap {args[0]} exited with code {result.ExitCode}";
+        throw new AirgapException($"{host.Name}: {error}; fix it and run airgap cluster deploy again: the node continues where it stopped");
+    }
+
+    /// <summary>The node's install journal, or null when airgap never ran there.</summary>
+    public async Task<PhaseJournal?> JournalAsync(ClusterHost host, CancellationToken ct)
+    {
+        var ssh = Ssh(host);
+        if (!await ssh.FileExistsAsync(PhaseJournal.DefaultPath, ct).ConfigureAwait(false)) return null;
+        return await PhaseJournal.LoadAsync(ssh, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>kubectl on the first control plane, with its admin kubeconfig.</summary>
+    public CommandSpec Kubectl(params string[] args) =>
+        new("kubectl", ["--kubeconfig", "/etc/kubernetes/admin.conf", .. args]) { Timeout = TimeSpan.FromSeconds(60) };
+
+    public void Dispose()
+    {
+        foreach (var ssh in connections.Values) ssh.Dispose();
+        connections.Clear();
+    }
+}

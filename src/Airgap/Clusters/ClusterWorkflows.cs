@@ -1,0 +1,39 @@
+using Airgap.Bundles;
+using Airgap.Clusters.Phases;
+using Airgap.Nodes;
+using Airgap.Nodes.Phases;
+
+namespace Airgap.Clusters;
+
+/// <summary>
+/// `airgap cluster deploy` and `airgap cluster reset` as lists of phases over the same runner as a
+/// node's install. Not journaled here: the nodes' own journals are the cluster's state, so a re-run
+/// asks them and continues wherever each node stopped.
+/// </summary>
+public static class ClusterWorkflows
+{
+    public static NodeWorkflow<IPhase<ClusterContext>> Deploy { get; } = new("cluster deploy",
+    [
+        new ConnectPhase(), new ClusterPreflightPhase(), new DistributePhase(), new LoadBalancerPhase(), new InitPhase(),
+        new ControlPlanesPhase(), new WorkersPhase(), new ClusterKubeconfigPhase(), new ReadyPhase(),
+    ]);
+
+    public static NodeWorkflow<IPhase<ClusterContext>> Reset { get; } = new("cluster reset",
+    [
+        new ConnectPhase(), new ClusterResetPhase(),
+    ]);
+
+    public static async Task<IReadOnlyList<PhaseReport>> RunAsync(NodeWorkflow<IPhase<ClusterContext>> workflow, ClusterContext context, CancellationToken ct)
+    {
+        foreach (var warning in context.Config.Warnings()) context.Progress.Warn(warning);
+        var phases = workflow.Phases.Select(p => new PlannedPhase<ClusterContext>(p, p.Description)).ToList();
+        return await new PhaseRunner(context.Progress).RunAsync(phases, context, new PhaseRunSettings(), ct).ConfigureAwait(false);
+    }
+
+    public static async Task<ClusterContext> OpenAsync(ClusterConfig config, IProgressSink progress, string? kubeconfig, CancellationToken ct)
+    {
+        if (!File.Exists(config.BundlePath)) throw new AirgapException($"bundle {config.BundlePath} (from cluster.yaml) does not exist; build it with airgap build or fix bundle:");
+        var document = await BundleReader.ReadDocumentAsync(config.BundlePath, ct).ConfigureAwait(false);
+        return new ClusterContext(config, document, progress) { KubeconfigOutput = kubeconfig };
+    }
+}

@@ -1,0 +1,43 @@
+using Airgap.Bundles;
+using Airgap.Nodes;
+using Airgap.Nodes.Phases;
+
+namespace Airgap.Clusters.Phases;
+
+/// <summary>
+/// The bundle and the node's own airgap (bin/airgap from the bundle: always the bundle's architecture)
+/// onto every node, in parallel up to ssh.maxParallel, each sha256-checked on the node.
+/// </summary>
+public sealed class DistributePhase : IPhase<ClusterContext>
+{
+    public string Name => "distribute";
+    public string Description => $"send the bundle and its bin/airgap to {ClusterContext.DistDirectory} on every node: sha256-checked there, skipped when present, resumed when cut";
+
+    public async Task RunAsync(ClusterContext c, PhaseAttempt attempt, CancellationToken ct)
+    {
+        var bundle = await UploadItem.FromFileAsync("bundle", c.Config.BundlePath, c.RemoteBundle, ct).ConfigureAwait(false);
+        var scratch = Directory.CreateTempSubdirectory("airgap-cluster-");
+        try
+        {
+            var installer = Path.Combine(scratch.FullName, "airgap");
+            var sums = await BundleExtractor.ReadMemberAsync(c.Config.BundlePath, BundleDocument.SumsFileName, ct).ConfigureAwait(false)
+                ?? throw new AirgapException($"{c.Config.BundlePath} has no SHA256SUMS; it is not a complete bundle");
+            var sha = System.Text.Encoding.UTF8.GetString(sums).Split('\n').Select(l => l.Split("  ", 2)).FirstOrDefault(p => p.Length == 2 && p[1].Trim() == "bin/airgap")?[0]
+                ?? throw new AirgapException($"{c.Config.BundlePath} has no bin/airgap (it was built without a self-contained airgap for linux/{c.Document.Arch}); " +
+                                             "build it again after make publish, so nodes can run the installer");
+            await BundleExtractor.InstallMemberAsync(c.Config.BundlePath, "bin/airgap", sha, installer, (UnixFileMode)0x1ED, ct).ConfigureAwait(false);
+            var binary = await UploadItem.FromFileAsync("airgap", installer, ClusterContext.RemoteAirgap, ct).ConfigureAwait(false);
+            await c.ForEachAsync(c.Config.Nodes, async host =>
+            {
+                var upload = new NodeUpload(c.Ssh(host), c.Progress, host.Name);
+                await upload.EnsureAsync(binary, ct).ConfigureAwait(false);
+                await c.Ssh(host).RunCheckedAsync(new CommandSpec("chmod", "0755", ClusterContext.RemoteAirgap), ct).ConfigureAwait(false);
+                await upload.EnsureAsync(bundle, ct).ConfigureAwait(false);
+            }, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            scratch.Delete(recursive: true);
+        }
+    }
+}
