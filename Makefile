@@ -7,7 +7,7 @@ TESTKIT := tests/Airgap.TestKit/bin/$(CONFIG)/net10.0/airgap-testkit
 # Debian packages the integration tests, the demo and the benchmark start for real.
 TEST_PACKAGES := docker-registry skopeo umoci containerd runc docker.io openssh-server busybox-static apache2-utils time rpm createrepo-c dnf gnupg dpkg-dev debootstrap apt-utils
 
-.PHONY: build test unit integration deps publish demo bench e2e clean
+.PHONY: build test unit integration deps publish demo bench e2e e2e-cluster clean
 
 build:
 	$(DOTNET) build Airgap.sln -c $(CONFIG) --nologo -v quiet
@@ -44,6 +44,9 @@ publish:
 
 e2e: deps build publish
 	bash scripts/e2e.sh
+
+e2e-cluster: deps build publish
+	bash scripts/e2e-cluster.sh
 
 demo: deps build
 	bash scripts/demo.sh

@@ -1,0 +1,108 @@
+using Airgap.Clusters;
+
+namespace Airgap.Tests.Clusters;
+
+public sealed class ClusterConfigTests : IDisposable
+{
+    private readonly string dir = Directory.CreateTempSubdirectory("airgap-cluster-config-").FullName;
+
+    public void Dispose() => Directory.Delete(dir, recursive: true);
+
+    private string Write(string yaml)
+    {
+        var path = Path.Combine(dir, "cluster.yaml");
+        File.WriteAllText(path, yaml);
+        return path;
+    }
+
+    private const string Hosts = """
+        bundle: ./b.tar
+        hosts:
+          - {name: node1, address: 10.0.0.11}
+          - {name: node2, address: 10.0.0.12, internalAddress: 192.168.0.12}
+          - {name: node3, address: 10.0.0.13}
+          - {name: node4, address: 10.0.0.14, port: 2222, user: admin}
+
+        """;
+
+    [Fact]
+    public void The_example_from_init_config_loads_with_kubeadm_s_and_kubekey_s_defaults()
+    {
+        var config = ClusterConfig.Load(Write(ClusterConfig.Example));
+
+        Assert.Equal("prod", config.Name);
+        Assert.Equal(Path.Combine(dir, "airgap-k8s-v1.20.2-linux-amd64.tar"), config.BundlePath);
+        Assert.Equal(["node1", "node2", "node3"], config.ControlPlanes.Select(h => h.Name));
+        Assert.Equal(["node4"], config.Workers.Select(h => h.Name));
+        Assert.Equal("apiserver.cluster.local:6443", config.ControlPlaneEndpoint.Endpoint);
+        Assert.True(config.ControlPlaneEndpoint.BuiltIn);
+        Assert.Equal("10.244.0.0/16", config.Network.PodNetworkCidr);
+        Assert.Empty(config.Warnings());
+    }
+
+    [Fact]
+    public void Hosts_default_to_root_on_port_22_and_the_cluster_address_is_the_internal_one_when_given()
+    {
+        var config = ClusterConfig.Load(Write(Hosts + "roleGroups: {controlPlane: [node1], worker: [node2, node4]}\n"));
+
+        Assert.Equal(("root", 22, "10.0.0.11"), (config.Host("node1").User, config.Host("node1").Port, config.Host("node1").ClusterAddress));
+        Assert.Equal("192.168.0.12", config.Host("node2").ClusterAddress);
+        Assert.Equal(("admin", 2222), (config.Host("node4").User, config.Host("node4").Port));
+        Assert.Equal(["node1", "node2", "node4"], config.Nodes.Select(h => h.Name));
+    }
+
+    public static TheoryData<string, string> Refused => new()
+    {
+        { Hosts.Replace("node3, address: 10.0.0.13", "node1, address: 10.0.0.13") + "roleGroups: {controlPlane: [node1]}\n", "host name node1 is given 2 times" },
+        { Hosts.Replace("10.0.0.13", "10.0.0.12") + "roleGroups: {controlPlane: [node1]}\n", "address 10.0.0.12:22 is given for node2 and node3; each node needs its own" },
+        { Hosts + "roleGroups: {controlPlane: [node1, node9]}\n", "roleGroups names node9, which is not in hosts" },
+        { Hosts + "roleGroups: {controlPlane: [node1], worker: [node1]}\n", "node1 is in both roleGroups.controlPlane and roleGroups.worker" },
+        { Hosts + "roleGroups: {worker: [node1]}\n", "roleGroups.controlPlane is empty" },
+        { Hosts + "roleGroups: {controlPlane: [node1]}\ncontrolPlaneEndpoint: {loadBalancer: external}\n", "loadBalancer: external needs your load balancer's address" },
+        { Hosts + "roleGroups: {controlPlane: [node1]}\ncontrolPlaneEndpoint: {port: 8443}\n", "the built-in load balancer uses the API servers' port, 6443" },
+        { Hosts + "roleGroups: {controlPlane: [node1]}\ncontrolPlaneEndpoint: {loadBalancer: haproxy}\n", "loadBalancer \"haproxy\" is not known" },
+        { Hosts + "roleGroups: {controlPlane: [node1]}\nnetwork: {cni: bridge}\n", "network.cni \"bridge\" is not known for a cluster" },
+        { Hosts + "roleGroups: {controlPlane: [node1]}\nnetwork: {podCidr: 10.0.0.0/8}\n", "(line 8)" },
+        { "hosts: []\nbundle: b.tar\n", "hosts: is empty" },
+        { Hosts.Replace("10.0.0.14, port: 2222", "10.0.0.14, internalAddress: nope") + "roleGroups: {controlPlane: [node1]}\n", "internalAddress nope is not an IP address" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Refused))]
+    public void A_bad_cluster_yaml_is_refused_with_one_line_naming_the_field(string yaml, string message)
+    {
+        var path = Write(yaml);
+
+        var e = Assert.Throws<AirgapException>(() => ClusterConfig.Load(path));
+
+        Assert.StartsWith(path + ": ", e.Message);
+        Assert.Contains(message, e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+    }
+
+    [Fact]
+    public void An_even_number_of_control_planes_is_a_warning_not_an_error()
+    {
+        var config = ClusterConfig.Load(Write(Hosts + "roleGroups: {controlPlane: [node1, node2], worker: [node3]}\n"));
+
+        Assert.Contains("2 control planes: etcd needs a majority", Assert.Single(config.Warnings()));
+    }
+
+    [Fact]
+    public void An_external_load_balancer_is_the_endpoint()
+    {
+        var config = ClusterConfig.Load(Write(Hosts + "roleGroups: {controlPlane: [node1]}\ncontrolPlaneEndpoint: {loadBalancer: external, address: 10.0.0.60, port: 8443}\n"));
+
+        Assert.Equal("10.0.0.60:8443", config.ControlPlaneEndpoint.Endpoint);
+        Assert.False(config.ControlPlaneEndpoint.BuiltIn);
+    }
+
+    [Fact]
+    public void Passwords_never_appear_in_the_ssh_settings_text()
+    {
+        var settings = new Airgap.Nodes.SshSettings { Password = "s3cret-pass" };
+
+        Assert.DoesNotContain("s3cret-pass", settings.ToString());
+        Assert.Contains("<redacted>", settings.ToString());
+    }
+}
