@@ -119,7 +119,9 @@ internal static class InstallCommand
                 },
                 AdvertiseAddress = result.GetValue(advertise) ?? node.ApiserverAdvertiseAddress,
                 ControlPlaneEndpoint = result.GetValue(endpoint) ?? node.ControlPlaneEndpoint,
-                CertSans = PickList(certSans, node.ApiserverCertExtraSans),
+                // Comma-separated as kubeadm's flag is, and repeatable.
+                CertSans = PickList(certSans, node.ApiserverCertExtraSans)
+                    .SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).Distinct().ToList(),
                 IgnorePreflight = IgnoredPreflightErrors.Parse(PickList(ignore, node.IgnorePreflightErrors)),
                 Fix = result.GetResult(fix) is { Implicit: false } ? result.GetValue(fix) : node.Fix ?? false,
                 KubeconfigUser = Pick(kubeconfigUser, node.KubeconfigUser),

@@ -120,8 +120,9 @@ public sealed class BuiltBundleTests(BuildFixture fixture) : IClassFixture<Build
         Assert.DoesNotContain(plan, a => a.Contains("journal.json", StringComparison.Ordinal));
         Assert.False(File.Exists("/var/lib/airgap/journal.json"));
 
-        // As text, configs are printed whole.
-        var text = await fixture.Cli.RunAsync(common);
+        // As text, configs are printed whole; extra SANs are comma-separated as kubeadm's flag.
+        var text = await fixture.Cli.RunAsync([.. common, "--apiserver-cert-extra-sans", "lb.example,10.0.0.5", "--apiserver-cert-extra-sans", "10.0.0.6"]);
+        Assert.Matches(@"certSANs:\s*\n\s*\|\s+- ""?lb.example""?\s*\n\s*\|\s+- ""?10.0.0.5""?\s*\n\s*\|\s+- ""?10.0.0.6", text.Stdout);
         Assert.True(text.Succeeded, text.ToString());
         Assert.Contains("  plan: write /etc/kubernetes/airgap/kubeadm.yaml", text.Stdout);
         Assert.Contains("  |   kubernetesVersion: v1.20.2", text.Stdout);
