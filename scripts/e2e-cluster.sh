@@ -147,7 +147,7 @@ members=$(etcd_members || echo 0)
 for n in node1 node2 node3 node4; do
   k -n kube-system get pods -l app=flannel -o wide --no-headers | grep -w "$n" | grep -q Running || fail "flannel is not Running on $n"
 done
-k apply -f - >/dev/null <<'YAML'
+k apply -f - >/dev/null <<YAML
 apiVersion: apps/v1
 kind: Deployment
 metadata: {name: web}
@@ -160,7 +160,7 @@ spec:
       tolerations: [{key: node-role.kubernetes.io/master, effect: NoSchedule}]
       topologySpreadConstraints: [{maxSkew: 1, topologyKey: kubernetes.io/hostname, whenUnsatisfiable: ScheduleAnyway, labelSelector: {matchLabels: {app: web}}}]
       containers:
-      - {name: web, image: docker.io/library/lab-httpd:1.0, imagePullPolicy: IfNotPresent, ports: [{containerPort: 80}]}
+      - {name: web, image: $LAB_WORKLOAD_IMAGE, imagePullPolicy: IfNotPresent, ports: [{containerPort: 80}]}
 ---
 apiVersion: v1
 kind: Service
@@ -205,7 +205,7 @@ step "HA: node2 powered off, the API and scheduling go on"
 HA_START=$SECONDS
 "$KIT/nodes.sh" stop node2 >"$WORK/stop.log" 2>&1 || fail "nodes.sh stop node2" "$WORK/stop.log"
 k get nodes >/dev/null || fail "the API does not answer with node2 down"
-k create deployment ha-check --image=docker.io/library/lab-httpd:1.0 >/dev/null
+k create deployment ha-check --image="$LAB_WORKLOAD_IMAGE" >/dev/null
 k rollout status deployment/ha-check --timeout=180s >/dev/null || { k get pods -o wide; fail "a new Deployment did not run with node2 down"; }
 # The worker's own API traffic goes through its proxy, which passes over node2.
 on "$N4" "timeout 10 bash -c 'exec 3<>/dev/tcp/127.0.0.1/6443'" || fail "node4's load balancer does not answer with node2 down"

@@ -8,25 +8,9 @@ namespace Airgap.Cli;
 
 internal static class InstallCommand
 {
-    public static Command Create()
-    {
-        var command = new Command("install", PhaseHelp.Describe(
-            "Bring up a kubeadm node from a bundle with no network (the first control plane; other nodes use airgap join).",
-            NodeWorkflows.Install, PhaseHelp.Selectable("install")));
-        var flags = new InstallFlags(command, withSkipPhases: true);
-        command.SetAction((result, ct) => AirgapCli.Guard(() => RunAsync(flags, result, only: null, ct)));
-
-        var phase = new Command("phase", "Run one install phase on its own (its prerequisites are checked; it is journaled), as kubeadm init phase does.");
-        foreach (var p in NodeWorkflows.Install.Phases)
-        {
-            var sub = new Command(p.Name, p.Description);
-            var subFlags = new InstallFlags(sub, withSkipPhases: false);
-            sub.SetAction((result, ct) => AirgapCli.Guard(() => RunAsync(subFlags, result, p.Name, ct)));
-            phase.Subcommands.Add(sub);
-        }
-        command.Subcommands.Add(phase);
-        return command;
-    }
+    public static Command Create() => PhaseHelp.WithPhases("install",
+        "Bring up a kubeadm node from a bundle with no network (the first control plane; other nodes use airgap join).",
+        NodeWorkflows.Install, (command, withSkipPhases) => new InstallFlags(command, withSkipPhases), RunAsync);
 
     private static async Task<int> RunAsync(InstallFlags flags, ParseResult result, string? only, CancellationToken ct)
     {

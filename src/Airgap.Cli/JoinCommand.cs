@@ -8,25 +8,9 @@ namespace Airgap.Cli;
 
 internal static class JoinCommand
 {
-    public static Command Create()
-    {
-        var command = new Command("join", PhaseHelp.Describe(
-            "Join this node to a cluster installed with airgap, from the same bundle, with no network beyond the cluster.",
-            NodeWorkflows.Join, PhaseHelp.Selectable("join")));
-        var flags = new JoinFlags(command, withSkipPhases: true);
-        command.SetAction((result, ct) => AirgapCli.Guard(() => RunAsync(flags, result, only: null, ct)));
-
-        var phase = new Command("phase", "Run one join phase on its own (its prerequisites are checked; it is journaled), as kubeadm join phase does.");
-        foreach (var p in NodeWorkflows.Join.Phases)
-        {
-            var sub = new Command(p.Name, p.Description);
-            var subFlags = new JoinFlags(sub, withSkipPhases: false);
-            sub.SetAction((result, ct) => AirgapCli.Guard(() => RunAsync(subFlags, result, p.Name, ct)));
-            phase.Subcommands.Add(sub);
-        }
-        command.Subcommands.Add(phase);
-        return command;
-    }
+    public static Command Create() => PhaseHelp.WithPhases("join",
+        "Join this node to a cluster installed with airgap, from the same bundle, with no network beyond the cluster.",
+        NodeWorkflows.Join, (command, withSkipPhases) => new JoinFlags(command, withSkipPhases), RunAsync);
 
     private static async Task<int> RunAsync(JoinFlags flags, ParseResult result, string? only, CancellationToken ct)
     {

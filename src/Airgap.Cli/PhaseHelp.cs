@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Airgap.Nodes.Phases;
 
 namespace Airgap.Cli;
@@ -14,4 +15,26 @@ internal static class PhaseHelp
     }
 
     public static string Selectable(string verb) => $"airgap {verb} phase NAME runs one; --skip-phases a,b skips some";
+
+    /// <summary>
+    /// A workflow's verb with a `phase NAME` subcommand per phase (`airgap install phase preflight`), as
+    /// kubeadm's are made: the same flags on each, read by a fresh flag set so each command owns its options.
+    /// </summary>
+    public static Command WithPhases<TFlags>(string verb, string summary, NodeWorkflow<IInstallPhase> workflow,
+                                             Func<Command, bool, TFlags> flags, Func<TFlags, ParseResult, string?, CancellationToken, Task<int>> run)
+    {
+        var command = new Command(verb, Describe(summary, workflow, Selectable(verb)));
+        var all = flags(command, true);
+        command.SetAction((result, ct) => AirgapCli.Guard(() => run(all, result, null, ct)));
+        var phase = new Command("phase", $"Run one {verb} phase on its own (its prerequisites are checked; it is journaled), as kubeadm {(verb == "install" ? "init" : verb)} phase does.");
+        foreach (var p in workflow.Phases)
+        {
+            var sub = new Command(p.Name, p.Description);
+            var one = flags(sub, false);
+            sub.SetAction((result, ct) => AirgapCli.Guard(() => run(one, result, p.Name, ct)));
+            phase.Subcommands.Add(sub);
+        }
+        command.Subcommands.Add(phase);
+        return command;
+    }
 }

@@ -125,9 +125,22 @@ public sealed class ClusterContext(ClusterConfig config, BundleDocument document
     public CommandSpec Kubectl(params string[] args) =>
         new("kubectl", ["--kubeconfig", "/etc/kubernetes/admin.conf", .. args]) { Timeout = TimeSpan.FromSeconds(60) };
 
+    /// <summary>The cluster's nodes as the first control plane's API server has them, or null when it does not answer.</summary>
+    public async Task<IReadOnlyList<RegisteredNode>?> RegisteredNodesAsync(CancellationToken ct)
+    {
+        var r = await Ssh(FirstControlPlane).RunAsync(Kubectl("get", "nodes", "-o",
+            "jsonpath={range .items[*]}{.metadata.name} {.status.nodeInfo.kubeletVersion} {.status.conditions[?(@.type==\"Ready\")].status}{\"\\n\"}{end}"), ct).ConfigureAwait(false);
+        if (r.ExitCode != 0) return null;
+        return r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(' ')).Where(p => p.Length == 3)
+            .Select(p => new RegisteredNode(p[0], p[1], p[2] == "True")).ToList();
+    }
+
     public void Dispose()
     {
         foreach (var ssh in connections.Values) ssh.Dispose();
         connections.Clear();
     }
 }
+
+/// <summary>A node as the API server has it.</summary>
+public sealed record RegisteredNode(string Name, string KubeletVersion, bool Ready);

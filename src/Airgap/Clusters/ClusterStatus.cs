@@ -38,14 +38,12 @@ public static class ClusterStatus
         })).ConfigureAwait(false);
         if (statuses[0].Unreachable is null)
         {
-            var r = await c.Ssh(c.FirstControlPlane).RunAsync(c.Kubectl("get", "nodes", "-o",
-                "jsonpath={range .items[*]}{.metadata.name} {.status.nodeInfo.kubeletVersion} {.status.conditions[?(@.type==\"Ready\")].status}{\"\\n\"}{end}"), ct).ConfigureAwait(false);
-            if (r.ExitCode == 0)
+            if (await c.RegisteredNodesAsync(ct).ConfigureAwait(false) is { } registered)
             {
-                var nodes = r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(' ')).Where(p => p.Length == 3).ToDictionary(p => p[0]);
+                var nodes = registered.ToDictionary(n => n.Name);
                 for (var i = 0; i < statuses.Length; i++)
                     if (nodes.TryGetValue(statuses[i].Name.ToLowerInvariant(), out var n))
-                        statuses[i] = statuses[i] with { Kubelet = n[1], Ready = n[2] == "True" ? "Ready" : "NotReady" };
+                        statuses[i] = statuses[i] with { Kubelet = n.KubeletVersion, Ready = n.Ready ? "Ready" : "NotReady" };
             }
         }
         return statuses;

@@ -15,16 +15,14 @@ public sealed class ReadyPhase : IPhase<ClusterContext>
         var last = "";
         while (true)
         {
-            var r = await c.Ssh(c.FirstControlPlane).RunAsync(c.Kubectl("get", "nodes", "-o",
-                "jsonpath={range .items[*]}{.metadata.name} {.status.nodeInfo.kubeletVersion} {.status.conditions[?(@.type==\"Ready\")].status}{\"\\n\"}{end}"), ct).ConfigureAwait(false);
-            var nodes = r.ExitCode != 0 ? [] : r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(' ')).Where(p => p.Length == 3).ToList();
-            var waiting = wanted.Where(n => !nodes.Any(p => p[0] == n && p[2] == "True")).Order().ToList();
+            var nodes = await c.RegisteredNodesAsync(ct).ConfigureAwait(false) ?? [];
+            var waiting = wanted.Where(n => !nodes.Any(p => p.Name == n && p.Ready)).Order().ToList();
             var state = string.Join(", ", waiting);
             if (waiting.Count == 0)
             {
-                var off = nodes.Where(p => wanted.Contains(p[0]) && p[1] != c.Document.Kubernetes).ToList();
+                var off = nodes.Where(p => wanted.Contains(p.Name) && p.KubeletVersion != c.Document.Kubernetes).ToList();
                 if (off.Count > 0)
-                    throw new AirgapException($"{string.Join(", ", off.Select(p => $"{p[0]} runs kubelet {p[1]}"))}, the bundle is {c.Document.Kubernetes}; use airgap upgrade");
+                    throw new AirgapException($"{string.Join(", ", off.Select(p => $"{p.Name} runs kubelet {p.KubeletVersion}"))}, the bundle is {c.Document.Kubernetes}; use airgap upgrade");
                 c.Progress.Info($"  all {wanted.Count} nodes Ready at {c.Document.Kubernetes}");
                 return;
             }
