@@ -216,11 +216,22 @@ ok=; for _ in $(seq 60); do [[ $(k -n kube-system get pods -l component=etcd --n
 [[ -n $ok ]] || fail "etcd on node2 did not come back"
 HA_SECONDS=$((SECONDS - HA_START))
 
-step "add node5 as a worker: only it joins"
+step "add node5 as a worker, its kubeadm killed mid-join: node5 named, then the re-run resumes it"
 cluster_yaml "$WORK/cluster.yaml" "node4, node5"
 ADD_START=$SECONDS
-"$AIRGAP" cluster deploy -f "$WORK/cluster.yaml" --kubeconfig "$KUBECONFIG_FILE" >"$WORK/add.out" 2>"$WORK/add.log" || fail "cluster deploy with node5" "$WORK/add.log"
+"$AIRGAP" cluster deploy -f "$WORK/cluster.yaml" --kubeconfig "$KUBECONFIG_FILE" >"$WORK/add-cut.out" 2>"$WORK/add-cut.log" & deploy=$!
+for _ in $(seq 600); do grep -q '^node5: \[kubeadm\]' "$WORK/add-cut.log" && break; sleep 0.5; done
+grep -q '^node5: \[kubeadm\]' "$WORK/add-cut.log" || fail "node5 never reached its kubeadm phase" "$WORK/add-cut.log"
+sleep 2
+on "$N5" pkill -x kubeadm || fail "no kubeadm ran on node5 to kill" "$WORK/add-cut.log"
+if wait "$deploy"; then fail "the deploy went on with node5's kubeadm killed" "$WORK/add-cut.log"; fi
+[[ $(grep -c '^error: ' "$WORK/add-cut.log") -eq 1 ]] || fail "the mid-join failure is not one error line" "$WORK/add-cut.log"
+grep '^error: ' "$WORK/add-cut.log" | grep -q 'node5: phase kubeadm failed' || fail "the error does not name node5 and its kubeadm phase" "$WORK/add-cut.log"
+grep -q '^node5:   kubeadm: ' "$WORK/add-cut.log" || fail "kubeadm's output on node5 was not shown" "$WORK/add-cut.log"
+"$AIRGAP" cluster deploy -f "$WORK/cluster.yaml" --kubeconfig "$KUBECONFIG_FILE" >"$WORK/add.out" 2>"$WORK/add.log" || fail "cluster deploy with node5, resumed" "$WORK/add.log"
 ADD_SECONDS=$((SECONDS - ADD_START))
+grep -q '^node5:   the last attempt stopped inside kubeadm: kubeadm reset -f before trying again' "$WORK/add.log" || fail "node5 did not resume its own half-made join" "$WORK/add.log"
+grep -q '^node5: \[preflight\] done earlier; checked' "$WORK/add.log" || fail "node5 redid phases it had finished" "$WORK/add.log"
 for n in node2 node3 node4; do grep -q "^$n: joined earlier; Ready" "$WORK/add.log" || fail "$n was not left as it was" "$WORK/add.log"; done
 k get node node5 --no-headers | grep -qw Ready || fail "node5 is not Ready"
 "$KIT/nodes.sh" mem >"$WORK/mem.txt" 2>&1 || true
@@ -260,7 +271,7 @@ Measured by \`make e2e-cluster\` on this machine (2 cores), $(date -u +%Y-%m-%d)
 | airgap cluster deploy, 3 control planes + 1 worker, from nothing to all Ready | ${DEPLOY_SECONDS} s |
 | deploy again (nothing to do: checks only) | ${RERUN_SECONDS} s |
 | HA: node2 off, API + new Deployment, node2 back Ready with etcd | ${HA_SECONDS} s |
-| add node5 (only it joins) | ${ADD_SECONDS} s |
+| add node5 (only it joins; its kubeadm killed once mid-join, then resumed) | ${ADD_SECONDS} s |
 | whole e2e-cluster | ${TOTAL} s |
 
 Deploy phases (the first deploy):

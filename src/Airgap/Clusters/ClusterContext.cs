@@ -38,6 +38,9 @@ public sealed class ClusterContext(ClusterConfig config, BundleDocument document
 
     private JoinCredentials? credentials;
 
+    /// <summary>The control planes this run joined, in order: each join grew etcd by a member.</summary>
+    public List<ClusterHost> JoinedControlPlanes { get; } = [];
+
     public SshHost Ssh(ClusterHost host) => connections.TryGetValue(host.Name, out var ssh) ? ssh
         : throw new InvalidOperationException($"{host.Name} is not connected; the connect phase runs first");
 

@@ -15,7 +15,7 @@ public static class ClusterWorkflows
     public static NodeWorkflow<IPhase<ClusterContext>> Deploy { get; } = new("cluster deploy",
     [
         new ConnectPhase(), new ClusterPreflightPhase(), new DistributePhase(), new LoadBalancerPhase(), new InitPhase(),
-        new ControlPlanesPhase(), new WorkersPhase(), new ClusterKubeconfigPhase(), new ReadyPhase(),
+        new ControlPlanesPhase(), new SettlePhase(), new WorkersPhase(), new ClusterKubeconfigPhase(), new ReadyPhase(),
     ]);
 
     public static NodeWorkflow<IPhase<ClusterContext>> Reset { get; } = new("cluster reset",

@@ -15,6 +15,7 @@ public sealed class ControlPlanesPhase : IPhase<ClusterContext>
         {
             if (await JoinedAsync(c, host, ct).ConfigureAwait(false)) continue;
             await c.Credentials.JoinAsync(host, ct).ConfigureAwait(false);
+            c.JoinedControlPlanes.Add(host);
             if (c.Config.ControlPlaneEndpoint.BuiltIn)
             {
                 // Joined: from now on it reaches the endpoint at its own API server.
