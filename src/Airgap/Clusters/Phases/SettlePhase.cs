@@ -15,6 +15,10 @@ public sealed class SettlePhase : IPhase<ClusterContext>
     public string Name => "settle";
     public string Description => "after control planes joined: restart, one at a time, the API servers that ran while etcd grew, so no client keeps a stalled watch";
 
+    /// <summary>Every control plane that was up before the last join of this run: the ones there before it, and the ones it joined but the last.</summary>
+    internal static IReadOnlyList<ClusterHost> RanWhileEtcdGrew(IReadOnlyList<ClusterHost> controlPlanes, IReadOnlyList<ClusterHost> joined) =>
+        joined.Count == 0 ? [] : [.. controlPlanes.Where(h => !joined.Contains(h)), .. joined.SkipLast(1)];
+
     public async Task RunAsync(ClusterContext c, PhaseAttempt attempt, CancellationToken ct)
     {
         if (c.JoinedControlPlanes.Count == 0)
@@ -22,8 +26,7 @@ public sealed class SettlePhase : IPhase<ClusterContext>
             c.Progress.Info("  etcd did not grow in this run: nothing to settle");
             return;
         }
-        var ran = c.Config.ControlPlanes.Where(h => !c.JoinedControlPlanes.Contains(h)).Concat(c.JoinedControlPlanes.SkipLast(1)).ToList();
-        foreach (var host in ran)
+        foreach (var host in RanWhileEtcdGrew(c.Config.ControlPlanes, c.JoinedControlPlanes))
         {
             var node = c.Ssh(host);
             var started = DateTime.UtcNow;
