@@ -210,8 +210,14 @@ k rollout status deployment/ha-check --timeout=180s >/dev/null || { k get pods -
 # The worker's own API traffic goes through its proxy, which passes over node2.
 on "$N4" "timeout 10 bash -c 'exec 3<>/dev/tcp/127.0.0.1/6443'" || fail "node4's load balancer does not answer with node2 down"
 "$KIT/nodes.sh" start node2 >"$WORK/start.log" 2>&1 || fail "nodes.sh start node2" "$WORK/start.log"
-ok=; for _ in $(seq 120); do k get node node2 --no-headers 2>/dev/null | grep -qw Ready && ok=1 && break; sleep 2; done
-[[ -n $ok ]] || fail "node2 did not come back Ready"
+booted=$(date -u +%Y-%m-%dT%H:%M:%S)
+# Ready as reported by node2's kubelet after the boot (its lease renewed since), not the status it had before it went down.
+ok=; for _ in $(seq 120); do
+  renewed=$(k -n kube-node-lease get lease node2 -o jsonpath='{.spec.renewTime}' 2>/dev/null || true)
+  [[ $renewed > $booted ]] && k get node node2 --no-headers 2>/dev/null | grep -qw Ready && ok=1 && break; sleep 2
+done
+[[ -n $ok ]] || fail "node2 did not come back Ready (its kubelet did not report after the boot)"
+on "$N2" grep -q 'airgap: control-plane endpoint' /etc/hosts || fail "node2 lost the endpoint name from /etc/hosts at boot"
 ok=; for _ in $(seq 60); do [[ $(k -n kube-system get pods -l component=etcd --no-headers | grep -c Running) -eq 3 ]] && ok=1 && break; sleep 2; done
 [[ -n $ok ]] || fail "etcd on node2 did not come back"
 HA_SECONDS=$((SECONDS - HA_START))
@@ -243,7 +249,7 @@ for n in $N1 $N2 $N3 $N4 $N5; do
     || fail "$n still has kubeadm's files"
   on "$n" "! systemctl is-active -q kubelet" || fail "kubelet still runs on $n"
   on "$n" "! ip link show cni0 >/dev/null 2>&1 && ! ip link show flannel.1 >/dev/null 2>&1" || fail "$n still has CNI interfaces"
-  on "$n" "! grep -q 'airgap: control-plane endpoint' /etc/hosts" || fail "$n still has the endpoint in /etc/hosts"
+  on "$n" "! grep -q 'airgap: control-plane endpoint' /etc/hosts && test ! -e /etc/systemd/system/airgap-endpoint-hosts.service" || fail "$n still has the endpoint in /etc/hosts or its unit"
 done
 [[ ! -e $KUBECONFIG_FILE ]] || fail "cluster reset left the admin kubeconfig"
 

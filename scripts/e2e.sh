@@ -6,7 +6,7 @@
 # 2. `airgap build` with the same flags an operator behind the GFW uses with real mirrors;
 # 3. stop the fake internet, then as an operator: extract bin/airgap, `airgap install phase preflight`
 #    alone, a dry run, then `airgap install --single-node`;
-# 4. check node Ready, control plane Running, no image pull errors, a workload on a NodePort,
+# 4. check node Ready, control plane Running, Flannel (vxlan) Running, no image pull errors, a workload on a NodePort,
 #    packages held, kubeconfig 0600; 5. re-run install (all phases done); 6. reset.
 # The host is reset by the lab's node-reset.sh on every exit, failures included.
 set -euo pipefail
@@ -95,7 +95,9 @@ OS_MIRROR=$(grep -hoE '^URIs: +https?://[^ ]+' /etc/apt/sources.list.d/*.sources
 
 step "airgap build"
 BUILD_START=$SECONDS
-CI=1 "$AIRGAP_BUILD" build --k8s v1.20.2 --os debian-12 --cni bridge \
+CI=1 "$AIRGAP_BUILD" build --k8s v1.20.2 --os debian-12 --cni flannel:v0.13.0 \
+  --flannel-manifest "$LAB_FLANNEL_MANIFEST_URL" --flannel-manifest-sha256 526baa6f631ce5cb452117f49207350db60612dfcce9e475fe5f94075e98fd4b \
+  --mirror "quay.io=$LAB_REGISTRY" \
   --image-repository "$LAB_IMAGE_REPOSITORY" --image "$LAB_WORKLOAD_IMAGE" \
   --k8s-repo "$LAB_APT_URL" --k8s-repo-key "$LAB_APT_KEY" --os-mirror "$OS_MIRROR" \
   --binaries-url "$LAB_DL_URL" --github-mirror "$LAB_GITHUB_MIRROR" \
@@ -145,7 +147,7 @@ expect_refused truncated "$WORK/truncated.tar" "truncated"
 rm -f "$WORK/corrupt.tar" "$WORK/truncated.tar"
 
 step "airgap install phase preflight: one phase alone on the prepared node, journaled"
-./bin/airgap install phase preflight --bundle "$BUNDLE" --single-node --cni bridge >"$WORK/phase-preflight.txt" 2>&1 \
+./bin/airgap install phase preflight --bundle "$BUNDLE" --single-node --cni flannel >"$WORK/phase-preflight.txt" 2>&1 \
   || fail "airgap install phase preflight" "$WORK/phase-preflight.txt"
 grep -q '^\[preflight\] check swap' "$WORK/phase-preflight.txt" || fail "phase preflight did not announce itself" "$WORK/phase-preflight.txt"
 grep -Eq '^preflight +done ' "$WORK/phase-preflight.txt" || fail "phase preflight did not report done" "$WORK/phase-preflight.txt"
@@ -160,7 +162,7 @@ step "airgap install --dry-run: the whole plan on the real node, nothing changed
 # Every file an install touches, and the package list; directories that do not exist yet are fine.
 snapshot() { { find /var/lib/airgap /etc/kubernetes /etc/containerd /etc/apt/sources.list.d /etc/systemd/system -type f -exec sha256sum {} + 2>/dev/null || true; } | sort; dpkg -l | sha256sum; }
 snapshot >"$WORK/before-dry-run.txt"
-./bin/airgap install --bundle "$BUNDLE" --single-node --cni bridge --dry-run >"$WORK/dry-run.txt" 2>&1 || fail "airgap install --dry-run" "$WORK/dry-run.txt"
+./bin/airgap install --bundle "$BUNDLE" --single-node --cni flannel --dry-run >"$WORK/dry-run.txt" 2>&1 || fail "airgap install --dry-run" "$WORK/dry-run.txt"
 snapshot >"$WORK/after-dry-run.txt"
 diff -u "$WORK/before-dry-run.txt" "$WORK/after-dry-run.txt" >"$WORK/dry-run.diff" || fail "the dry run changed the node" "$WORK/dry-run.diff"
 for expected in "would unpack packages/debian-12/amd64/" "plan: write /etc/containerd/config.toml" "kubectl=1.20.2-00" \
@@ -173,7 +175,7 @@ grep -q '^\[preflight\] done earlier; checked' "$WORK/dry-run.txt" || fail "the 
 
 step "airgap install --single-node (offline)"
 INSTALL_START=$SECONDS
-/usr/bin/time -f '%M' -o "$WORK/install.rss" ./bin/airgap install --bundle "$BUNDLE" --single-node --cni bridge --pod-network-cidr 10.244.0.0/16 -o json \
+/usr/bin/time -f '%M' -o "$WORK/install.rss" ./bin/airgap install --bundle "$BUNDLE" --single-node --cni flannel --pod-network-cidr 10.244.0.0/16 -o json \
   >"$WORK/install.json" 2>"$WORK/install.log" || fail "airgap install" "$WORK/install.log"
 INSTALL_SECONDS=$((SECONDS - INSTALL_START))
 INSTALL_RSS_MIB=$(( $(tail -1 "$WORK/install.rss") / 1024 ))
@@ -182,6 +184,8 @@ BUNDLE_MIB=$(( $(stat -c %s "$BUNDLE") / 1048576 ))
 step "checks"
 export KUBECONFIG=/root/.kube/config
 check_cluster kubectl
+kubectl -n kube-system get pods -l app=flannel --no-headers | grep -q Running || fail "Flannel is not Running"
+ip -d link show flannel.1 2>/dev/null | grep -q vxlan || fail "Flannel made no vxlan device flannel.1"
 for p in kubeadm kubelet kubectl; do apt-mark showhold | grep -qx "$p" || fail "$p is not held"; done
 [[ $(dpkg-query -W -f '${Version}' kubectl) == 1.20.2-00 ]] || fail "kubectl is not the bundle's 1.20.2-00"
 [[ $(stat -c %a /root/.kube/config) == 600 ]] || fail "/root/.kube/config is not 0600"
@@ -194,7 +198,7 @@ assert not any("--token " in a["text"] and "<redacted>" not in a["text"] for a i
 PY
 
 step "re-run airgap install: every phase done, nothing changed"
-./bin/airgap install --bundle "$BUNDLE" --single-node --cni bridge --pod-network-cidr 10.244.0.0/16 -o json \
+./bin/airgap install --bundle "$BUNDLE" --single-node --cni flannel --pod-network-cidr 10.244.0.0/16 -o json \
   >"$WORK/rerun.json" 2>"$WORK/rerun.log" || fail "second airgap install" "$WORK/rerun.log"
 if grep -q '"outcome": "done"' "$WORK/rerun.json"; then fail "the re-run redid a phase" "$WORK/rerun.json"; fi
 

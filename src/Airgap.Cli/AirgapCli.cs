@@ -63,6 +63,8 @@ internal static class AirgapCli
         catch (AirgapException e)
         {
             Console.Error.WriteLine("error: " + OneLine(e.Message));
+            // The cause behind the one line, for a bug report.
+            if (Environment.GetEnvironmentVariable("AIRGAP_DEBUG") == "1") Console.Error.WriteLine(e);
             return 1;
         }
         catch (ArgumentException e)

@@ -23,17 +23,53 @@ public static class EndpointHosts
         return string.Join('\n', lines) + "\n";
     }
 
+    /// <summary>Puts the line back at boot, before the kubelet: some systems write /etc/hosts afresh on every start (cloud-init's manage_etc_hosts, container runtimes).</summary>
+    public const string HostsUnit = "airgap-endpoint-hosts.service";
+    public const string HostsUnitPath = "/etc/systemd/system/" + HostsUnit;
+
     /// <summary>
-    /// Written in place: /etc/hosts is often a bind mount (containers) that a rename cannot replace,
-    /// and resolvers read it per lookup, so there is no half-state worth a temporary file.
+    /// Points the endpoint name at <paramref name="address"/> on the node (null removes it): /etc/hosts
+    /// now, and a boot-time unit that writes the line again wherever /etc/hosts is regenerated.
+    /// /etc/hosts is written in place: it is often a bind mount (containers) that a rename cannot
+    /// replace, and resolvers read it per lookup, so there is no half-state worth a temporary file.
     /// </summary>
     public static async Task PointAsync(IHost node, string domain, string? address, CancellationToken ct)
     {
         var current = await node.ReadTextAsync("/etc/hosts", ct).ConfigureAwait(false);
         var updated = Render(current, domain, address);
-        if (updated == current) return;
-        await node.RunCheckedAsync(new CommandSpec("sh", "-c", "cat > /etc/hosts") { Stdin = System.Text.Encoding.UTF8.GetBytes(updated) }, ct).ConfigureAwait(false);
+        if (updated != current)
+            await node.RunCheckedAsync(new CommandSpec("sh", "-c", "cat > /etc/hosts") { Stdin = System.Text.Encoding.UTF8.GetBytes(updated) }, ct).ConfigureAwait(false);
+        if (address is null)
+        {
+            if (!await node.FileExistsAsync(HostsUnitPath, ct).ConfigureAwait(false)) return;
+            await node.RunAsync(new CommandSpec("systemctl", "disable", HostsUnit), ct).ConfigureAwait(false);
+            await node.DeleteFileAsync(HostsUnitPath, ct).ConfigureAwait(false);
+            await node.RunAsync(new CommandSpec("systemctl", "daemon-reload"), ct).ConfigureAwait(false);
+            return;
+        }
+        var unit = HostsUnitText(domain, address);
+        if (await node.ReadTextAsync(HostsUnitPath, ct).ConfigureAwait(false) == unit) return;
+        await node.WriteTextAsync(HostsUnitPath, unit, HostExtensions.Mode0644, ct).ConfigureAwait(false);
+        await node.RunCheckedAsync(new CommandSpec("systemctl", "daemon-reload"), ct).ConfigureAwait(false);
+        await node.RunCheckedAsync(new CommandSpec("systemctl", "enable", HostsUnit), ct).ConfigureAwait(false);
     }
+
+    public static string HostsUnitText(string domain, string address) => $"""
+        [Unit]
+        Description=airgap: the control-plane endpoint {domain} in /etc/hosts
+        Documentation=airgap cluster deploy (built-in load balancer)
+        After=local-fs.target cloud-init.service
+        Before=kubelet.service {ProxyUnit}
+
+        [Service]
+        Type=oneshot
+        RemainAfterExit=yes
+        ExecStart=/bin/sh -c 'grep -qF "{Marker}" /etc/hosts || echo "{address} {domain} {Marker}" >> /etc/hosts'
+
+        [Install]
+        WantedBy=multi-user.target
+
+        """;
 
     public static string ProxyUnitText(string listen, IEnumerable<string> backends) => $"""
         [Unit]

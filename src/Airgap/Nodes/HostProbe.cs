@@ -86,7 +86,16 @@ public static class HostProbe
         // Many small reads at once: one round trip's worth of waiting over SSH instead of one per process.
         await Parallel.ForEachAsync(pids, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = ct }, async (pid, token) =>
         {
-            var comm = (await host.ReadTextAsync($"/proc/{pid}/comm", token).ConfigureAwait(false))?.Trim();
+            string? comm;
+            try
+            {
+                comm = (await host.ReadTextAsync($"/proc/{pid}/comm", token).ConfigureAwait(false))?.Trim();
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // The process ended between the listing and the read (SFTP says only "Failure" for that): it is not a daemon that runs.
+                return;
+            }
             if (comm is not null && TimeDaemons.Contains(comm)) found.Add(comm == "systemd-timesyn" ? "systemd-timesyncd" : comm);
         }).ConfigureAwait(false);
         return found.Order(StringComparer.Ordinal).FirstOrDefault();

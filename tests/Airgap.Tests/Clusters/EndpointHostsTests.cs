@@ -34,4 +34,14 @@ public sealed class EndpointHostsTests
         Assert.Contains("Before=kubelet.service", unit);
         Assert.Contains("Restart=always", unit);
     }
+
+    [Fact]
+    public void The_boot_unit_puts_the_line_back_before_the_kubelet_only_when_it_is_missing()
+    {
+        var unit = EndpointHosts.HostsUnitText("apiserver.cluster.local", "127.0.0.1");
+
+        Assert.Contains("Before=kubelet.service airgap-apiserver-proxy.service", unit);
+        Assert.Contains("ExecStart=/bin/sh -c 'grep -qF \"# airgap: control-plane endpoint\" /etc/hosts || echo \"127.0.0.1 apiserver.cluster.local # airgap: control-plane endpoint\" >> /etc/hosts'", unit);
+        Assert.DoesNotContain('$', unit);
+    }
 }
