@@ -42,6 +42,8 @@ public sealed class JoinCredentials(ClusterContext c)
         var controlPlane = c.Config.ControlPlanes.Contains(host);
         var line = await JoinLineAsync(controlPlane, ct).ConfigureAwait(false);
         var node = c.Ssh(host);
+        if ((await c.JournalAsync(host, ct).ConfigureAwait(false))?.Get("kubeadm") is { State: not PhaseState.Done })
+            await ForgetInterruptedJoinAsync(host, ct).ConfigureAwait(false);
         var file = $"{ClusterContext.DistDirectory}/join.txt";
         await node.WriteTextAsync(file, line + "\n", HostExtensions.Mode0600, ct).ConfigureAwait(false);
         try
@@ -52,5 +54,20 @@ public sealed class JoinCredentials(ClusterContext c)
         {
             await node.DeleteFileAsync(file, CancellationToken.None).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// A join cut off after the kubelet registered leaves a Node object that kubeadm refuses to join
+    /// over ("a Node with name … already exists"), and the node itself cannot remove it. It is this
+    /// node's own (same name, same address) and its journal says the join never finished, so it goes.
+    /// </summary>
+    private async Task ForgetInterruptedJoinAsync(ClusterHost host, CancellationToken ct)
+    {
+        var first = c.Ssh(c.FirstControlPlane);
+        var name = host.Name.ToLowerInvariant();
+        var r = await first.RunAsync(c.Kubectl("get", "node", name, "-o", "jsonpath={.status.addresses[?(@.type==\"InternalIP\")].address}"), ct).ConfigureAwait(false);
+        if (r.ExitCode != 0 || r.Stdout.Trim() != host.ClusterAddress) return;
+        await first.RunCheckedAsync(c.Kubectl("delete", "node", name, "--wait=true"), ct).ConfigureAwait(false);
+        c.Progress.Info($"{host.Name}: its interrupted join had registered it; removed that Node object before joining again");
     }
 }

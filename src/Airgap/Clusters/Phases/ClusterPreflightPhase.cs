@@ -21,7 +21,7 @@ public sealed class ClusterPreflightPhase : IPhase<ClusterContext>
         await c.ForEachAsync(c.Config.Nodes, async host => facts[host.Name] = await HostProbe.ProbeAsync(c.Ssh(host), ct).ConfigureAwait(false), ct).ConfigureAwait(false);
         var version = KubernetesVersion.Parse(c.Document.Kubernetes);
         var ignore = IgnoredPreflightErrors.Parse(c.Config.Install.IgnorePreflightErrors);
-        var joined = await JoinedNodesAsync(c, ct).ConfigureAwait(false);
+        var kubeadm = await KubeadmStatesAsync(c, ct).ConfigureAwait(false);
         var errors = new List<string>();
         foreach (var host in c.Config.Nodes)
         {
@@ -35,8 +35,9 @@ public sealed class ClusterPreflightPhase : IPhase<ClusterContext>
                 Peers = peers,
             };
             var report = Preflight.Run(facts[host.Name], options);
-            // A node that is already in the cluster has its ports in use and its kubeadm files: that is its state, not a blocker.
-            var results = joined.Contains(host.Name)
+            // A node that is in the cluster, or whose own kubeadm attempt stopped halfway (its install resets
+            // that before it tries again), has its ports in use and its kubeadm files: that is its state, not a blocker.
+            var results = kubeadm.ContainsKey(host.Name)
                 ? report.Results.Where(r => r.Name.StartsWith("Duplicate", StringComparison.Ordinal)).ToList()
                 : report.Results;
             foreach (var r in results.Where(r => r.Status is PreflightStatus.Warn or PreflightStatus.Error))
@@ -52,14 +53,17 @@ public sealed class ClusterPreflightPhase : IPhase<ClusterContext>
     }
 
     /// <summary>Nodes whose own journal says kubeadm init or join finished.</summary>
-    internal static async Task<HashSet<string>> JoinedNodesAsync(ClusterContext c, CancellationToken ct)
+    internal static async Task<HashSet<string>> JoinedNodesAsync(ClusterContext c, CancellationToken ct) =>
+        [.. (await KubeadmStatesAsync(c, ct).ConfigureAwait(false)).Where(e => e.Value == PhaseState.Done).Select(e => e.Key)];
+
+    /// <summary>Each node's kubeadm phase as its own journal has it (done, or an attempt that started or failed); nodes without one are left out.</summary>
+    internal static async Task<IReadOnlyDictionary<string, PhaseState>> KubeadmStatesAsync(ClusterContext c, CancellationToken ct)
     {
-        var joined = new ConcurrentBag<string>();
+        var states = new ConcurrentDictionary<string, PhaseState>();
         await c.ForEachAsync(c.Config.Nodes, async host =>
         {
-            if ((await c.JournalAsync(host, ct).ConfigureAwait(false))?.Get("kubeadm") is { State: PhaseState.Done })
-                joined.Add(host.Name);
+            if ((await c.JournalAsync(host, ct).ConfigureAwait(false))?.Get("kubeadm") is { } entry) states[host.Name] = entry.State;
         }, ct).ConfigureAwait(false);
-        return [.. joined];
+        return states;
     }
 }

@@ -45,6 +45,9 @@ public sealed class AirgapFilesResetPhase : IPhase<ResetContext>
             if (await c.Host.DeleteFileAsync(file, ct).ConfigureAwait(false)) c.Progress.Info($"  removed {file}");
         // The unpacked repository is made again from the bundle by the next install.
         await c.Host.RunAsync(new CommandSpec("rm", "-rf", Path.Combine(state, "repo")), ct).ConfigureAwait(false);
+        // kubeadm reset empties /etc/kubernetes but leaves its directories; with ours gone, empty ones go too
+        // (a file someone else put there keeps its directory).
+        await c.Host.RunAsync(new CommandSpec("find", "/etc/kubernetes", "-depth", "-type", "d", "-empty", "-delete"), ct).ConfigureAwait(false);
     }
 }
 
