@@ -183,7 +183,8 @@ for n in $N1 $N2 $N3 $N4; do
   [[ -n $ok ]] || fail "NodePort $n:$port did not answer"
 done
 for n in $N1 $N2 $N3 $N4; do
-  for p in kubeadm kubelet kubectl; do on "$n" apt-mark showhold | grep -qx "$p" || fail "$p is not held on $n"; done
+  held=$(on "$n" apt-mark showhold)   # read whole: apt-mark flushes per line, and grep -q would cut it short (SIGPIPE)
+  for p in kubeadm kubelet kubectl; do grep -qx "$p" <<<"$held" || fail "$p is not held on $n (held: $held)"; done
   [[ $(on "$n" dpkg-query -W -f '\${Version}' kubelet) == 1.20.2-00 ]] || fail "kubelet on $n is not 1.20.2-00"
 done
 on "$N4" systemctl is-active airgap-apiserver-proxy.service >/dev/null || fail "the built-in load balancer does not run on node4"

@@ -188,7 +188,9 @@ export KUBECONFIG=/root/.kube/config
 check_cluster kubectl
 kubectl -n kube-system get pods -l app=flannel --no-headers | grep -q Running || fail "Flannel is not Running"
 ip -d link show flannel.1 2>/dev/null | grep -q vxlan || fail "Flannel made no vxlan device flannel.1"
-for p in kubeadm kubelet kubectl; do apt-mark showhold | grep -qx "$p" || fail "$p is not held"; done
+# Read whole first: apt-mark flushes each line, so a grep -q that stops early would make it die of SIGPIPE under pipefail.
+held=$(apt-mark showhold)
+for p in kubeadm kubelet kubectl; do grep -qx "$p" <<<"$held" || fail "$p is not held (held: $held)"; done
 [[ $(dpkg-query -W -f '${Version}' kubectl) == 1.20.2-00 ]] || fail "kubectl is not the bundle's 1.20.2-00"
 [[ $(stat -c %a /root/.kube/config) == 600 ]] || fail "/root/.kube/config is not 0600"
 # -o json is an audit trail: every command the install ran, with its exit code, tokens redacted.
