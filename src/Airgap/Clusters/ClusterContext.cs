@@ -6,7 +6,7 @@ namespace Airgap.Clusters;
 
 /// <summary>
 /// What the cluster phases share: cluster.yaml, the bundle, one SSH connection per node, and the
-/// files each node got. The nodes' own journals are the cluster's state; nothing here is kept.
+/// join credentials of this run. The nodes' own journals are the cluster's state; nothing here is kept.
 /// </summary>
 public sealed class ClusterContext(ClusterConfig config, BundleDocument document, IProgressSink progress) : IDisposable
 {
@@ -107,7 +107,8 @@ public sealed class ClusterContext(ClusterConfig config, BundleDocument document
         {
             Timeout = TimeSpan.FromMinutes(30),
             Secrets = secrets ?? [],
-            OnOutput = line => Progress.Info($"{host.Name}: {Redactor.Redact(line.Text, secrets ?? [])}"),
+            // Lines arrive here already redacted of Secrets (OutputCollector).
+            OnOutput = line => Progress.Info($"{host.Name}: {line.Text}"),
         };
         var result = await Ssh(host).RunAsync(spec, ct).ConfigureAwait(false);
         if (result.ExitCode == 0) return;
@@ -119,9 +120,8 @@ public sealed class ClusterContext(ClusterConfig config, BundleDocument document
     /// <summary>The node's install journal, or null when airgap never ran there.</summary>
     public async Task<PhaseJournal?> JournalAsync(ClusterHost host, CancellationToken ct)
     {
-        var ssh = Ssh(host);
-        if (!await ssh.FileExistsAsync(PhaseJournal.DefaultPath, ct).ConfigureAwait(false)) return null;
-        return await PhaseJournal.LoadAsync(ssh, ct).ConfigureAwait(false);
+        var journal = await PhaseJournal.LoadAsync(Ssh(host), ct).ConfigureAwait(false);
+        return journal.Entries.Count == 0 ? null : journal;
     }
 
     /// <summary>kubectl on the first control plane, with its admin kubeconfig.</summary>

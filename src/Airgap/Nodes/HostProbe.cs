@@ -91,7 +91,7 @@ public static class HostProbe
             {
                 comm = (await host.ReadTextAsync($"/proc/{pid}/comm", token).ConfigureAwait(false))?.Trim();
             }
-            catch (Exception e) when (e is not OperationCanceledException)
+            catch (Exception e) when (e is IOException or Renci.SshNet.Common.SshException)
             {
                 // The process ended between the listing and the read (SFTP says only "Failure" for that): it is not a daemon that runs.
                 return;

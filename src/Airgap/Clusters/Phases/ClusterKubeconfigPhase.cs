@@ -21,12 +21,7 @@ public sealed partial class ClusterKubeconfigPhase : IPhase<ClusterContext>
         var server = c.Config.ControlPlaneEndpoint.BuiltIn ? $"{c.FirstControlPlane.Address}:6443" : c.Config.ControlPlaneEndpoint.Endpoint;
         var text = ServerLine().Replace(admin, m => $"{m.Groups[1].Value}https://{server}");
         var path = c.KubeconfigPath;
-        var temporary = path + ".partial";
-        File.Delete(temporary);
-        await using (var file = new FileStream(temporary, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = HostExtensions.Mode0600 }))
-        await using (var writer = new StreamWriter(file))
-            await writer.WriteAsync(text.AsMemory(), ct).ConfigureAwait(false);
-        File.Move(temporary, path, overwrite: true);
+        await new LocalHost().WriteTextAsync(path, text, HostExtensions.Mode0600, ct).ConfigureAwait(false);
         c.Progress.Info($"  wrote {path} (0600, server https://{server}): kubectl --kubeconfig {path} get nodes");
     }
 

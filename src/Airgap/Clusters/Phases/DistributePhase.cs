@@ -22,7 +22,7 @@ public sealed class DistributePhase : IPhase<ClusterContext>
             var installer = Path.Combine(scratch.FullName, "airgap");
             var sums = await BundleExtractor.ReadMemberAsync(c.Config.BundlePath, BundleDocument.SumsFileName, ct).ConfigureAwait(false)
                 ?? throw new AirgapException($"{c.Config.BundlePath} has no SHA256SUMS; it is not a complete bundle");
-            var sha = System.Text.Encoding.UTF8.GetString(sums).Split('\n').Select(l => l.Split("  ", 2)).FirstOrDefault(p => p.Length == 2 && p[1].Trim() == "bin/airgap")?[0]
+            var sha = BundleReader.ParseSums(c.Config.BundlePath, System.Text.Encoding.UTF8.GetString(sums)).GetValueOrDefault("bin/airgap")
                 ?? throw new AirgapException($"{c.Config.BundlePath} has no bin/airgap (it was built without a self-contained airgap for linux/{c.Document.Arch}); " +
                                              "build it again after make publish, so nodes can run the installer");
             await BundleExtractor.InstallMemberAsync(c.Config.BundlePath, "bin/airgap", sha, installer, (UnixFileMode)0x1ED, ct).ConfigureAwait(false);

@@ -32,11 +32,9 @@ public sealed class ControlPlanesPhase : IPhase<ClusterContext>
     internal static async Task<bool> JoinedAsync(ClusterContext c, ClusterHost host, CancellationToken ct)
     {
         if ((await c.JournalAsync(host, ct).ConfigureAwait(false))?.Get("finalize") is not { State: PhaseState.Done }) return false;
-        var r = await c.Ssh(c.FirstControlPlane).RunAsync(c.Kubectl("get", "node", host.Name.ToLowerInvariant(), "-o",
-            "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}"), ct).ConfigureAwait(false);
-        var ready = r.ExitCode == 0 ? r.Stdout.Trim() : "not registered";
-        if (ready != "True")
-            throw new AirgapException($"{host.Name}: its journal says it joined, but the cluster has it {(ready == "not registered" ? "not registered" : "Ready=" + ready)}; " +
+        var registered = (await c.RegisteredNodesAsync(ct).ConfigureAwait(false))?.FirstOrDefault(n => n.Name == host.Name.ToLowerInvariant());
+        if (registered is not { Ready: true })
+            throw new AirgapException($"{host.Name}: its journal says it joined, but the cluster has it {(registered is null ? "not registered" : "not Ready")}; " +
                                       $"check its kubelet (journalctl -u kubelet), or airgap reset on it and deploy again");
         c.Progress.Info($"{host.Name}: joined earlier; Ready");
         return true;
