@@ -33,7 +33,7 @@ internal static class InstallCommand
         private readonly Option<string> proxyMode = new("--proxy-mode") { Description = "iptables (default) or ipvs", DefaultValueFactory = _ => "iptables" };
         private readonly Option<string?> advertise = new("--apiserver-advertise-address") { Description = "address the API server advertises, as kubeadm's flag" };
         private readonly Option<string?> endpoint = new("--control-plane-endpoint") { Description = "HOST:PORT shared by all control planes, as kubeadm's flag" };
-        private readonly Option<string[]> certSans = new("--apiserver-cert-extra-sans") { Description = "extra names for the API server certificate" };
+        private readonly Option<string[]> certSans = new("--apiserver-cert-extra-sans") { Description = "extra names or addresses for the API server certificate (a,b; repeatable), as kubeadm's flag" };
         private readonly Option<string> cni = new("--cni") { Description = "flannel (default), bridge (single node), or none", DefaultValueFactory = _ => "flannel" };
         private readonly Option<string> runtime = RuntimeOption();
         private readonly Option<string[]> ignore = new("--ignore-preflight-errors") { Description = "checks to demote to warnings (a,b or all), as kubeadm's flag" };
