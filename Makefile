@@ -5,9 +5,9 @@ CONFIG ?= Release
 AIRGAP := src/Airgap.Cli/bin/$(CONFIG)/net10.0/airgap
 TESTKIT := tests/Airgap.TestKit/bin/$(CONFIG)/net10.0/airgap-testkit
 # Debian packages the integration tests, the demo and the benchmark start for real.
-TEST_PACKAGES := docker-registry skopeo umoci containerd runc docker.io openssh-server busybox-static apache2-utils time rpm createrepo-c dnf gnupg dpkg-dev debootstrap apt-utils
+TEST_PACKAGES := docker-registry skopeo umoci containerd runc docker.io openssh-server sudo busybox-static apache2-utils time rpm createrepo-c dnf gnupg dpkg-dev debootstrap apt-utils
 
-.PHONY: build test unit integration deps publish demo bench e2e e2e-cluster clean
+.PHONY: build test unit integration deps publish demo bench e2e e2e-cluster docs clean
 
 build:
 	$(DOTNET) build Airgap.sln -c $(CONFIG) --nologo -v quiet
@@ -25,6 +25,10 @@ deps:
 test: deps build
 	$(DOTNET) test tests/Airgap.Tests -c $(CONFIG) --no-build --nologo
 	$(DOTNET) test tests/Airgap.IntegrationTests -c $(CONFIG) --no-build --nologo
+
+# Pages generated from the code; a unit test fails when they are stale.
+docs: build
+	$(AIRGAP) cluster init-config --reference > docs/cluster-yaml.md
 
 unit: build
 	$(DOTNET) test tests/Airgap.Tests -c $(CONFIG) --no-build --nologo

@@ -19,12 +19,19 @@ internal static class ClusterCommand
     private static Option<string> FileOption() =>
         new("--file", "-f") { Description = "cluster.yaml (airgap cluster init-config writes an example)", DefaultValueFactory = _ => "cluster.yaml" };
 
+    private static Option<bool> AcceptNewHostKeysOption() =>
+        new("--accept-new-host-keys") { Description = "record the host key of a node missing from known_hosts (printed with its fingerprint) instead of refusing it; a changed key is still refused" };
+
     private static Command InitConfig()
     {
-        var command = new Command("init-config", "Print a commented example cluster.yaml: every field, with what it means.");
-        command.SetAction(_ =>
+        var schema = new Option<bool>("--schema") { Description = "print the JSON schema of cluster.yaml instead (for editors)" };
+        var reference = new Option<bool>("--reference") { Description = "print the reference of every field as Markdown instead (docs/cluster-yaml.md)" };
+        var command = new Command("init-config", "Print a commented example cluster.yaml: every field, with what it means.") { schema, reference };
+        command.SetAction(result =>
         {
-            Console.Write(ClusterConfig.Example.TrimEnd('\n') + "\n");
+            Console.Write(result.GetValue(schema) ? ClusterSchema.JsonSchema()
+                : result.GetValue(reference) ? ClusterSchema.Markdown()
+                : ClusterConfig.Example.TrimEnd('\n') + "\n");
             return 0;
         });
         return command;
@@ -34,18 +41,20 @@ internal static class ClusterCommand
     {
         var file = FileOption();
         var kubeconfig = new Option<string?>("--kubeconfig") { Description = "where the admin kubeconfig goes (default NAME-admin.conf beside cluster.yaml)" };
+        var acceptNew = AcceptNewHostKeysOption();
         var format = AirgapCli.FormatOption();
         var command = new Command("deploy", PhaseHelp.Describe(
             "Bring up (or converge) the whole cluster from cluster.yaml, offline: every node gets the bundle over SSH and installs or joins from it. " +
             "Run it again after a failure, or after adding a node to cluster.yaml: nodes that are done are checked, not redone.",
-            ClusterWorkflows.Deploy, usage: null)) { file, kubeconfig, format };
+            ClusterWorkflows.Deploy, usage: null)) { file, kubeconfig, acceptNew, format };
         command.SetAction((result, ct) => AirgapCli.Guard(async () =>
         {
             var config = ClusterConfig.Load(result.GetValue(file)!);
             var json = result.GetValue(format) == OutputFormat.Json;
             var reports = await LiveProgress.RunAsync(json, async progress =>
             {
-                using var context = await ClusterWorkflows.OpenAsync(config, progress, result.GetValue(kubeconfig), ct);
+                using var context = await ClusterWorkflows.OpenAsync(config, progress,
+                    new ClusterRunOptions { Kubeconfig = result.GetValue(kubeconfig), AcceptNewHostKeys = result.GetValue(acceptNew) }, ct);
                 var phases = await ClusterWorkflows.RunAsync(ClusterWorkflows.Deploy, context, ct);
                 return (phases, context.KubeconfigPath);
             });
@@ -64,12 +73,13 @@ internal static class ClusterCommand
     private static Command Status()
     {
         var file = FileOption();
+        var acceptNew = AcceptNewHostKeysOption();
         var format = AirgapCli.FormatOption();
-        var command = new Command("status", "Every node's last install phase (from its own journal), kubelet version and readiness.") { file, format };
+        var command = new Command("status", "Every node's last install phase (from its own journal), kubelet version and readiness.") { file, acceptNew, format };
         command.SetAction((result, ct) => AirgapCli.Guard(async () =>
         {
             var config = ClusterConfig.Load(result.GetValue(file)!);
-            using var context = await ClusterWorkflows.OpenAsync(config, new LineProgress(Console.Error), null, ct);
+            using var context = await ClusterWorkflows.OpenAsync(config, new LineProgress(Console.Error), new ClusterRunOptions { AcceptNewHostKeys = result.GetValue(acceptNew) }, ct);
             var nodes = await ClusterStatus.ReadAsync(context, ct);
             if (result.GetValue(format) == OutputFormat.Json)
             {
@@ -91,13 +101,14 @@ internal static class ClusterCommand
         var command = new Command("reset", PhaseHelp.Describe(
             "Undo airgap cluster deploy on every node, in the safe order (workers, then control planes, the first one last). " +
             "Packages stay installed and held; the bundle stays on the nodes for the next deploy.",
-            ClusterWorkflows.Reset, usage: null)) { file };
+            ClusterWorkflows.Reset, usage: null)) { file, AcceptNewHostKeysOption() };
         command.SetAction((result, ct) => AirgapCli.Guard(async () =>
         {
             var config = ClusterConfig.Load(result.GetValue(file)!);
             await LiveProgress.RunAsync(json: false, async progress =>
             {
-                using var context = await ClusterWorkflows.OpenAsync(config, progress, null, ct);
+                using var context = await ClusterWorkflows.OpenAsync(config, progress,
+                    new ClusterRunOptions { AcceptNewHostKeys = result.GetValue<bool>("--accept-new-host-keys") }, ct);
                 return await ClusterWorkflows.RunAsync(ClusterWorkflows.Reset, context, ct);
             });
             Console.WriteLine($"cluster {config.Name} reset: airgap cluster deploy builds it again");

@@ -52,7 +52,7 @@ internal static class InstallCommand
             foreach (var o in new Option[] { bundle, role, singleNode, podCidr, serviceCidr, proxyMode, advertise, endpoint, certSans, cni, runtime, ignore, fix })
                 command.Options.Add(o);
             if (withSkipPhases) command.Options.Add(skip);
-            foreach (var o in new Option[] { dryRun, kubeconfigUser, config, peers.Peers, peers.SshKey, peers.KnownHosts, format })
+            foreach (var o in new Option[] { dryRun, kubeconfigUser, config, peers.Peers, peers.SshKey, peers.KnownHosts, peers.AcceptNewHostKeys, format })
                 command.Options.Add(o);
         }
 
@@ -202,7 +202,14 @@ internal static class InstallCommand
         public Option<string[]> Peers { get; } = new("--peers") { Description = "the cluster's other nodes as [user@]host[:port], probed over SSH so preflight refuses duplicate host names, MACs and product_uuids" };
         public Option<string[]> SshKey { get; } = new("--ssh-key") { Description = "private key for --peers (default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa)" };
         public Option<string?> KnownHosts { get; } = new("--ssh-known-hosts") { Description = "known_hosts that must vouch for the peers' host keys (default: ~/.ssh/known_hosts)" };
+        public Option<bool> AcceptNewHostKeys { get; } = new("--accept-new-host-keys") { Description = "record the host key of a peer missing from known_hosts (printed) instead of refusing it; a changed key is still refused" };
 
-        public SshSettings Settings(ParseResult result) => new() { KeyFiles = result.GetValue(SshKey) ?? [], KnownHostsFile = result.GetValue(KnownHosts) };
+        public SshSettings Settings(ParseResult result) => new()
+        {
+            KeyFiles = result.GetValue(SshKey) ?? [],
+            KnownHostsFile = result.GetValue(KnownHosts),
+            AcceptNewHostKeys = result.GetValue(AcceptNewHostKeys),
+            HostKeyRecorded = line => Console.Error.WriteLine("warning: " + line),
+        };
     }
 }

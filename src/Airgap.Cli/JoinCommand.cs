@@ -49,7 +49,7 @@ internal static class JoinCommand
             foreach (var o in new Option[] { bundle, joinFile, endpoint, token, caHash, controlPlane, certificateKey, advertise, runtime, ignore, fix })
                 command.Options.Add(o);
             if (withSkipPhases) command.Options.Add(skip);
-            foreach (var o in new Option[] { dryRun, peers.Peers, peers.SshKey, peers.KnownHosts, format }) command.Options.Add(o);
+            foreach (var o in new Option[] { dryRun, peers.Peers, peers.SshKey, peers.KnownHosts, peers.AcceptNewHostKeys, format }) command.Options.Add(o);
         }
 
         public bool DryRun(ParseResult result) => result.GetValue(dryRun);

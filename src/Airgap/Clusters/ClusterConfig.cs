@@ -1,3 +1,5 @@
+using System.ComponentModel;
+using System.ComponentModel.DataAnnotations;
 using System.Net;
 using YamlDotNet.Serialization;
 using YamlDotNet.Serialization.NamingConventions;
@@ -7,21 +9,33 @@ namespace Airgap.Clusters;
 /// <summary>
 /// cluster.yaml: a whole cluster in one file, for `airgap cluster deploy|status|reset`. Field names
 /// follow KubeKey's config (hosts, roleGroups, controlPlaneEndpoint, network) and kubeadm's flags;
-/// this type is the reference (README, `airgap cluster init-config`), and unknown fields are errors.
+/// these types and their attributes are the reference (<see cref="ClusterSchema"/>: the JSON schema,
+/// docs/cluster-yaml.md, allowed values), and unknown fields are errors.
 /// </summary>
 public sealed class ClusterConfig
 {
-    /// <summary>Names the admin kubeconfig written on the jump host (NAME-admin.conf).</summary>
+    [Description("Names the admin kubeconfig written beside cluster.yaml: NAME-admin.conf.")]
     public string Name { get; set; } = "cluster";
 
-    /// <summary>The bundle on this host, relative to cluster.yaml or absolute.</summary>
+    [Required, Description("The bundle built by airgap build, on this host: relative to cluster.yaml or absolute. Every node gets a copy.")]
     public string Bundle { get; set; } = "";
 
+    [Required, Description("Every node. This host (the jump host) must reach each one over SSH.")]
     public List<ClusterHost> Hosts { get; set; } = [];
+
+    [Required, Description("Which hosts are control planes and which are workers.")]
     public RoleGroups RoleGroups { get; set; } = new();
+
+    [Description("The stable address of the API servers, in every certificate and kubeconfig.")]
     public ControlPlaneEndpointConfig ControlPlaneEndpoint { get; set; } = new();
+
+    [Description("Pod and Service networks, kube-proxy's mode and the CNI.")]
     public ClusterNetwork Network { get; set; } = new();
+
+    [Description("The options airgap install takes, for every node.")]
     public NodeOptions Install { get; set; } = new();
+
+    [Description("Defaults for reaching the nodes over SSH.")]
     public SshOptions Ssh { get; set; } = new();
 
     /// <summary>The directory cluster.yaml was read from; relative paths in it are relative to this.</summary>
@@ -80,11 +94,12 @@ public sealed class ClusterConfig
         void Fail(string what) => throw new AirgapException($"{path}: {what}");
         if (string.IsNullOrWhiteSpace(Bundle)) Fail("bundle: is empty; give the bundle .tar built by airgap build");
         if (Hosts.Count == 0) Fail("hosts: is empty; list every node with name and address");
+        // Allowed values and ranges are declared once, on the properties (ClusterSchema).
+        foreach (var violation in ClusterSchema.Violations(this)) Fail(violation);
         foreach (var h in Hosts)
         {
             if (string.IsNullOrWhiteSpace(h.Name)) Fail("a host has no name");
             if (string.IsNullOrWhiteSpace(h.Address)) Fail($"host {h.Name} has no address");
-            if (h.Port is < 1 or > 65535) Fail($"host {h.Name}: port {h.Port} is not a TCP port");
             if (h.InternalAddress is { } internalAddress && !IPAddress.TryParse(internalAddress, out _))
                 Fail($"host {h.Name}: internalAddress {internalAddress} is not an IP address");
         }
@@ -102,7 +117,6 @@ public sealed class ClusterConfig
         foreach (var dup in RoleGroups.ControlPlane.Concat(RoleGroups.Worker).GroupBy(n => n).Where(g => g.Count() > 1))
             Fail($"{dup.Key} is named {dup.Count()} times in roleGroups");
         var endpoint = ControlPlaneEndpoint;
-        if (endpoint.Port is < 1 or > 65535) Fail($"controlPlaneEndpoint.port {endpoint.Port} is not a TCP port");
         switch (endpoint.LoadBalancer)
         {
             case "builtin":
@@ -114,14 +128,7 @@ public sealed class ClusterConfig
             case "external":
                 if (string.IsNullOrWhiteSpace(endpoint.Address)) Fail("controlPlaneEndpoint.address is empty; loadBalancer: external needs your load balancer's address");
                 break;
-            default:
-                Fail($"controlPlaneEndpoint.loadBalancer \"{endpoint.LoadBalancer}\" is not known; use builtin or external");
-                break;
         }
-        if (Network.Cni is not ("flannel" or "none")) Fail($"network.cni \"{Network.Cni}\" is not known for a cluster; use flannel or none");
-        if (Network.ProxyMode is not ("iptables" or "ipvs")) Fail($"network.proxyMode \"{Network.ProxyMode}\" is not known; use iptables or ipvs");
-        if (Install.Runtime is not ("containerd" or "docker")) Fail($"install.runtime \"{Install.Runtime}\" is not known; use containerd or docker");
-        if (Ssh.MaxParallel < 1) Fail("ssh.maxParallel must be at least 1");
     }
 
     /// <summary>The example `airgap cluster init-config` prints: every field, commented.</summary>
@@ -135,7 +142,8 @@ public sealed class ClusterConfig
             address: 10.0.0.11           # where SSH reaches it
             internalAddress: 10.0.0.11   # optional: the address the cluster uses (default: address)
             port: 22                     # optional, default 22
-            user: root                   # optional, default root (airgap installs as root)
+            user: root                   # optional, default root; another user works through passwordless sudo
+            sudo: false                  # optional, default: true when user is not root ("sudo -n", no password prompt)
             privateKeyPath: ~/.ssh/id_ed25519   # optional: default ssh.privateKeyPath, then ~/.ssh/id_*
             # password: …                # optional instead of a key; never logged or printed
           - {name: node2, address: 10.0.0.12}
@@ -166,20 +174,36 @@ public sealed class ClusterConfig
 
         ssh:
           privateKeyPath: ~/.ssh/id_ed25519   # default key for hosts without one
-          knownHosts: ~/.ssh/known_hosts      # host keys must be in it (airgap never trusts a new key silently)
+          knownHosts: ~/.ssh/known_hosts      # host keys must be in it (new ones only with --accept-new-host-keys, printed)
           maxParallel: 4                 # nodes handled at once (uploads, workers)
         """;
 }
 
 public sealed class ClusterHost
 {
+    [Required, Description("The node's name in the cluster; its host name should match.")]
     public string Name { get; set; } = "";
+
+    [Required, Description("Where SSH reaches the node: an address or a name.")]
     public string Address { get; set; } = "";
+
+    [Description("The address the cluster's own traffic uses (API server advertise address, /etc/hosts); default: address.")]
     public string? InternalAddress { get; set; }
+
+    [Range(1, 65535), Description("The node's SSH port.")]
     public int Port { get; set; } = 22;
+
+    [Description("The SSH login user; a user other than root works through passwordless sudo.")]
     public string User { get; set; } = "root";
+
+    [Description("The private key for this host; default: ssh.privateKeyPath, then ~/.ssh/id_ed25519, id_ecdsa, id_rsa.")]
     public string? PrivateKeyPath { get; set; }
+
+    [Description("A password instead of (or after) the key; never logged or printed.")]
     public string? Password { get; set; }
+
+    [Description("Run as root through `sudo -n` (passwordless sudo); default: true when user is not root.")]
+    public bool? Sudo { get; set; }
 
     /// <summary>The address the cluster's own traffic uses: API server advertise address, /etc/hosts entries.</summary>
     [YamlIgnore]
@@ -190,15 +214,25 @@ public sealed class ClusterHost
 
 public sealed class RoleGroups
 {
+    [Required, Description("Host names of the control planes: kubeadm init on the first, the others join one at a time. Use an odd number (etcd needs a majority).")]
     public List<string> ControlPlane { get; set; } = [];
+
+    [Description("Host names of the workers, joined in parallel. Add one and deploy again: only it joins.")]
     public List<string> Worker { get; set; } = [];
 }
 
 public sealed class ControlPlaneEndpointConfig
 {
+    [AllowedValues("builtin", "external"), Description("builtin: a name in each node's /etc/hosts and a local TCP proxy on every worker, nothing else needed. external: your own load balancer at address:port.")]
     public string LoadBalancer { get; set; } = "builtin";
+
+    [Description("builtin only: the endpoint's name, in every certificate and kubeconfig.")]
     public string Domain { get; set; } = "apiserver.cluster.local";
+
+    [Description("external only: the load balancer's address.")]
     public string? Address { get; set; }
+
+    [Range(1, 65535), Description("The endpoint's port; builtin uses the API servers' own, 6443.")]
     public int Port { get; set; } = 6443;
 
     [YamlIgnore]
@@ -211,22 +245,39 @@ public sealed class ControlPlaneEndpointConfig
 
 public sealed class ClusterNetwork
 {
+    [Description("As kubeadm's --pod-network-cidr; Flannel's Network is set to it.")]
     public string PodNetworkCidr { get; set; } = "10.244.0.0/16";
+
+    [Description("As kubeadm's --service-cidr.")]
     public string ServiceCidr { get; set; } = "10.96.0.0/12";
+
+    [AllowedValues("iptables", "ipvs"), Description("kube-proxy's mode.")]
     public string ProxyMode { get; set; } = "iptables";
+
+    [AllowedValues("flannel", "none"), Description("flannel (from the bundle) or none (bring your own).")]
     public string Cni { get; set; } = "flannel";
 }
 
 public sealed class NodeOptions
 {
+    [AllowedValues("containerd", "docker"), Description("The container runtime: containerd, or the node's own Docker engine (Kubernetes < 1.24).")]
     public string Runtime { get; set; } = "containerd";
+
+    [Description("As kubeadm's --ignore-preflight-errors.")]
     public List<string> IgnorePreflightErrors { get; set; } = [];
+
+    [Description("Let preflight repair what it safely can (turn swap off, load br_netfilter, set ip_forward).")]
     public bool Fix { get; set; }
 }
 
 public sealed class SshOptions
 {
+    [Description("The private key for hosts without their own; default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa.")]
     public string? PrivateKeyPath { get; set; }
+
+    [Description("known_hosts that must vouch for every node's host key (new ones only with --accept-new-host-keys, printed); default: ~/.ssh/known_hosts.")]
     public string? KnownHosts { get; set; }
+
+    [Range(1, 64), Description("Nodes worked on at once: connections, uploads, worker joins.")]
     public int MaxParallel { get; set; } = 4;
 }

@@ -31,6 +31,9 @@ public sealed class ClusterContext(ClusterConfig config, BundleDocument document
 
     public string? KubeconfigOutput { get; init; }
 
+    /// <summary>Record the host keys of nodes missing from known_hosts instead of refusing them (each one is printed).</summary>
+    public bool AcceptNewHostKeys { get; init; }
+
     public TimeSpan ReadyTimeout { get; init; } = TimeSpan.FromMinutes(10);
 
     /// <summary>Join tokens and certificate keys for this run, made only when a node needs them.</summary>
@@ -53,6 +56,9 @@ public sealed class ClusterContext(ClusterConfig config, BundleDocument document
             KeyFiles = key is null ? [] : [Config.Resolve(key)],
             KnownHostsFile = Config.Ssh.KnownHosts is { } known ? Config.Resolve(known) : null,
             Password = host.Password,
+            Sudo = host.Sudo,
+            AcceptNewHostKeys = AcceptNewHostKeys,
+            HostKeyRecorded = line => Progress.Warn($"{host.Name}: {line}"),
         };
         var target = new SshTarget(host.User, host.Address, host.Port);
         SshHost ssh;

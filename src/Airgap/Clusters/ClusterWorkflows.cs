@@ -30,10 +30,20 @@ public static class ClusterWorkflows
         return await new PhaseRunner(context.Progress).RunAsync(phases, context, new PhaseRunSettings(), ct).ConfigureAwait(false);
     }
 
-    public static async Task<ClusterContext> OpenAsync(ClusterConfig config, IProgressSink progress, string? kubeconfig, CancellationToken ct)
+    public static async Task<ClusterContext> OpenAsync(ClusterConfig config, IProgressSink progress, ClusterRunOptions options, CancellationToken ct)
     {
         if (!File.Exists(config.BundlePath)) throw new AirgapException($"bundle {config.BundlePath} (from cluster.yaml) does not exist; build it with airgap build or fix bundle:");
         var document = await BundleReader.ReadDocumentAsync(config.BundlePath, ct).ConfigureAwait(false);
-        return new ClusterContext(config, document, progress) { KubeconfigOutput = kubeconfig };
+        return new ClusterContext(config, document, progress) { KubeconfigOutput = options.Kubeconfig, AcceptNewHostKeys = options.AcceptNewHostKeys };
     }
+}
+
+/// <summary>What a cluster command takes beside cluster.yaml.</summary>
+public sealed record ClusterRunOptions
+{
+    /// <summary>Where the admin kubeconfig goes; null means NAME-admin.conf beside cluster.yaml.</summary>
+    public string? Kubeconfig { get; init; }
+
+    /// <summary>Record the host keys of nodes not yet in known_hosts (printed), as ssh's accept-new.</summary>
+    public bool AcceptNewHostKeys { get; init; }
 }

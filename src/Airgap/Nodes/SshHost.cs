@@ -65,6 +65,20 @@ public sealed record SshSettings
     /// <summary>Password login, where the site uses it instead of keys; never printed (see <see cref="ToString"/>).</summary>
     public string? Password { get; init; }
 
+    /// <summary>
+    /// Run everything as root through passwordless sudo; null means: when the login user is not root.
+    /// </summary>
+    public bool? Sudo { get; init; }
+
+    /// <summary>
+    /// OpenSSH's StrictHostKeyChecking=accept-new: a host missing from known_hosts has its key recorded
+    /// there (and announced through <see cref="HostKeyRecorded"/>); a key that differs is still refused.
+    /// </summary>
+    public bool AcceptNewHostKeys { get; init; }
+
+    /// <summary>Told, in one line naming the key's fingerprint, of every host key recorded under <see cref="AcceptNewHostKeys"/>.</summary>
+    public Action<string>? HostKeyRecorded { get; init; }
+
     public override string ToString() => $"keys {string.Join(", ", KeyFiles)}; known_hosts {KnownHosts}{(Password is null ? "" : "; password <redacted>")}";
 
     internal string KnownHosts => KnownHostsFile ?? Path.Combine(Home, ".ssh", "known_hosts");
@@ -79,21 +93,28 @@ public sealed record SshSettings
 /// <summary>
 /// A node reached over SSH (SSH.NET): commands run through the login shell, files move over SFTP.
 /// The host key must already be in known_hosts, as with ssh's StrictHostKeyChecking: airgap never
-/// trusts a key on first sight, because the install hands the node cluster secrets.
+/// trusts a key on first sight unless told to (<see cref="SshSettings.AcceptNewHostKeys"/>), because
+/// the install hands the node cluster secrets. A login user other than root works through
+/// passwordless sudo: commands are wrapped in `sudo -n`, and files that root owns are read and
+/// written by commands under sudo, since SFTP runs with the login user's rights.
 /// </summary>
 public sealed class SshHost : IHost, IDisposable
 {
     private readonly SshClient ssh;
     private readonly SftpClient sftp;
 
-    private SshHost(SshTarget target, SshClient ssh, SftpClient sftp)
+    private SshHost(SshTarget target, SshClient ssh, SftpClient sftp, bool sudo)
     {
         Target = target;
         this.ssh = ssh;
         this.sftp = sftp;
+        Sudo = sudo;
     }
 
     public SshTarget Target { get; }
+
+    /// <summary>True when commands and file access go through sudo (a login user other than root).</summary>
+    public bool Sudo { get; }
 
     public string Name => Target.ToString();
 
@@ -127,8 +148,14 @@ public sealed class SshHost : IHost, IDisposable
         void Check(object? sender, HostKeyEventArgs e)
         {
             var verdict = known.Check(target.Host, target.Port, e.HostKeyName, e.HostKey);
-            e.CanTrust = verdict is null;
-            refused ??= verdict is null ? null : $"{verdict} (its {e.HostKeyName} key is SHA256:{e.FingerPrintSHA256})";
+            if (verdict is KnownHosts.Verdict.Unknown && settings.AcceptNewHostKeys)
+            {
+                known.Record(target.Host, target.Port, e.HostKeyName, e.HostKey);
+                settings.HostKeyRecorded?.Invoke($"{target}: recorded its new host key {e.HostKeyName} SHA256:{e.FingerPrintSHA256} in {settings.KnownHosts} (--accept-new-host-keys); check that fingerprint against the node's console");
+                verdict = KnownHosts.Verdict.Known;
+            }
+            e.CanTrust = verdict is KnownHosts.Verdict.Known;
+            refused ??= e.CanTrust ? null : $"{known.Explain(verdict, target.Host, target.Port, e.HostKeyName)} (its {e.HostKeyName} key is SHA256:{e.FingerPrintSHA256})";
         }
         ssh.HostKeyReceived += Check;
         sftp.HostKeyReceived += Check;
@@ -136,7 +163,6 @@ public sealed class SshHost : IHost, IDisposable
         {
             await ssh.ConnectAsync(ct).ConfigureAwait(false);
             await sftp.ConnectAsync(ct).ConfigureAwait(false);
-            return new SshHost(target, ssh, sftp);
         }
         catch (Exception e) when (e is SshException or SocketException or ProxyException or IOException or TimeoutException)
         {
@@ -163,14 +189,41 @@ public sealed class SshHost : IHost, IDisposable
             sftp.Dispose();
             throw;
         }
+        var host = new SshHost(target, ssh, sftp, settings.Sudo ?? target.User != "root");
+        try
+        {
+            await host.CheckSudoAsync(ct).ConfigureAwait(false);
+            return host;
+        }
+        catch
+        {
+            host.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Fails early, in one line with the fix, when the login user cannot become root without a password.</summary>
+    private async Task CheckSudoAsync(CancellationToken ct)
+    {
+        if (!Sudo) return;
+        var r = await RunAsync(new CommandSpec("id", "-u") { Timeout = TimeSpan.FromSeconds(30) }, ct).ConfigureAwait(false);
+        if (r.ExitCode == 0 && r.Stdout.Trim() == "0") return;
+        var said = r.StderrTail.LastOrDefault(l => l.Length > 0) ?? r.Stdout.Trim();
+        var why = said.Contains("not found", StringComparison.Ordinal) ? "sudo is not installed there"
+            : said.Length > 0 ? $"sudo -n said \"{said}\"" : $"sudo -n id -u exited with code {r.ExitCode}";
+        throw new AirgapException($"cannot run as root on {Target}: {why}; allow {Target.User} passwordless sudo " +
+                                  $"(\"{Target.User} ALL=(ALL) NOPASSWD: ALL\" in /etc/sudoers.d/airgap) or log in as root");
     }
 
     public async Task<CommandResult> RunAsync(CommandSpec spec, CancellationToken ct)
     {
         var start = Stopwatch.GetTimestamp();
         var feedsStdin = spec.Stdin is not null || spec.StdinFrom is not null;
+        // Under sudo the whole line (environment assignments too) runs in a root shell; sudo's secure_path
+        // also brings /usr/sbin, which a non-root login's PATH often lacks.
+        var line = Sudo ? $"sudo -n -- sh -c {CommandSpec.ShellQuote(spec.ShellLine)}" : spec.ShellLine;
         // Without input the command reads /dev/null, as LocalHost closes stdin: nothing waits on input that never comes.
-        using var command = ssh.CreateCommand(feedsStdin ? spec.ShellLine : spec.ShellLine + " </dev/null", Encoding.UTF8);
+        using var command = ssh.CreateCommand(feedsStdin ? line : line + " </dev/null", Encoding.UTF8);
         using var timeout = spec.Timeout is { } limit ? new CancellationTokenSource(limit) : new CancellationTokenSource();
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, timeout.Token);
         var output = new OutputCollector(spec);
@@ -214,6 +267,17 @@ public sealed class SshHost : IHost, IDisposable
 
     public async Task<byte[]?> ReadFileAsync(string path, CancellationToken ct)
     {
+        if (Sudo)
+        {
+            var (exit, bytes, error) = await RunForBytesAsync(
+                Script("[ -d \"$1\" ] && exit 3; [ -e \"$1\" ] || exit 4; exec cat -- \"$1\"", path), ct).ConfigureAwait(false);
+            return exit switch
+            {
+                0 => bytes,
+                3 or 4 => null,
+                _ => throw new AirgapException($"{Name}: cannot read {path} under sudo: {error}"),
+            };
+        }
         try
         {
             var attributes = await sftp.GetAttributesAsync(path, ct).ConfigureAwait(false);
@@ -237,6 +301,15 @@ public sealed class SshHost : IHost, IDisposable
     public async Task WriteFileAsync(string path, byte[] content, UnixFileMode mode, CancellationToken ct)
     {
         var directory = Path.GetDirectoryName(path) ?? "/";
+        if (Sudo)
+        {
+            // The bytes go through sudo's stdin into a private temporary file beside the target, then one rename,
+            // so root owns the file and readers see old or new, as with SFTP below.
+            await this.RunCheckedAsync(Script(
+                "set -e; mkdir -p \"$1\"; t=\"$2.airgap-$$\"; trap 'rm -f \"$t\"' EXIT; (umask 077; cat >\"$t\"); chmod \"$3\" \"$t\"; mv -f \"$t\" \"$2\"; trap - EXIT",
+                directory, path, HostExtensions.FormatMode(mode)) with { Stdin = content }, ct).ConfigureAwait(false);
+            return;
+        }
         await this.RunCheckedAsync(new CommandSpec("mkdir", "-p", directory), ct).ConfigureAwait(false);
         var temporary = $"{path}.airgap-{Guid.NewGuid():N}";
         try
@@ -261,11 +334,18 @@ public sealed class SshHost : IHost, IDisposable
         }
     }
 
-    public Task<bool> FileExistsAsync(string path, CancellationToken ct) => sftp.ExistsAsync(path, ct);
+    public async Task<bool> FileExistsAsync(string path, CancellationToken ct) => Sudo
+        ? (await RunAsync(new CommandSpec("test", "-e", path), ct).ConfigureAwait(false)).ExitCode == 0
+        : await sftp.ExistsAsync(path, ct).ConfigureAwait(false);
 
     /// <summary>The size of a regular file, or null when there is none.</summary>
     public async Task<long?> FileSizeAsync(string path, CancellationToken ct)
     {
+        if (Sudo)
+        {
+            var r = await RunAsync(Script("[ -f \"$1\" ] && exec stat -c %s -- \"$1\"", path), ct).ConfigureAwait(false);
+            return r.ExitCode == 0 && long.TryParse(r.Stdout.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var size) ? size : null;
+        }
         try
         {
             var attributes = await sftp.GetAttributesAsync(path, ct).ConfigureAwait(false);
@@ -278,22 +358,25 @@ public sealed class SshHost : IHost, IDisposable
     }
 
     /// <summary>
-    /// Streams <paramref name="source"/> onto the end of <paramref name="path"/> over SFTP (created if
-    /// missing), so an upload cut short continues from the bytes that arrived instead of from zero.
+    /// Streams <paramref name="source"/> onto the end of <paramref name="path"/> (created if missing), so an
+    /// upload cut short continues from the bytes that arrived instead of from zero.
     /// </summary>
     public async Task AppendAsync(Stream source, string path, Action<long>? advanced, CancellationToken ct)
     {
         await this.RunCheckedAsync(new CommandSpec("mkdir", "-p", Path.GetDirectoryName(path) ?? "/"), ct).ConfigureAwait(false);
+        if (Sudo)
+        {
+            // SFTP writes with the login user's rights, so under sudo the bytes stream through a root shell's stdin instead.
+            await this.RunCheckedAsync(Script("exec cat >>\"$1\"", path) with
+            {
+                StdinFrom = (stdin, c) => CopyAsync(source, stdin, advanced, c),
+            }, ct).ConfigureAwait(false);
+            return;
+        }
         try
         {
             await using var target = await sftp.OpenAsync(path, FileMode.Append, FileAccess.Write, ct).ConfigureAwait(false);
-            var buffer = new byte[1 << 20];
-            int read;
-            while ((read = await source.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0)
-            {
-                await target.WriteAsync(buffer.AsMemory(0, read), ct).ConfigureAwait(false);
-                advanced?.Invoke(read);
-            }
+            await CopyAsync(source, target, advanced, ct).ConfigureAwait(false);
             await target.FlushAsync(ct).ConfigureAwait(false);
         }
         catch (SftpPermissionDeniedException e)
@@ -304,6 +387,13 @@ public sealed class SshHost : IHost, IDisposable
 
     public async Task<IReadOnlyList<string>?> ListDirectoryAsync(string path, CancellationToken ct)
     {
+        if (Sudo)
+        {
+            var r = await RunAsync(Script("[ -d \"$1\" ] || exit 4; exec find \"$1\" -mindepth 1 -maxdepth 1 -printf '%f\\n'", path), ct).ConfigureAwait(false);
+            if (r.ExitCode == 4) return null;
+            r.EnsureSuccess();
+            return [.. r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Order(StringComparer.Ordinal)];
+        }
         try
         {
             if (!(await sftp.GetAttributesAsync(path, ct).ConfigureAwait(false)).IsDirectory) return null;
@@ -321,6 +411,13 @@ public sealed class SshHost : IHost, IDisposable
 
     public async Task<bool> DeleteFileAsync(string path, CancellationToken ct)
     {
+        if (Sudo)
+        {
+            var r = await RunAsync(Script("[ -e \"$1\" ] || [ -L \"$1\" ] || exit 4; exec rm -f -- \"$1\"", path), ct).ConfigureAwait(false);
+            if (r.ExitCode == 4) return false;
+            r.EnsureSuccess();
+            return true;
+        }
         try
         {
             await sftp.DeleteFileAsync(path, ct).ConfigureAwait(false);
@@ -330,6 +427,33 @@ public sealed class SshHost : IHost, IDisposable
         {
             return false;
         }
+    }
+
+    private static async Task CopyAsync(Stream source, Stream target, Action<long>? advanced, CancellationToken ct)
+    {
+        var buffer = new byte[1 << 20];
+        int read;
+        while ((read = await source.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0)
+        {
+            await target.WriteAsync(buffer.AsMemory(0, read), ct).ConfigureAwait(false);
+            advanced?.Invoke(read);
+        }
+    }
+
+    /// <summary>A short sh script with its arguments as $1, $2…: paths reach it unparsed, whatever they hold.</summary>
+    private static CommandSpec Script(string script, params string[] args) => new("sh", ["-c", script, "sh", .. args]);
+
+    /// <summary>Runs a command (under sudo when that is the mode) and keeps its stdout as bytes: files are not always text.</summary>
+    private async Task<(int Exit, byte[] Stdout, string Stderr)> RunForBytesAsync(CommandSpec spec, CancellationToken ct)
+    {
+        var line = Sudo ? $"sudo -n -- sh -c {CommandSpec.ShellQuote(spec.ShellLine)}" : spec.ShellLine;
+        using var command = ssh.CreateCommand(line + " </dev/null", Encoding.UTF8);
+        using var stdout = new MemoryStream();
+        var execution = command.ExecuteAsync(ct);
+        var copy = command.OutputStream.CopyToAsync(stdout, ct);
+        await execution.ConfigureAwait(false);
+        await copy.ConfigureAwait(false);
+        return (command.ExitStatus ?? 255, stdout.ToArray(), command.Error.Trim().Split('\n')[^1]);
     }
 
     public void Dispose()
@@ -382,19 +506,59 @@ public sealed class KnownHosts
         return known;
     }
 
-    /// <summary>Null when the key is known for this host; otherwise why it is not trusted, naming what to do.</summary>
-    public string? Check(string host, int port, string keyType, byte[] key)
+    public enum Verdict { Known, Unknown, Mismatch, OtherType, Revoked }
+
+    /// <summary>Whether known_hosts vouches for this key of this host.</summary>
+    public Verdict Check(string host, int port, string keyType, byte[] key)
     {
-        var name = port == 22 ? host : $"[{host}]:{port}";
-        var forHost = entries.Where(e => Matches(e.Pattern, name)).ToList();
-        if (forHost.Any(e => e.Revoked && e.Key.AsSpan().SequenceEqual(key)))
-            return $"the host key of {name} is marked @revoked in {file}";
-        if (forHost.Any(e => !e.Revoked && e.KeyType == keyType && e.Key.AsSpan().SequenceEqual(key)))
-            return null;
-        if (forHost.Any(e => !e.Revoked && e.KeyType == keyType))
-            return $"the host key of {name} does NOT match the one in {file}: someone may be impersonating it, or it was reinstalled; check, then fix that line";
-        return $"{name} is not in {file}; check its host key and add it (ssh-keyscan{(port == 22 ? "" : $" -p {port}")} {host} >> {file}), or pass --ssh-known-hosts FILE";
+        var name = NameOf(host, port);
+        lock (entries)
+        {
+            var forHost = entries.Where(e => Matches(e.Pattern, name)).ToList();
+            if (forHost.Any(e => e.Revoked && e.Key.AsSpan().SequenceEqual(key))) return Verdict.Revoked;
+            if (forHost.Any(e => !e.Revoked && e.KeyType == keyType && e.Key.AsSpan().SequenceEqual(key))) return Verdict.Known;
+            if (forHost.Any(e => !e.Revoked && e.KeyType == keyType)) return Verdict.Mismatch;
+            // Known only by keys of other types: not new, so never recorded on first sight, but no proof of an impostor either.
+            return forHost.Any(e => !e.Revoked) ? Verdict.OtherType : Verdict.Unknown;
+        }
     }
+
+    /// <summary>Why a key is not trusted, naming what to do.</summary>
+    public string Explain(Verdict verdict, string host, int port, string keyType)
+    {
+        var name = NameOf(host, port);
+        return verdict switch
+        {
+            Verdict.Revoked => $"the host key of {name} is marked @revoked in {file}",
+            Verdict.Mismatch => $"the host key of {name} does NOT match the one in {file}: someone may be impersonating it, or it was reinstalled; check, then fix that line",
+            Verdict.OtherType => $"{name} is in {file} only with keys of other types than the {keyType} key it offers; check it and add that key (ssh-keyscan -t {keyType}{(port == 22 ? "" : $" -p {port}")} {host} >> {file})",
+            Verdict.Unknown => $"{name} is not in {file}; check its host key and add it (ssh-keyscan{(port == 22 ? "" : $" -p {port}")} {host} >> {file}), " +
+                               "or pass --accept-new-host-keys to record it, or --ssh-known-hosts FILE",
+            _ => $"{name} is known",
+        };
+    }
+
+    /// <summary>Appends the key for this host to the file (and to what this instance knows), as ssh's accept-new does.</summary>
+    public void Record(string host, int port, string keyType, byte[] key)
+    {
+        var line = $"{NameOf(host, port)} {keyType} {Convert.ToBase64String(key)}\n";
+        lock (entries)
+        {
+            // Nodes connect in parallel, each with its own KnownHosts: appends from one process go one at a time.
+            lock (FileWrites)
+            {
+                var directory = Path.GetDirectoryName(Path.GetFullPath(file))!;
+                if (!Directory.Exists(directory)) Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+                var needsNewline = File.Exists(file) && new FileInfo(file).Length > 0 && !File.ReadAllText(file).EndsWith('\n');
+                File.AppendAllText(file, (needsNewline ? "\n" : "") + line);
+            }
+            entries.Add((NameOf(host, port), keyType, key, false));
+        }
+    }
+
+    private static readonly object FileWrites = new();
+
+    private static string NameOf(string host, int port) => port == 22 ? host : $"[{host}]:{port}";
 
     private static bool Matches(string pattern, string name)
     {

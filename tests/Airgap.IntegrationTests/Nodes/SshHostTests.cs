@@ -101,6 +101,39 @@ public sealed class SshHostTests(BuildFixture fixture) : IClassFixture<BuildFixt
     }
 
     [Fact]
+    public async Task A_new_host_key_is_recorded_only_when_asked_and_printed_and_a_changed_one_never()
+    {
+        using var dir = new TempDir();
+        var file = Path.Combine(dir.Path, "known_hosts");
+        var told = new List<string>();
+        var accepting = Settings with { KnownHostsFile = file, AcceptNewHostKeys = true, HostKeyRecorded = told.Add };
+
+        using (var host = await ConnectAsync(accepting))
+            Assert.Equal(0, (await host.RunAsync(new CommandSpec("true"), default)).ExitCode);
+
+        var line = Assert.Single(told);
+        Assert.StartsWith($"{server.Target}: recorded its new host key ssh-ed25519 SHA256:", line);
+        Assert.Contains($"in {file} (--accept-new-host-keys)", line);
+        var hostKey = server.HostPublicKey.Split(' ');
+        Assert.Equal($"[127.0.0.1]:{server.Port} {hostKey[0]} {hostKey[1]}\n", File.ReadAllText(file));
+        // OpenSSH itself now trusts the line airgap wrote.
+        var ssh = await ProcessRunner.RunAsync("ssh", ["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", $"UserKnownHostsFile={file}",
+            "-i", server.ClientKey, "-p", server.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "root@127.0.0.1", "true"]);
+        Assert.True(ssh.Succeeded, ssh.ToString());
+        using (await ConnectAsync(Settings with { KnownHostsFile = file })) { }
+
+        var impostor = Path.Combine(dir.Path, "impostor");
+        Assert.True((await ProcessRunner.RunAsync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", impostor])).Succeeded);
+        var changed = Path.Combine(dir.Path, "changed");
+        var other = File.ReadAllText(impostor + ".pub").Split(' ');
+        await File.WriteAllTextAsync(changed, $"[127.0.0.1]:{server.Port} {other[0]} {other[1]}\n");
+        var refused = await Assert.ThrowsAsync<AirgapException>(() => ConnectAsync(accepting with { KnownHostsFile = changed }));
+        Assert.Contains("does NOT match", refused.Message);
+        Assert.Single(File.ReadAllLines(changed));
+        Assert.Single(told);
+    }
+
+    [Fact]
     public async Task A_key_the_server_does_not_accept_and_a_closed_port_are_one_line_each()
     {
         using var dir = new TempDir();

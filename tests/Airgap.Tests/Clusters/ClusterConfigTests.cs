@@ -61,7 +61,9 @@ public sealed class ClusterConfigTests : IDisposable
         { Hosts + "roleGroups: {controlPlane: [node1]}\ncontrolPlaneEndpoint: {loadBalancer: external}\n", "loadBalancer: external needs your load balancer's address" },
         { Hosts + "roleGroups: {controlPlane: [node1]}\ncontrolPlaneEndpoint: {port: 8443}\n", "the built-in load balancer uses the API servers' port, 6443" },
         { Hosts + "roleGroups: {controlPlane: [node1]}\ncontrolPlaneEndpoint: {loadBalancer: haproxy}\n", "loadBalancer \"haproxy\" is not known" },
-        { Hosts + "roleGroups: {controlPlane: [node1]}\nnetwork: {cni: bridge}\n", "network.cni \"bridge\" is not known for a cluster" },
+        { Hosts + "roleGroups: {controlPlane: [node1]}\nnetwork: {cni: bridge}\n", "network.cni \"bridge\" is not known; use flannel or none" },
+        { Hosts.Replace("port: 2222", "port: 70000") + "roleGroups: {controlPlane: [node1]}\n", "hosts[3].port 70000 is not in 1..65535" },
+        { Hosts + "roleGroups: {controlPlane: [node1]}\nssh: {maxParallel: 0}\n", "ssh.maxParallel 0 is not in 1..64" },
         { Hosts + "roleGroups: {controlPlane: [node1]}\nnetwork: {podCidr: 10.0.0.0/8}\n", "(line 8)" },
         { "hosts: []\nbundle: b.tar\n", "hosts: is empty" },
         { Hosts.Replace("10.0.0.14, port: 2222", "10.0.0.14, internalAddress: nope") + "roleGroups: {controlPlane: [node1]}\n", "internalAddress nope is not an IP address" },
@@ -95,6 +97,56 @@ public sealed class ClusterConfigTests : IDisposable
 
         Assert.Equal("10.0.0.60:8443", config.ControlPlaneEndpoint.Endpoint);
         Assert.False(config.ControlPlaneEndpoint.BuiltIn);
+    }
+
+    [Fact]
+    public void The_reference_page_in_docs_is_the_one_the_types_generate()
+    {
+        var page = Path.Combine(RepoRoot(), "docs", "cluster-yaml.md");
+
+        Assert.True(File.Exists(page) && File.ReadAllText(page) == ClusterSchema.Markdown(),
+            $"{page} differs from the types in ClusterConfig.cs: run make docs and commit it");
+    }
+
+    [Fact]
+    public void The_example_shows_every_field_of_the_reference()
+    {
+        foreach (var field in ClusterSchema.All())
+            Assert.True(System.Text.RegularExpressions.Regex.IsMatch(ClusterConfig.Example, $@"(^|[\s{{,#]){field.Name}:"), $"init-config's example does not show {field.Path}");
+    }
+
+    [Fact]
+    public void The_json_schema_describes_every_field_with_types_defaults_and_choices()
+    {
+        using var schema = System.Text.Json.JsonDocument.Parse(ClusterSchema.JsonSchema());
+        var root = schema.RootElement;
+        Assert.False(root.GetProperty("additionalProperties").GetBoolean());
+        Assert.Equal(["bundle", "hosts", "roleGroups"], root.GetProperty("required").EnumerateArray().Select(e => e.GetString()));
+        var host = root.GetProperty("properties").GetProperty("hosts").GetProperty("items");
+        Assert.Equal(["name", "address"], host.GetProperty("required").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(22, host.GetProperty("properties").GetProperty("port").GetProperty("default").GetInt32());
+        Assert.Equal(65535, host.GetProperty("properties").GetProperty("port").GetProperty("maximum").GetInt32());
+        Assert.Equal(["boolean", "null"], host.GetProperty("properties").GetProperty("sudo").GetProperty("type").EnumerateArray().Select(e => e.GetString()));
+        var lb = root.GetProperty("properties").GetProperty("controlPlaneEndpoint").GetProperty("properties").GetProperty("loadBalancer");
+        Assert.Equal(["builtin", "external"], lb.GetProperty("enum").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal("builtin", lb.GetProperty("default").GetString());
+        Assert.Equal(ClusterSchema.All().Count(), CountProperties(root));
+    }
+
+    private static int CountProperties(System.Text.Json.JsonElement node)
+    {
+        var count = 0;
+        if (node.TryGetProperty("properties", out var properties))
+            foreach (var p in properties.EnumerateObject()) count += 1 + CountProperties(p.Value);
+        if (node.TryGetProperty("items", out var items)) count += CountProperties(items);
+        return count;
+    }
+
+    private static string RepoRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Airgap.sln"))) dir = dir.Parent;
+        return dir?.FullName ?? throw new InvalidOperationException("Airgap.sln not found above " + AppContext.BaseDirectory);
     }
 
     [Fact]

@@ -49,13 +49,35 @@ public sealed class SshTargetTests : IDisposable
             """);
         var known = KnownHosts.Load(file);
 
-        Assert.Null(known.Check("10.0.0.1", 22, "ssh-ed25519", key));
-        Assert.Null(known.Check("node2", 2222, "ssh-ed25519", key));
-        Assert.Null(known.Check("node3", 22, "ssh-ed25519", key));
-        Assert.Contains("is not in", known.Check("node2", 22, "ssh-ed25519", key));
-        Assert.Contains("does NOT match", known.Check("node1", 22, "ssh-ed25519", other));
-        Assert.Contains("@revoked", known.Check("node4", 22, "ssh-ed25519", key));
-        Assert.Contains("is not in", known.Check("a.example", 22, "ssh-ed25519", other));
-        Assert.Contains("is not in", KnownHosts.Load(Path.Combine(work, "missing")).Check("node1", 22, "ssh-ed25519", key));
+        Assert.Equal(KnownHosts.Verdict.Known, known.Check("10.0.0.1", 22, "ssh-ed25519", key));
+        Assert.Equal(KnownHosts.Verdict.Known, known.Check("node2", 2222, "ssh-ed25519", key));
+        Assert.Equal(KnownHosts.Verdict.Known, known.Check("node3", 22, "ssh-ed25519", key));
+        Assert.Equal(KnownHosts.Verdict.Unknown, known.Check("node2", 22, "ssh-ed25519", key));
+        Assert.Equal(KnownHosts.Verdict.Mismatch, known.Check("node1", 22, "ssh-ed25519", other));
+        Assert.Equal(KnownHosts.Verdict.OtherType, known.Check("node1", 22, "ecdsa-sha2-nistp256", other));
+        Assert.Equal(KnownHosts.Verdict.Revoked, known.Check("node4", 22, "ssh-ed25519", key));
+        Assert.Equal(KnownHosts.Verdict.Unknown, known.Check("a.example", 22, "ssh-ed25519", other));
+        Assert.Equal(KnownHosts.Verdict.Unknown, KnownHosts.Load(Path.Combine(work, "missing")).Check("node1", 22, "ssh-ed25519", key));
+
+        Assert.Contains("is not in", known.Explain(KnownHosts.Verdict.Unknown, "node2", 22, "ssh-ed25519"));
+        Assert.Contains("does NOT match", known.Explain(KnownHosts.Verdict.Mismatch, "node1", 22, "ssh-ed25519"));
+        Assert.Contains("ssh-keyscan -t ecdsa-sha2-nistp256 node1", known.Explain(KnownHosts.Verdict.OtherType, "node1", 22, "ecdsa-sha2-nistp256"));
+        Assert.Contains("@revoked", known.Explain(KnownHosts.Verdict.Revoked, "node4", 22, "ssh-ed25519"));
+    }
+
+    [Fact]
+    public void Recording_a_new_key_appends_one_line_ssh_reads_and_only_for_that_host()
+    {
+        var key = RandomNumberGenerator.GetBytes(51);
+        var file = Path.Combine(work, "sub", "known_hosts");
+        var known = KnownHosts.Load(file);
+        known.Record("10.0.0.9", 2222, "ssh-ed25519", key);
+        known.Record("node9", 22, "ssh-ed25519", key);
+
+        Assert.Equal($"[10.0.0.9]:2222 ssh-ed25519 {Convert.ToBase64String(key)}\nnode9 ssh-ed25519 {Convert.ToBase64String(key)}\n", File.ReadAllText(file));
+        Assert.Equal(KnownHosts.Verdict.Known, known.Check("10.0.0.9", 2222, "ssh-ed25519", key));
+        var reloaded = KnownHosts.Load(file);
+        Assert.Equal(KnownHosts.Verdict.Known, reloaded.Check("node9", 22, "ssh-ed25519", key));
+        Assert.Equal(KnownHosts.Verdict.Unknown, reloaded.Check("10.0.0.9", 22, "ssh-ed25519", key));
     }
 }
