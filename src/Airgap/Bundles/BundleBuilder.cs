@@ -152,8 +152,8 @@ public sealed class BundleBuilder(RegistryClient registry, BlobCache cache, File
             Platform = i.Platform.ToString(),
             MediaType = i.Manifest.MediaType,
             Digest = i.Manifest.Digest,
-            SourceDigest = i.SourceDigest.ToString(),
-            ListDigest = i.IndexDigest?.ToString(),
+            IndexDigest = i.Index?.Digest,
+            IndexMediaType = i.Index?.MediaType,
             Size = i.TotalSize,
         }).ToList();
         members.Add(BundleMember.FromBytes("images/oci-layout", OciLayout.LayoutFile()));

@@ -66,14 +66,33 @@ public sealed class BundleImage
     public string Name { get; set; } = "";
     public string Source { get; set; } = "";
     public string Platform { get; set; } = "";
+    /// <summary>The platform manifest's media type, as the registry served it (Docker schema2 or OCI).</summary>
     public string MediaType { get; set; } = "";
-    /// <summary>The manifest in the bundle (OCI); equals <see cref="SourceDigest"/> when the registry served OCI.</summary>
+
+    /// <summary>The platform manifest's digest: the registry's own, the bytes are kept exactly.</summary>
     public string Digest { get; set; } = "";
-    /// <summary>The manifest digest the registry served for this platform: compare it with upstream.</summary>
-    public string SourceDigest { get; set; } = "";
-    /// <summary>The multi-arch list the platform manifest was picked from, if any.</summary>
+
+    /// <summary>The multi-arch index the name points at upstream, kept byte-exact; null for a single-platform tag.</summary>
+    public string? IndexDigest { get; set; }
+
+    /// <summary>The index's media type (OCI index or Docker manifest list), when there is one.</summary>
+    public string? IndexMediaType { get; set; }
+
+    /// <summary>Bundles before byte-exact storage: the registry's manifest digest (Digest was an OCI rewrite of it).</summary>
+    public string? SourceDigest { get; set; }
+
+    /// <summary>Bundles before byte-exact storage: the multi-arch list's digest (the list itself was not kept).</summary>
     public string? ListDigest { get; set; }
+
     public long Size { get; set; }
+
+    /// <summary>The digest images/index.json names this image by: the index when kept, else the manifest.</summary>
+    [YamlIgnore, System.Text.Json.Serialization.JsonIgnore]
+    public string TargetDigest => IndexDigest ?? Digest;
+
+    /// <summary>The digest upstream knows for this platform's manifest, in either format of bundle.</summary>
+    [YamlIgnore, System.Text.Json.Serialization.JsonIgnore]
+    public string UpstreamDigest => SourceDigest ?? Digest;
 }
 
 public sealed class BundleFile

@@ -129,13 +129,9 @@ public static class BundleReader
             throw new AirgapException($"{bundlePath}: images/index.json is missing; the bundle is incomplete");
         var index = ManifestJson.Read<ImageIndex>(indexBytes, $"{bundlePath}: images/index.json");
         var referenced = new HashSet<string>();
-        foreach (var entry in index.Manifests)
+        void CheckManifest(Descriptor entry, byte[] manifestBytes)
         {
-            var manifestPath = "images/" + OciLayout.BlobPath(entry.ParsedDigest);
-            if (!small.TryGetValue(manifestPath, out var manifestBytes))
-                throw new AirgapException($"{bundlePath}: manifest {entry.Digest} named in images/index.json is missing");
             var manifest = ManifestJson.Read<ImageManifest>(manifestBytes, $"{bundlePath}: manifest {entry.Digest}");
-            referenced.Add(manifestPath);
             foreach (var blob in manifest.Layers.Append(manifest.Config))
             {
                 var path = "images/" + OciLayout.BlobPath(blob.ParsedDigest);
@@ -144,9 +140,33 @@ public static class BundleReader
                 referenced.Add(path);
             }
         }
+        byte[] Document(Descriptor entry, string what)
+        {
+            var path = "images/" + OciLayout.BlobPath(entry.ParsedDigest);
+            if (!small.TryGetValue(path, out var bytes))
+                throw new AirgapException($"{bundlePath}: {what} {entry.Digest} is missing");
+            referenced.Add(path);
+            return bytes;
+        }
+        foreach (var entry in index.Manifests)
+        {
+            var bytes = Document(entry, "manifest named in images/index.json");
+            if (!MediaTypes.IsIndex(entry.MediaType))
+            {
+                CheckManifest(entry, bytes);
+                continue;
+            }
+            // A multi-arch index is kept byte-exact: it lists every platform upstream has, the bundle holds its own.
+            var list = ManifestJson.Read<ImageIndex>(bytes, $"{bundlePath}: index {entry.Digest}");
+            var own = list.Manifests.Where(m => m.Platform is { } p && p.Matches(Platform.Linux(document.Arch)) && MediaTypes.IsManifest(m.MediaType)
+                                                && small.ContainsKey("images/" + OciLayout.BlobPath(m.ParsedDigest))).ToList();
+            if (own.Count == 0)
+                throw new AirgapException($"{bundlePath}: the linux/{document.Arch} manifest of index {entry.Digest} is missing; the bundle is damaged");
+            foreach (var child in own) CheckManifest(child, Document(child, $"linux/{document.Arch} manifest of index {entry.Digest}"));
+        }
         foreach (var image in document.Images)
         {
-            if (!index.Manifests.Any(m => m.Digest == image.Digest &&
+            if (!index.Manifests.Any(m => m.Digest == image.TargetDigest &&
                     m.Annotations?.GetValueOrDefault(OciLayout.ContainerdNameAnnotation) == image.Name))
                 throw new AirgapException($"{bundlePath}: image {image.Name} from bundle.yaml is not in images/index.json");
         }

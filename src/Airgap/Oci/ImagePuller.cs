@@ -4,8 +4,9 @@ namespace Airgap.Oci;
 public sealed record ImageRequest(ImageReference Canonical, IReadOnlyList<ImageReference> Sources);
 
 /// <summary>
-/// One platform's image, every blob of it in the cache and verified. <see cref="Manifest"/> is the OCI
-/// manifest the bundle holds; <see cref="SourceDigest"/> the manifest digest the registry served.
+/// One platform's image, every blob of it in the cache and verified. <see cref="Manifest"/> and
+/// <see cref="Index"/> are the documents exactly as the registry served them (bytes, media type and
+/// so digest), so a reference pinned to either digest resolves against the bundle as upstream.
 /// </summary>
 public sealed record PulledImage(
     ImageReference Canonical,
@@ -14,10 +15,12 @@ public sealed record PulledImage(
     Descriptor Manifest,
     Descriptor Config,
     IReadOnlyList<Descriptor> Layers,
-    Digest? IndexDigest,
-    Digest SourceDigest)
+    Descriptor? Index)
 {
-    public IEnumerable<Descriptor> Blobs => new[] { Manifest, Config }.Concat(Layers);
+    /// <summary>What the canonical name points at: the multi-arch index when the source had one, else the manifest.</summary>
+    public Descriptor Target => Index ?? Manifest;
+
+    public IEnumerable<Descriptor> Blobs => (Index is null ? [] : new[] { Index }).Concat([Manifest, Config]).Concat(Layers);
     public long TotalSize => Blobs.Sum(b => b.Size);
 }
 
@@ -78,7 +81,7 @@ public sealed class ImagePuller(RegistryClient registry, BlobCache cache, IProgr
 
     private async Task<PulledImage> PullPlatformAsync(ImageReference canonical, ImageReference source, ManifestResponse top, Platform platform, CancellationToken ct)
     {
-        Digest? indexDigest = null;
+        Descriptor? indexDescriptor = null;
         var manifestResponse = top;
         if (MediaTypes.IsIndex(top.MediaType))
         {
@@ -86,7 +89,7 @@ public sealed class ImagePuller(RegistryClient registry, BlobCache cache, IProgr
             var entry = index.Manifests.FirstOrDefault(m => m.Platform is not null && m.Platform.Matches(platform) && MediaTypes.IsManifest(m.MediaType))
                 ?? throw new AirgapException(
                     $"image {source} has no {platform} variant (it has {string.Join(", ", index.Manifests.Select(m => m.Platform?.ToString() ?? "unknown"))}); pick another --arch or another image");
-            indexDigest = top.Digest;
+            indexDescriptor = new Descriptor(top.MediaType, top.Digest.ToString(), top.Content.Length);
             await cache.PutAsync(top.Digest, top.Content, ct).ConfigureAwait(false);
             manifestResponse = await registry.GetManifestAsync(source with { Tag = null, Digest = entry.ParsedDigest }, ct).ConfigureAwait(false);
             if (manifestResponse.Content.Length != entry.Size)
@@ -113,13 +116,8 @@ public sealed class ImagePuller(RegistryClient registry, BlobCache cache, IProgr
             _ = _layers.GetOrAdd(layer.Digest, _ => new Lazy<Task>(() => Task.Run(() => FetchBlobAsync(source, layer, label, ct), ct))).Value;
         }
 
-        var bundled = manifestResponse.MediaType == MediaTypes.OciManifest
-            ? manifestResponse.Content
-            : ManifestConversion.ToOci(manifest, $"image {source}");
-        var bundledDigest = Digest.Of(bundled);
-        await cache.PutAsync(bundledDigest, bundled, ct).ConfigureAwait(false);
-        var manifestDescriptor = new Descriptor(MediaTypes.OciManifest, bundledDigest.ToString(), bundled.Length);
-        return new PulledImage(canonical, source, platform, manifestDescriptor, manifest.Config, manifest.Layers, indexDigest, manifestResponse.Digest);
+        var manifestDescriptor = new Descriptor(manifestResponse.MediaType, manifestResponse.Digest.ToString(), manifestResponse.Content.Length);
+        return new PulledImage(canonical, source, platform, manifestDescriptor, manifest.Config, manifest.Layers, indexDescriptor);
     }
 
     private async Task FetchBlobAsync(ImageReference source, Descriptor blob, string label, CancellationToken ct)

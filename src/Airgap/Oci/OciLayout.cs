@@ -16,7 +16,12 @@ public static class OciLayout
 
     public static string BlobPath(Digest digest) => $"blobs/sha256/{digest.Hex}";
 
-    /// <summary>index.json: one entry per canonical name, sorted, so equal inputs give equal bytes.</summary>
+    /// <summary>
+    /// index.json: one entry per canonical name, sorted, so equal inputs give equal bytes. The entry is
+    /// what the name points at upstream — the multi-arch index (whose other platforms are simply absent)
+    /// or the platform manifest — in its own media type: importers follow the index to the platform
+    /// they run on, and a reference pinned to either digest finds its document.
+    /// </summary>
     public static byte[] Index(IEnumerable<PulledImage> images)
     {
         using var stream = new MemoryStream();
@@ -28,21 +33,25 @@ public static class OciLayout
             w.WriteStartArray("manifests");
             foreach (var image in images.OrderBy(i => i.Canonical.ToString(), StringComparer.Ordinal))
             {
+                var target = image.Target;
                 w.WriteStartObject();
-                w.WriteString("mediaType", image.Manifest.MediaType);
-                w.WriteString("digest", image.Manifest.Digest);
-                w.WriteNumber("size", image.Manifest.Size);
+                w.WriteString("mediaType", target.MediaType);
+                w.WriteString("digest", target.Digest);
+                w.WriteNumber("size", target.Size);
                 w.WriteStartObject("annotations");
                 w.WriteString(ContainerdNameAnnotation, image.Canonical.ToString());
                 // The full name, not just the tag: several images share a tag (v1.20.2), and tools
                 // that select by ref.name (skopeo oci:DIR:REF) need it unique.
                 w.WriteString(RefNameAnnotation, image.Canonical.ToString());
                 w.WriteEndObject();
-                w.WriteStartObject("platform");
-                w.WriteString("architecture", image.Platform.Architecture);
-                w.WriteString("os", image.Platform.Os);
-                if (image.Platform.Variant is not null) w.WriteString("variant", image.Platform.Variant);
-                w.WriteEndObject();
+                if (image.Index is null)
+                {
+                    w.WriteStartObject("platform");
+                    w.WriteString("architecture", image.Platform.Architecture);
+                    w.WriteString("os", image.Platform.Os);
+                    if (image.Platform.Variant is not null) w.WriteString("variant", image.Platform.Variant);
+                    w.WriteEndObject();
+                }
                 w.WriteEndObject();
             }
             w.WriteEndArray();

@@ -30,10 +30,17 @@ public sealed class BuiltBundleTests(BuildFixture fixture) : IClassFixture<Build
         Assert.Equal(BuildFixture.CanonicalNames, images.Select(i => i.GetProperty("name").GetString()).ToArray());
         var apiserver = images.Single(i => i.GetProperty("name").GetString() == "k8s.gcr.io/kube-apiserver:v1.20.2");
         Assert.Equal($"{fixture.Registry.Host}/google_containers/kube-apiserver:v1.20.2", apiserver.GetProperty("source").GetString());
-        // The registry's digest is kept for provenance; the bundle holds the same image as an OCI manifest.
-        Assert.Equal(fixture.Set.Find("kube-apiserver").PlatformDigest("amd64"), apiserver.GetProperty("sourceDigest").GetString());
+        // Byte-exact: the registry's own manifest and index digests, and media types, Docker's or OCI's.
+        var source = fixture.Set.Find("kube-apiserver");
+        Assert.Equal(source.PlatformDigest("amd64"), apiserver.GetProperty("digest").GetString());
+        Assert.Equal(source.Digest, apiserver.GetProperty("indexDigest").GetString());
+        Assert.Equal("application/vnd.docker.distribution.manifest.v2+json", apiserver.GetProperty("mediaType").GetString());
+        Assert.Equal("application/vnd.docker.distribution.manifest.list.v2+json", apiserver.GetProperty("indexMediaType").GetString());
         var etcd = images.Single(i => i.GetProperty("name").GetString() == "k8s.gcr.io/etcd:3.4.13-0");
-        Assert.Equal(etcd.GetProperty("sourceDigest").GetString(), etcd.GetProperty("digest").GetString());
+        Assert.Equal(fixture.Set.Find("etcd").PlatformDigest("amd64"), etcd.GetProperty("digest").GetString());
+        Assert.Equal(fixture.Set.Find("etcd").Digest, etcd.GetProperty("indexDigest").GetString());
+        Assert.Equal("application/vnd.oci.image.manifest.v1+json", etcd.GetProperty("mediaType").GetString());
+        Assert.False(etcd.TryGetProperty("sourceDigest", out var legacy) && legacy.ValueKind != JsonValueKind.Null);
         Assert.Equal("v1.20.2", doc.RootElement.GetProperty("kubernetes").GetString());
         Assert.Equal("amd64", doc.RootElement.GetProperty("arch").GetString());
     }
@@ -44,8 +51,13 @@ public sealed class BuiltBundleTests(BuildFixture fixture) : IClassFixture<Build
         var members = await ReadMembersAsync(fixture.BundlePath);
         var blobs = members.Keys.Where(k => k.StartsWith("images/blobs/sha256/", StringComparison.Ordinal))
             .Select(k => "sha256:" + k[^64..]).ToHashSet();
+        // Configs and layers of amd64, its platform manifests and the multi-arch indexes, exactly as the registry has them.
         var expected = fixture.Set.BlobsFor("amd64").Keys.ToHashSet();
-        foreach (var digest in await BundledManifestDigestsAsync()) expected.Add(digest);
+        foreach (var image in fixture.Set.All)
+        {
+            expected.Add(image.Digest);
+            expected.Add(image.PlatformDigest("amd64"));
+        }
         Assert.Equal(expected.OrderBy(x => x), blobs.OrderBy(x => x));
         Assert.Equal("bundle.yaml", members.Keys.First());
         Assert.Equal("SHA256SUMS", members.Keys.Skip(1).First());
@@ -63,17 +75,15 @@ public sealed class BuiltBundleTests(BuildFixture fixture) : IClassFixture<Build
     }
 
     [Fact]
-    public async Task Skopeo_reads_the_oci_layout_by_canonical_name()
+    public async Task Skopeo_reads_the_oci_layout_by_canonical_name_and_digest()
     {
         using var dir = new TempDir();
         await ExtractAsync(fixture.BundlePath, dir.Path);
+        // Debian 12's skopeo (1.9) skips Docker-typed entries of an OCI index: the OCI-typed etcd is what it reads.
         var result = await ProcessRunner.RunAsync("skopeo",
-            ["inspect", "--raw", $"oci:{Path.Combine(dir.Path, "images")}:k8s.gcr.io/kube-apiserver:v1.20.2"]);
+            ["inspect", "--raw", $"oci:{Path.Combine(dir.Path, "images")}:k8s.gcr.io/etcd:3.4.13-0"]);
         Assert.True(result.Succeeded, result.ToString());
-        using var manifest = JsonDocument.Parse(result.Stdout);
-        Assert.Equal("application/vnd.oci.image.manifest.v1+json", manifest.RootElement.GetProperty("mediaType").GetString());
-        var layers = manifest.RootElement.GetProperty("layers").EnumerateArray().Select(l => l.GetProperty("digest").GetString()!).ToList();
-        Assert.All(layers, l => Assert.Contains(l, fixture.Set.BlobsFor("amd64").Keys));
+        Assert.Equal(fixture.Set.Find("etcd").Digest, "sha256:" + Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(result.Stdout))));
         var inspect = await ProcessRunner.RunAsync("skopeo", ["inspect", $"oci:{Path.Combine(dir.Path, "images")}:k8s.gcr.io/etcd:3.4.13-0"]);
         Assert.True(inspect.Succeeded, inspect.ToString());
         using var etcd = JsonDocument.Parse(inspect.Stdout);
@@ -94,6 +104,16 @@ public sealed class BuiltBundleTests(BuildFixture fixture) : IClassFixture<Build
         Assert.True(import.exit == 0, import.stderr);
         var list = await containerd.CtrAsync("-n", "k8s.io", "images", "ls", "-q");
         Assert.Equal(BuildFixture.CanonicalNames, list.stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Order(StringComparer.Ordinal).ToArray());
+
+        // Each name points at what it points at upstream (the multi-arch index): the CRI plugin resolves
+        // a reference pinned by that digest to it, and the platform manifest below it is there to run.
+        var table = await containerd.CtrAsync("-n", "k8s.io", "images", "ls");
+        foreach (var image in fixture.Set.All)
+        {
+            var name = "k8s.gcr.io/" + image.Repository.Split('/')[^1] + ":" + image.Tag;
+            if (image.Repository.EndsWith("flannel", StringComparison.Ordinal)) name = "quay.io/coreos/flannel:" + image.Tag;
+            Assert.Contains(table.stdout.Split('\n'), l => l.StartsWith(name + " ", StringComparison.Ordinal) && l.Contains(image.Digest, StringComparison.Ordinal));
+        }
 
         var run = await containerd.RunAsync("k8s.gcr.io/pause:3.2", "airgap-it-" + Guid.NewGuid().ToString("N")[..8], ["/bin/busybox", "echo", "hello from the bundle"]);
         Assert.True(run.exit == 0, run.stderr + containerd.LogTail());
@@ -227,7 +247,7 @@ public sealed class BuiltBundleTests(BuildFixture fixture) : IClassFixture<Build
         var inspect = await cli.RunAsync("inspect", arm, "-o", "json");
         using var doc = JsonDocument.Parse(inspect.Stdout);
         var etcd = doc.RootElement.GetProperty("images").EnumerateArray().Single(i => i.GetProperty("name").GetString() == "k8s.gcr.io/etcd:3.4.13-0");
-        Assert.Equal(fixture.Set.Find("etcd").PlatformDigest("arm64"), etcd.GetProperty("sourceDigest").GetString());
+        Assert.Equal(fixture.Set.Find("etcd").PlatformDigest("arm64"), etcd.GetProperty("digest").GetString());
         Assert.Equal("linux/arm64", etcd.GetProperty("platform").GetString());
         Assert.True((await cli.RunAsync("verify", arm)).Succeeded);
 
@@ -265,13 +285,6 @@ public sealed class BuiltBundleTests(BuildFixture fixture) : IClassFixture<Build
         Assert.True(blobGets >= 8);
         Assert.True((await cli.RunAsync(args)).Succeeded);
         Assert.Equal(blobGets, proxy.RequestLog.Count(r => r.Contains("/blobs/")));
-    }
-
-    private async Task<IEnumerable<string>> BundledManifestDigestsAsync()
-    {
-        var inspect = await fixture.Cli.RunAsync("inspect", fixture.BundlePath, "-o", "json");
-        using var doc = JsonDocument.Parse(inspect.Stdout);
-        return doc.RootElement.GetProperty("images").EnumerateArray().Select(i => i.GetProperty("digest").GetString()!).ToList();
     }
 
     internal static async Task<Dictionary<string, long>> ReadMembersAsync(string bundle)
