@@ -14,6 +14,7 @@ internal static class AirgapCli
             ImagesCommand.Create(),
             BuildCommand.Create(),
             VerifyCommand.Create(),
+            PushCommand.Create(),
             InspectCommand.Create(),
             InstallCommand.Create(),
             JoinCommand.Create(),

@@ -14,6 +14,12 @@ public sealed record RegistryClientOptions
     public IReadOnlySet<string> PlainHttpHosts { get; init; } = new HashSet<string>();
 
     public int MaxAttempts { get; init; } = 4;
+
+    /// <summary>Blobs up to this size go in one PUT; bigger ones in PATCH chunks of this size, each a point to resume from.</summary>
+    public long UploadChunkSize { get; init; } = 32L * 1024 * 1024;
+
+    /// <summary>Certificate authorities to trust for HTTPS registries, besides the system's (a site's private CA).</summary>
+    public System.Security.Cryptography.X509Certificates.X509Certificate2Collection? CaCertificates { get; init; }
     public TimeSpan RetryBaseDelay { get; init; } = TimeSpan.FromMilliseconds(400);
     public TimeSpan RetryMaxDelay { get; init; } = TimeSpan.FromSeconds(20);
 
@@ -25,10 +31,10 @@ public sealed record RegistryClientOptions
 public sealed record ManifestResponse(byte[] Content, string MediaType, Digest Digest);
 
 /// <summary>
-/// A client for the distribution v2 pull API: manifests and blobs, anonymous/bearer/basic auth,
-/// retries with backoff, resumable verified blob downloads. No push: the product only pulls.
+/// A client for the distribution v2 API: manifests and blobs, anonymous/bearer/basic auth, retries
+/// with backoff, resumable verified blob downloads, and (RegistryClient.Push.cs) uploads.
 /// </summary>
-public sealed class RegistryClient : IDisposable
+public sealed partial class RegistryClient : IDisposable
 {
     private readonly HttpClient _http;
     private readonly RegistryClientOptions _options;
@@ -46,12 +52,32 @@ public sealed class RegistryClient : IDisposable
             ConnectTimeout = TimeSpan.FromSeconds(15),
             PooledConnectionLifetime = TimeSpan.FromMinutes(5),
             MaxConnectionsPerServer = 16,
+            SslOptions = _options.CaCertificates is { Count: > 0 } cas ? new System.Net.Security.SslClientAuthenticationOptions
+            {
+                RemoteCertificateValidationCallback = (_, certificate, chain, errors) => TrustedBy(cas, certificate, chain, errors),
+            } : new System.Net.Security.SslClientAuthenticationOptions(),
         };
         _http = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
         _http.DefaultRequestHeaders.UserAgent.ParseAdd(_options.UserAgent);
     }
 
     public void Dispose() => _http.Dispose();
+
+    /// <summary>A certificate the system trusts, or one that chains to the site's own CA (with the name checks intact).</summary>
+    private static bool TrustedBy(System.Security.Cryptography.X509Certificates.X509Certificate2Collection cas,
+        System.Security.Cryptography.X509Certificates.X509Certificate? certificate, System.Security.Cryptography.X509Certificates.X509Chain? chain,
+        System.Net.Security.SslPolicyErrors errors)
+    {
+        if (errors == System.Net.Security.SslPolicyErrors.None) return true;
+        if (errors != System.Net.Security.SslPolicyErrors.RemoteCertificateChainErrors || certificate is null) return false;
+        using var custom = new System.Security.Cryptography.X509Certificates.X509Chain();
+        custom.ChainPolicy.TrustMode = System.Security.Cryptography.X509Certificates.X509ChainTrustMode.CustomRootTrust;
+        custom.ChainPolicy.CustomTrustStore.AddRange(cas);
+        custom.ChainPolicy.RevocationMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck;
+        if (chain is not null)
+            foreach (var element in chain.ChainElements.Skip(1)) custom.ChainPolicy.ExtraStore.Add(element.Certificate);
+        return custom.Build(System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadCertificate(certificate.GetRawCertData()));
+    }
 
     public bool UsesPlainHttp(string host)
     {
@@ -142,9 +168,9 @@ public sealed class RegistryClient : IDisposable
     /// and 5xx and connection failures are retried with backoff, honouring Retry-After.
     /// </summary>
     private async Task<HttpResponseMessage> SendAsync(ImageReference repository, Func<HttpRequestMessage> makeRequest,
-        HttpCompletionOption completion, CancellationToken ct)
+        HttpCompletionOption completion, CancellationToken ct, string actions = "pull", string? alsoPull = null, int? maxAttempts = null)
     {
-        var scopeKey = $"{repository.ApiHost}/{repository.Repository}";
+        var scopeKey = $"{repository.ApiHost}/{repository.Repository}:{actions}{(alsoPull is null ? "" : "+" + alsoPull)}";
         var challenged = false;
         for (var attempt = 1; ; attempt++)
         {
@@ -163,7 +189,7 @@ public sealed class RegistryClient : IDisposable
                 // A connect timeout surfaces as a cancellation that is not ours: a silently dropping
                 // firewall, the usual case behind the GFW. Treat it like any other unreachable host.
                 var why = e is HttpRequestException h ? Describe(h) : "connection timed out";
-                if (attempt >= _options.MaxAttempts)
+                if (attempt >= (maxAttempts ?? _options.MaxAttempts))
                     throw new RegistryException(repository.ApiHost, null,
                         $"cannot reach registry {repository.ApiHost}: {why}", e) { Brief = why };
                 await Task.Delay(Backoff(attempt), ct).ConfigureAwait(false);
@@ -173,14 +199,14 @@ public sealed class RegistryClient : IDisposable
             if (response.StatusCode == HttpStatusCode.Unauthorized && !challenged)
             {
                 challenged = true;
-                var header = await AnswerChallengeAsync(repository, response, ct).ConfigureAwait(false);
+                var header = await AnswerChallengeAsync(repository, response, actions, alsoPull, ct).ConfigureAwait(false);
                 response.Dispose();
                 lock (_authLock) _auth[scopeKey] = header;
                 attempt--; // the challenge round is not a failure
                 continue;
             }
 
-            if (IsRetryable(response.StatusCode) && attempt < _options.MaxAttempts)
+            if (IsRetryable(response.StatusCode) && attempt < (maxAttempts ?? _options.MaxAttempts))
             {
                 var delay = Capped(RetryAfter(response) ?? Backoff(attempt));
                 response.Dispose();
@@ -215,7 +241,8 @@ public sealed class RegistryClient : IDisposable
             _ => se.Message,
         } : e.Message;
 
-    private async Task<AuthenticationHeaderValue> AnswerChallengeAsync(ImageReference repository, HttpResponseMessage response, CancellationToken ct)
+    private async Task<AuthenticationHeaderValue> AnswerChallengeAsync(ImageReference repository, HttpResponseMessage response,
+        string actions, string? alsoPull, CancellationToken ct)
     {
         var credential = _options.Credentials.Find(repository.Registry);
         var challenge = response.Headers.WwwAuthenticate.FirstOrDefault();
@@ -236,7 +263,9 @@ public sealed class RegistryClient : IDisposable
                 $"registry {repository.ApiHost} sent a Bearer challenge without a usable realm") { Brief = "401 bad challenge" };
         var query = new List<string>();
         if (parameters.TryGetValue("service", out var service)) query.Add("service=" + Uri.EscapeDataString(service));
-        query.Add("scope=" + Uri.EscapeDataString($"repository:{repository.Repository}:pull"));
+        query.Add("scope=" + Uri.EscapeDataString($"repository:{repository.Repository}:{actions}"));
+        // A cross-repository mount reads the other repository: its pull scope rides along in the same token.
+        if (alsoPull is not null) query.Add("scope=" + Uri.EscapeDataString($"repository:{alsoPull}:pull"));
         var tokenUri = new UriBuilder(realmUri) { Query = string.Join('&', query) }.Uri;
 
         for (var attempt = 1; ; attempt++)

@@ -15,6 +15,9 @@ public sealed class RegistryException : AirgapException
         Status = status;
     }
 
+    /// <summary>No answer, or one that says "try again" (408, 429, 5xx): worth retrying, unlike a refusal.</summary>
+    public bool Transient => Status is null or HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests || (int)Status >= 500;
+
     /// <summary>Short form for lists of tried places: "404 manifest unknown", "connection refused".</summary>
     public string Brief { get; init; } = "";
 }

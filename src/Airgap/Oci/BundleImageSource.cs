@@ -1,0 +1,128 @@
+using System.Collections.Concurrent;
+using System.Text;
+using Airgap.Bundles;
+
+namespace Airgap.Oci;
+
+/// <summary>
+/// A bundle as an image source, read in place: the tar is indexed by its headers, documents are read
+/// and checked against their digests, and each blob is hashed once before its bytes are first handed
+/// out, so a tampered blob is refused by name and never reaches a registry or a client.
+/// </summary>
+public sealed class BundleImageSource : IImageSource, IDisposable
+{
+    private const long DocumentLimit = 4 * 1024 * 1024;
+    private const string BlobPrefix = "images/blobs/sha256/";
+
+    private readonly BundleIndex tar;
+    private readonly Dictionary<string, Descriptor> targets;
+    private readonly Dictionary<string, string> mediaTypes;
+    private readonly ConcurrentDictionary<string, Lazy<Task>> verified = new();
+
+    private BundleImageSource(BundleIndex tar, BundleDocument document, IReadOnlyList<NamedImage> images, Dictionary<string, string> mediaTypes)
+    {
+        this.tar = tar;
+        Document = document;
+        Images = images;
+        this.mediaTypes = mediaTypes;
+        targets = images.ToDictionary(i => i.Name.ToString(), i => i.Target, StringComparer.Ordinal);
+    }
+
+    public BundleDocument Document { get; }
+
+    /// <summary>Every image of the bundle under its canonical name, sorted.</summary>
+    public IReadOnlyList<NamedImage> Images { get; }
+
+    public string Path => tar.Path;
+
+    public static async Task<BundleImageSource> OpenAsync(string bundlePath, CancellationToken ct)
+    {
+        var tar = await BundleIndex.OpenAsync(bundlePath, ct).ConfigureAwait(false);
+        try
+        {
+            var sumsMember = tar.Find(BundleDocument.SumsFileName)
+                ?? throw new AirgapException($"{bundlePath} has no SHA256SUMS: it is not a complete airgap bundle, build it again");
+            if (sumsMember.Size > DocumentLimit) throw new AirgapException($"{bundlePath}: SHA256SUMS is implausibly large; the bundle is damaged");
+            var sumsBytes = new byte[sumsMember.Size];
+            await using (var s = tar.Open(sumsMember)) await s.ReadExactlyAsync(sumsBytes, ct).ConfigureAwait(false);
+            var sums = BundleReader.ParseSums(bundlePath, Encoding.UTF8.GetString(sumsBytes));
+
+            async Task<byte[]> Listed(string name)
+            {
+                var member = tar.Find(name) ?? throw new AirgapException($"{bundlePath} has no {name}; the bundle is incomplete, copy it again");
+                var sha = sums.GetValueOrDefault(name) ?? throw new AirgapException($"{bundlePath}: {name} is not covered by SHA256SUMS; the bundle was altered");
+                return await tar.ReadCheckedAsync(member, sha, DocumentLimit, ct).ConfigureAwait(false);
+            }
+
+            var document = BundleDocument.Parse(Encoding.UTF8.GetString(await Listed(BundleDocument.FileName).ConfigureAwait(false)), bundlePath);
+            if (document.Images.Count == 0) throw new AirgapException($"{bundlePath} holds no images (it was built with --no-images)");
+            var index = ManifestJson.Read<ImageIndex>(await Listed("images/index.json").ConfigureAwait(false), $"{bundlePath}: images/index.json");
+            var images = new List<NamedImage>();
+            var mediaTypes = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var entry in index.Manifests)
+            {
+                if (entry.Annotations?.GetValueOrDefault(OciLayout.ContainerdNameAnnotation) is not { } name) continue;
+                images.Add(new NamedImage(ImageReference.Parse(name), entry));
+                mediaTypes[entry.Digest] = entry.MediaType;
+            }
+            var source = new BundleImageSource(tar, document, images.OrderBy(i => i.Name.ToString(), StringComparer.Ordinal).ToList(), mediaTypes);
+            // The platform manifests an index names get their media types from it, as a registry would send them.
+            foreach (var image in images.Where(i => MediaTypes.IsIndex(i.Target.MediaType)))
+                foreach (var child in ManifestJson.Read<ImageIndex>(await source.ReadDocumentAsync(image.Target, ct).ConfigureAwait(false), $"index of {image.Name}").Manifests)
+                    mediaTypes.TryAdd(child.Digest, child.MediaType);
+            return source;
+        }
+        catch
+        {
+            tar.Dispose();
+            throw;
+        }
+    }
+
+    public Task<Descriptor?> ResolveAsync(ImageReference name, CancellationToken ct)
+    {
+        if (name.Digest is { } digest)
+        {
+            var member = Member(digest);
+            return Task.FromResult(member is null ? null : new Descriptor(MediaTypeOf(digest) ?? "", digest.ToString(), member.Size));
+        }
+        return Task.FromResult(targets.TryGetValue(name.ToString(), out var target) ? target : null);
+    }
+
+    /// <summary>The media type a document is known by (from images/index.json or its index), or null for a plain blob.</summary>
+    public string? MediaTypeOf(Digest digest) => mediaTypes.GetValueOrDefault(digest.ToString());
+
+    public async Task<byte[]> ReadDocumentAsync(Descriptor document, CancellationToken ct)
+    {
+        var member = Member(document.ParsedDigest)
+            ?? throw new AirgapException($"{tar.Path}: {document.Digest} is not in the bundle; the bundle is incomplete, copy it again");
+        return await tar.ReadCheckedAsync(member, document.ParsedDigest.Hex, DocumentLimit, ct).ConfigureAwait(false);
+    }
+
+    public Task<bool> HasAsync(Descriptor content, CancellationToken ct) =>
+        Task.FromResult(Member(content.ParsedDigest) is { } m && m.Size == content.Size);
+
+    public async Task<Stream> OpenBlobAsync(Descriptor blob, long start, CancellationToken ct)
+    {
+        var digest = blob.ParsedDigest;
+        var member = Member(digest) ?? throw new AirgapException($"{tar.Path}: blob {blob.Digest} is not in the bundle; the bundle is incomplete, copy it again");
+        await VerifyAsync(digest, member, ct).ConfigureAwait(false);
+        return tar.Open(member, start);
+    }
+
+    /// <summary>The member holding a digest's content, when the bundle has it.</summary>
+    public BundleIndex.Member? Member(Digest digest) => tar.Find(BlobPrefix + digest.Hex);
+
+    /// <summary>Hashes a blob once per process; every later read of it is served straight from the tar.</summary>
+    public Task VerifyAsync(Digest digest, BundleIndex.Member member, CancellationToken ct)
+    {
+        var check = verified.GetOrAdd(digest.Hex, _ => new Lazy<Task>(async () =>
+        {
+            if (!await tar.HasSha256Async(member, digest.Hex, CancellationToken.None).ConfigureAwait(false))
+                throw new AirgapException($"{tar.Path}: blob {digest} is damaged (its bytes do not hash to its name); the bundle is corrupt, copy it again");
+        }));
+        return check.Value.WaitAsync(ct);
+    }
+
+    public void Dispose() => tar.Dispose();
+}
