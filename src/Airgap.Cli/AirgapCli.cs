@@ -15,6 +15,7 @@ internal static class AirgapCli
             BuildCommand.Create(),
             VerifyCommand.Create(),
             PushCommand.Create(),
+            ServeCommand.Create(),
             InspectCommand.Create(),
             InstallCommand.Create(),
             JoinCommand.Create(),

@@ -148,8 +148,8 @@ public sealed class BundleIndex : IDisposable
         return (name, realSize);
     }
 
-    /// <summary>A read-only stream over one member's bytes; many may be open at once.</summary>
-    public Stream Open(Member member, long start = 0) => new FileWindowStream(handle, member.Offset, member.Size, start);
+    /// <summary>A read-only stream over one member's bytes from <paramref name="start"/> up to <paramref name="end"/> (exclusive); many may be open at once.</summary>
+    public Stream Open(Member member, long start = 0, long? end = null) => new FileWindowStream(handle, member.Offset, end ?? member.Size, start);
 
     /// <summary>A small member read whole and checked against its sha256 (from SHA256SUMS or its blob name).</summary>
     public async Task<byte[]> ReadCheckedAsync(Member member, string sha256, long limit, CancellationToken ct)

@@ -110,6 +110,9 @@ public sealed class BundleImageSource : IImageSource, IDisposable
         return tar.Open(member, start);
     }
 
+    /// <summary>A member's bytes in place, from <paramref name="start"/> up to <paramref name="end"/> (exclusive); check blobs with <see cref="VerifyAsync"/> first.</summary>
+    public Stream Open(BundleIndex.Member member, long start, long end) => tar.Open(member, start, end);
+
     /// <summary>The member holding a digest's content, when the bundle has it.</summary>
     public BundleIndex.Member? Member(Digest digest) => tar.Find(BlobPrefix + digest.Hex);
 

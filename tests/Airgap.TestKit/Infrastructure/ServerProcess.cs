@@ -8,7 +8,7 @@ namespace Airgap.TestKit.Infrastructure;
 /// A long-running daemon (registry, containerd) whose output goes to a log file rather than the
 /// test output, while the last lines are kept in memory so a start-up failure can quote them.
 /// </summary>
-internal sealed partial class ServerProcess : IAsyncDisposable
+public sealed partial class ServerProcess : IAsyncDisposable
 {
     private const int TailLines = 40;
     private readonly Process _process;
