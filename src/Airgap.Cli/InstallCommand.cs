@@ -43,13 +43,14 @@ internal static class InstallCommand
         private readonly Option<string> kubeconfigUser = new("--kubeconfig-user") { Description = "user who gets ~/.kube/config", DefaultValueFactory = _ => "root" };
         private readonly Option<string?> config = new("--config") { Description = "node.yaml with these flags in camelCase (podNetworkCidr: …); flags given here win" };
         private readonly PeerFlags peers = new();
+        private readonly MirrorFlags mirror = new();
         private readonly Option<OutputFormat> format = AirgapCli.FormatOption();
         private readonly bool withSkipPhases;
 
         public InstallFlags(Command command, bool withSkipPhases)
         {
             this.withSkipPhases = withSkipPhases;
-            foreach (var o in new Option[] { bundle, role, singleNode, podCidr, serviceCidr, proxyMode, advertise, endpoint, certSans, cni, runtime, ignore, fix })
+            foreach (var o in new Option[] { bundle, role, singleNode, podCidr, serviceCidr, proxyMode, advertise, endpoint, certSans, cni, runtime, mirror.Mirror, mirror.Ca, ignore, fix })
                 command.Options.Add(o);
             if (withSkipPhases) command.Options.Add(skip);
             foreach (var o in new Option[] { dryRun, kubeconfigUser, config, peers.Peers, peers.SshKey, peers.KnownHosts, peers.AcceptNewHostKeys, format })
@@ -111,6 +112,7 @@ internal static class InstallCommand
                 KubeconfigUser = Pick(kubeconfigUser, node.KubeconfigUser),
                 Peers = ParsePeers(PickList(peers.Peers, node.Peers)),
                 Ssh = peers.Settings(result),
+                Mirror = mirror.Read(result, options.Runtime, node),
             };
             // Refused here, before anything runs, when the flags cannot work together.
             InstallPlan.Create(options);
@@ -195,6 +197,26 @@ internal static class InstallCommand
 
     internal static IReadOnlyList<SshTarget> ParsePeers(IEnumerable<string> values) =>
         values.SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).Select(SshTarget.Parse).ToList();
+
+    /// <summary>--registry-mirror and its CA, as install and join take them.</summary>
+    internal sealed class MirrorFlags
+    {
+        public Option<string?> Mirror { get; } = new("--registry-mirror") { Description = "the site's registry (filled by airgap push, or airgap serve) as https://HOST[:PORT][/PREFIX]: containerd pulls every image through it, nothing is imported" };
+        public Option<string?> Ca { get; } = new("--registry-ca") { Description = "PEM CA for --registry-mirror's certificate (airgap serve --tls-san writes one)" };
+
+        public RegistryMirror? Read(ParseResult result, ContainerRuntimeKind runtime, NodeConfig? node = null)
+        {
+            var url = result.GetValue(Mirror) ?? node?.RegistryMirror;
+            if (url is null)
+            {
+                if (result.GetValue(Ca) is not null) throw new AirgapException("--registry-ca goes with --registry-mirror");
+                return null;
+            }
+            if (runtime == ContainerRuntimeKind.Docker)
+                throw new AirgapException("--registry-mirror configures containerd; Docker's registry-mirrors cover docker.io only, so with --runtime docker the images are loaded from the bundle: drop --registry-mirror");
+            return RegistryMirror.Parse(url, result.GetValue(Ca) ?? node?.RegistryCa);
+        }
+    }
 
     /// <summary>--peers and the SSH settings to reach them, as install and join take them.</summary>
     internal sealed class PeerFlags

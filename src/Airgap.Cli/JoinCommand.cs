@@ -40,13 +40,14 @@ internal static class JoinCommand
         private readonly Option<string> runtime = InstallCommand.RuntimeOption();
         private readonly Option<bool> dryRun = new("--dry-run") { Description = "print every command and file the join would run and write, change nothing" };
         private readonly InstallCommand.PeerFlags peers = new();
+        private readonly InstallCommand.MirrorFlags mirror = new();
         private readonly Option<OutputFormat> format = AirgapCli.FormatOption();
         private readonly bool withSkipPhases;
 
         public JoinFlags(Command command, bool withSkipPhases)
         {
             this.withSkipPhases = withSkipPhases;
-            foreach (var o in new Option[] { bundle, joinFile, endpoint, token, caHash, controlPlane, certificateKey, advertise, runtime, ignore, fix })
+            foreach (var o in new Option[] { bundle, joinFile, endpoint, token, caHash, controlPlane, certificateKey, advertise, runtime, mirror.Mirror, mirror.Ca, ignore, fix })
                 command.Options.Add(o);
             if (withSkipPhases) command.Options.Add(skip);
             foreach (var o in new Option[] { dryRun, peers.Peers, peers.SshKey, peers.KnownHosts, peers.AcceptNewHostKeys, format }) command.Options.Add(o);
@@ -97,6 +98,7 @@ internal static class JoinCommand
                 Fix = result.GetValue(fix),
                 Peers = InstallCommand.ParsePeers(result.GetValue(peers.Peers) ?? []),
                 Ssh = peers.Settings(result),
+                Mirror = mirror.Read(result, options.Runtime),
             };
             return (request, document);
         }

@@ -22,6 +22,13 @@ public sealed record ContainerdSettings
     public string? State { get; init; }
     public string? GrpcAddress { get; init; }
 
+    /// <summary>The site's registry to pull through, and the registries to point at it; null pulls from nowhere but the bundle.</summary>
+    public RegistryMirror? Mirror { get; init; }
+    public IReadOnlyList<string> MirroredRegistries { get; init; } = [];
+
+    /// <summary>containerd 1.5+ reads per-registry hosts.toml files (config_path); 1.4 only inline mirrors.</summary>
+    public bool HostsDirectory { get; init; } = true;
+
     public string CniBinDir { get; init; } = "/opt/cni/bin";
     public string CniConfDir { get; init; } = "/etc/cni/net.d";
 }
@@ -30,7 +37,7 @@ public sealed record ContainerdSettings
 /// Writes /etc/containerd/config.toml as a whole file rather than editing the packaged one: Debian
 /// and Docker's packages ship <c>disabled_plugins = ["cri"]</c> and a cgroup setting that may not
 /// match the kubelet, and a file we write entirely is one we can reason about. Everything not set
-/// here (registry config_path, timeouts) stays at containerd's default.
+/// here (timeouts, and the registry settings unless a mirror is given) stays at containerd's default.
 /// </summary>
 /// <remarks>
 /// Keys follow containerd's docs/cri/config.md: config version 2 (containerd 1.3–1.7, also read by
@@ -54,6 +61,17 @@ public static class ContainerdConfig
         if (major == 2) return 3;
         throw new AirgapException($"containerd {containerdVersion} is not supported: airgap configures containerd 1.4 to 2.x");
     }
+
+    /// <summary>containerd 1.5 and later read registry hosts from a directory (config_path).</summary>
+    public static bool HasHostsDirectory(string containerdVersion)
+    {
+        var parts = containerdVersion.TrimStart('v').Split('.', '-', '+', '~');
+        return !(parts.Length >= 2 && parts[0] == "1" && int.TryParse(parts[1], CultureInfo.InvariantCulture, out var minor) && minor < 5);
+    }
+
+    /// <summary>"1.6.20~ds1" out of `containerd --version` ("containerd github.com/containerd/containerd 1.6.20~ds1 …"), or null.</summary>
+    public static string? VersionFrom(string output) =>
+        output.Split([' ', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries).FirstOrDefault(w => w.Length > 2 && char.IsDigit(w.TrimStart('v')[0]) && w.Contains('.', StringComparison.Ordinal));
 
     public static string Render(ContainerdSettings settings) => settings.ConfigVersion switch
     {
@@ -80,6 +98,27 @@ public static class ContainerdConfig
         toml.Append($"    [{cri}.cni]\n");
         toml.Append($"      bin_dir = {Quote(s.CniBinDir)}\n");
         toml.Append($"      conf_dir = {Quote(s.CniConfDir)}\n");
+        if (s.Mirror is { } mirror)
+        {
+            toml.Append($"    [{cri}.registry]\n");
+            if (s.HostsDirectory)
+            {
+                toml.Append($"      config_path = {Quote(RegistryMirror.HostsDirectory)}\n");
+            }
+            else
+            {
+                foreach (var registry in s.MirroredRegistries)
+                {
+                    toml.Append($"      [{cri}.registry.mirrors.{Quote(registry)}]\n");
+                    toml.Append($"        endpoint = [{Quote(mirror.LegacyEndpoint)}]\n");
+                }
+                if (mirror.CaFile is not null)
+                {
+                    toml.Append($"      [{cri}.registry.configs.{Quote(mirror.Url.Authority)}.tls]\n");
+                    toml.Append($"        ca_file = {Quote(RegistryMirror.CaPath)}\n");
+                }
+            }
+        }
         return toml.ToString();
     }
 
@@ -93,6 +132,11 @@ public static class ContainerdConfig
         toml.Append("    snapshotter = \"overlayfs\"\n");
         toml.Append($"    [{images}.pinned_images]\n");
         toml.Append($"      sandbox = {Quote(s.SandboxImage)}\n");
+        if (s.Mirror is not null)
+        {
+            toml.Append($"    [{images}.registry]\n");
+            toml.Append($"      config_path = {Quote(RegistryMirror.HostsDirectory)}\n");
+        }
         toml.Append($"  [{runtime}]\n");
         toml.Append($"    restrict_oom_score_adj = {Bool(s.RestrictOomScoreAdj)}\n");
         toml.Append($"    [{runtime}.containerd]\n");

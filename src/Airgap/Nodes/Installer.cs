@@ -30,6 +30,9 @@ public sealed record InstallRequest
 
     public SshSettings Ssh { get; init; } = new();
 
+    /// <summary>The site's registry for containerd to pull through (push or serve fed it); the images phase then pulls instead of importing.</summary>
+    public RegistryMirror? Mirror { get; init; }
+
     /// <summary>
     /// Plan only: the host is a <see cref="DryRunHost"/> (commands and writes recorded, reads real), and
     /// what the installer itself would unpack or wait for is named instead of done.
@@ -62,7 +65,7 @@ public sealed class Installer(IHost host, IProgressSink progress)
         var fingerprint = PhaseJournal.Fingerprint(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(sums)),
             options.Role.ToString(), options.SingleNode.ToString(), options.Cni.ToString(), options.Runtime.ToString(),
             request.PodNetworkCidr, request.ServiceCidr, request.ProxyMode.ToString(), request.AdvertiseAddress ?? "",
-            request.ControlPlaneEndpoint ?? "", string.Join(',', request.CertSans), request.Join?.ApiServerEndpoint ?? "");
+            request.ControlPlaneEndpoint ?? "", string.Join(',', request.CertSans), request.Join?.ApiServerEndpoint ?? "", request.Mirror?.ToString() ?? "");
         var journal = await PhaseJournal.LoadAsync(host, ct, Path.Combine(request.StateDirectory, "journal.json")).ConfigureAwait(false);
         using var context = new InstallContext(host, progress, request with { Options = options }, document, version, fingerprint);
         var settings = new PhaseRunSettings { Journal = journal, Fingerprint = fingerprint, DryRun = request.DryRun, Only = only };

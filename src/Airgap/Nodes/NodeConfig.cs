@@ -25,6 +25,8 @@ public sealed class NodeConfig
     public bool? Fix { get; set; }
     public string? Runtime { get; set; }
     public List<string>? Peers { get; set; }
+    public string? RegistryMirror { get; set; }
+    public string? RegistryCa { get; set; }
 
     private static readonly IDeserializer Deserializer = new DeserializerBuilder()
         .WithNamingConvention(CamelCaseNamingConvention.Instance)

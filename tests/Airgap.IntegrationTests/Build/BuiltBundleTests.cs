@@ -162,6 +162,26 @@ public sealed class BuiltBundleTests(BuildFixture fixture) : IClassFixture<Build
     }
 
     [Fact]
+    public async Task Install_dry_run_with_a_registry_mirror_points_containerd_at_it_and_pulls_instead_of_importing()
+    {
+        using var dir = new TempDir();
+        var ca = Path.Combine(dir.Path, "ca.crt");
+        await File.WriteAllTextAsync(ca, "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+        var result = await fixture.Cli.RunAsync("install", "--bundle", fixture.BundlePath, "--single-node", "--cni", "bridge", "--dry-run",
+            "--ignore-preflight-errors", "all", "--skip-phases", "runtime,packages", "--registry-mirror", "https://10.0.0.5:5000/site", "--registry-ca", ca, "-o", "json");
+        Assert.True(result.Succeeded, result.ToString());
+        using var doc = JsonDocument.Parse(result.Stdout);
+        var plan = doc.RootElement.GetProperty("plan").EnumerateArray().Select(a => a.GetProperty("text").GetString()!).ToList();
+        // The runtime phase's hosts.toml files are unit-tested (this bundle has no containerd to install).
+        Assert.Contains("crictl --runtime-endpoint unix:///run/containerd/containerd.sock pull k8s.gcr.io/kube-apiserver:v1.20.2", plan);
+        Assert.DoesNotContain("ctr -n k8s.io images import -", plan);
+
+        var docker = await fixture.Cli.RunAsync("install", "--bundle", fixture.BundlePath, "--single-node", "--dry-run", "--runtime", "docker", "--registry-mirror", "https://10.0.0.5:5000");
+        Assert.Equal(1, docker.ExitCode);
+        Assert.StartsWith("error: --registry-mirror configures containerd;", docker.Stderr.Trim());
+    }
+
+    [Fact]
     public async Task Help_lists_every_phase_from_the_phase_objects_and_one_phase_runs_alone()
     {
         foreach (var (verb, workflow) in new[] { ("install", NodeWorkflows.Install), ("join", NodeWorkflows.Join) })

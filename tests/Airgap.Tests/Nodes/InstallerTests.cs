@@ -49,6 +49,26 @@ public sealed class InstallerTests : IDisposable
         Assert.NotNull(node.Host.Text("/root/.kube/config"));
     }
 
+    [Fact]
+    public async Task With_a_registry_mirror_containerd_is_pointed_at_it_and_images_are_pulled_not_imported()
+    {
+        var bundle = await MiniBundle.WriteAsync(work);
+        var node = new SimulatedNode();
+        var ca = Path.Combine(work, "ca.crt");
+        await File.WriteAllTextAsync(ca, "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+
+        var reports = await new Installer(node.Host, node.Progress).InstallAsync(Request(bundle) with { Mirror = RegistryMirror.Parse("https://10.0.0.5:5000", ca) }, default);
+
+        Assert.All(reports, r => Assert.Equal("done", r.Outcome));
+        Assert.Contains("config_path = \"/etc/containerd/certs.d\"", node.Host.Text(ContainerdConfig.DefaultPath));
+        Assert.Contains("[host.\"https://10.0.0.5:5000/v2/k8s.gcr.io\"]", node.Host.Text("/etc/containerd/certs.d/k8s.gcr.io/hosts.toml"));
+        Assert.StartsWith("-----BEGIN CERTIFICATE-----", node.Host.Text(RegistryMirror.CaPath));
+        var lines = node.Host.Commands.Select(c => c.DisplayLine).ToList();
+        Assert.DoesNotContain(lines, l => l.StartsWith("ctr -n k8s.io images import", StringComparison.Ordinal));
+        Assert.Contains("crictl --runtime-endpoint unix:///run/containerd/containerd.sock pull k8s.gcr.io/kube-apiserver:v1.20.2", lines);
+        Assert.True(lines.FindIndex(l => l == "systemctl restart containerd") < lines.FindIndex(l => l.StartsWith("crictl", StringComparison.Ordinal)));
+    }
+
     public static TheoryData<string, string> Failures => new()
     {
         { "runtime", "systemctl restart containerd" },
@@ -251,6 +271,7 @@ public sealed class InstallerTests : IDisposable
         public string? FailOn { get; set; }
         public Dictionary<string, string> InstalledRpm { get; } = new();
         private bool containerdRunning, imported, kubernetesInstalled;
+        private int pulled;
 
         public SimulatedNode()
         {
@@ -277,6 +298,12 @@ public sealed class InstallerTests : IDisposable
                 case "ctr" when spec.Args.Contains("import"):
                     imported = true;
                     break;
+                case "crictl" when spec.Args.Contains("pull"):
+                    // The kubelet's way in: once every image was pulled through the mirror, the runtime has the set.
+                    imported |= ++pulled == KubeadmImageTable.Get(KubernetesVersion.Parse("v1.20.2")).Images.Count;
+                    break;
+                case "containerd" when spec.Args.SequenceEqual(["--version"]):
+                    return Result(line, 0, "containerd github.com/containerd/containerd 1.6.20~ds1 1.6.20~ds1-1+b1\n");
                 case "ctr" when spec.Args.Contains("ls"):
                     var set = KubeadmImageTable.Get(KubernetesVersion.Parse("v1.20.2"));
                     return Result(line, 0, imported ? string.Join("\n", set.Images.Select(set.Canonical)) + "\n" : "");

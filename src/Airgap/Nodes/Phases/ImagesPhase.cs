@@ -7,7 +7,7 @@ public sealed class ImagesPhase : IInstallPhase
 
     public string Describe(InstallOptions o) => o.Runtime == ContainerRuntimeKind.Docker
         ? "load the bundle's images into Docker and check each one kubeadm needs is there"
-        : "import the bundle's images into containerd (namespace k8s.io) and check each one kubeadm needs is there";
+        : "import the bundle's images into containerd (namespace k8s.io), or with --registry-mirror pull them through it, and check each one kubeadm needs is there";
 
     public async Task RequireAsync(InstallContext c, CancellationToken ct)
     {
@@ -17,6 +17,12 @@ public sealed class ImagesPhase : IInstallPhase
 
     public async Task RunAsync(InstallContext c, PhaseAttempt attempt, CancellationToken ct)
     {
+        if (c.Request.Mirror is { } mirror && !c.UsesDocker)
+        {
+            await PullThroughMirrorAsync(c, mirror, ct).ConfigureAwait(false);
+            if (!c.DryRun) await CheckAsync(c, ct).ConfigureAwait(false);
+            return;
+        }
         c.Progress.Info($"  importing {c.Document.Images.Count} images into {(c.UsesDocker ? "Docker" : "containerd (namespace k8s.io)")}");
         if (c.DryRun && c.UsesDocker)
         {
@@ -25,6 +31,25 @@ public sealed class ImagesPhase : IInstallPhase
         }
         await c.ImageStore.ImportAsync(c.Request.BundlePath, ct).ConfigureAwait(false);
         if (!c.DryRun) await CheckAsync(c, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Each image pulled by its canonical name through the CRI, exactly as the kubelet would pull it,
+    /// so a mirror that lacks an image or a digest fails here, naming the image, not later in a pod.
+    /// </summary>
+    private static async Task PullThroughMirrorAsync(InstallContext c, RegistryMirror mirror, CancellationToken ct)
+    {
+        c.Progress.Info($"  pulling {c.ImageNames.Count} images through {mirror} (no import)");
+        foreach (var name in c.ImageNames)
+        {
+            var r = await c.Host.RunAsync(new CommandSpec("crictl", "--runtime-endpoint", "unix:///run/containerd/containerd.sock", "pull", name)
+            {
+                Timeout = TimeSpan.FromMinutes(15),
+            }, ct).ConfigureAwait(false);
+            if (r.ExitCode != 0)
+                throw new AirgapException($"{name} could not be pulled through {mirror}: {r.StderrTail.LastOrDefault(l => l.Length > 0) ?? $"crictl exited with code {r.ExitCode}"}; " +
+                                          "push the bundle there (airgap push) or serve it (airgap serve), or install without --registry-mirror to import it");
+        }
     }
 
     /// <summary>Every image of the bundle is in the runtime under its canonical name.</summary>

@@ -41,18 +41,39 @@ public sealed class RuntimePhase : IInstallPhase
                                       $"build the bundle with --os {software.Os} or without --no-binaries");
         }
 
+        var version = ContainerdConfig.VersionFrom((await c.Host.RunAsync(new CommandSpec("containerd", "--version"), ct).ConfigureAwait(false)).Stdout);
         var settings = new ContainerdSettings
         {
             SandboxImage = ClusterImages.PauseImage(KubeadmImageTable.Get(c.Version), c.ImageNames),
             CgroupDriver = facts.CgroupDriver,
             RestrictOomScoreAdj = facts.RestrictOomScoreAdj,
+            // A dry run has no containerd to ask; it plans for the installed or bundled one as 1.x.
+            ConfigVersion = version is null ? 2 : ContainerdConfig.ConfigVersionFor(version),
+            HostsDirectory = version is null || ContainerdConfig.HasHostsDirectory(version),
+            Mirror = c.Request.Mirror,
+            MirroredRegistries = c.Request.Mirror is null ? [] : RegistryMirror.Registries(c.ImageNames),
         };
+        if (c.Request.Mirror is { } mirror) await WriteMirrorAsync(c, mirror, settings, version, ct).ConfigureAwait(false);
         if (!facts.SystemdIsInit) c.Progress.Info("  PID 1 is not systemd: containerd and kubelet use the cgroupfs driver");
         if (facts.RestrictOomScoreAdj) c.Progress.Info("  CAP_SYS_RESOURCE is missing: containerd gets restrict_oom_score_adj = true");
         await c.Host.WriteTextAsync(ContainerdConfig.DefaultPath, ContainerdConfig.Render(settings), HostExtensions.Mode0644, ct).ConfigureAwait(false);
         await c.Host.RunCheckedAsync(new CommandSpec("systemctl", "enable", "containerd"), ct).ConfigureAwait(false);
         await c.Host.RunCheckedAsync(new CommandSpec("systemctl", "restart", "containerd"), ct).ConfigureAwait(false);
         await InstallContext.WaitForAsync("containerd to answer", TimeSpan.FromSeconds(60), () => c.ImageStore.AnswersAsync(ct), ct).ConfigureAwait(false);
+    }
+
+    /// <summary>The mirror's CA and one hosts.toml per mirrored registry (containerd 1.5+), before containerd restarts and reads them.</summary>
+    private static async Task WriteMirrorAsync(InstallContext c, RegistryMirror mirror, ContainerdSettings settings, string? version, CancellationToken ct)
+    {
+        if (!settings.HostsDirectory && mirror.Prefix.Length > 0)
+            throw new AirgapException($"containerd {version} (before 1.5) asks a mirror for images by their path alone, so --registry-mirror {mirror} cannot have a path; " +
+                                      "serve the bundle with airgap serve, or push it with --flat to a registry without a prefix");
+        if (mirror.CaFile is { } ca)
+            await c.Host.WriteTextAsync(RegistryMirror.CaPath, await File.ReadAllTextAsync(ca, ct).ConfigureAwait(false), HostExtensions.Mode0644, ct).ConfigureAwait(false);
+        if (!settings.HostsDirectory) return;
+        foreach (var registry in settings.MirroredRegistries)
+            await c.Host.WriteTextAsync($"{RegistryMirror.HostsDirectory}/{registry}/hosts.toml", mirror.HostsToml(registry, mirror.CaFile is not null), HostExtensions.Mode0644, ct).ConfigureAwait(false);
+        c.Progress.Info($"  {settings.MirroredRegistries.Count} registries pull through {mirror} ({string.Join(", ", settings.MirroredRegistries)})");
     }
 
     public async Task CheckAsync(InstallContext c, CancellationToken ct)
