@@ -23,7 +23,7 @@ public sealed class KubeadmResetPhase : IPhase<ResetContext>
 public sealed class AirgapFilesResetPhase : IPhase<ResetContext>
 {
     public string Name => "files";
-    public string Description => "remove what airgap wrote: kubeconfig, kubeadm config, CNI config, package sources, join details, the journal, the unpacked repository";
+    public string Description => "remove what airgap wrote: kubeconfig, kubeadm config, CNI config, registry mirror settings, package sources, join details, the journal, the unpacked repository";
 
     public async Task RunAsync(ResetContext c, PhaseAttempt attempt, CancellationToken ct)
     {
@@ -43,6 +43,18 @@ public sealed class AirgapFilesResetPhase : IPhase<ResetContext>
         ];
         foreach (var file in files)
             if (await c.Host.DeleteFileAsync(file, ct).ConfigureAwait(false)) c.Progress.Info($"  removed {file}");
+        // The registry mirror's hosts.toml files are airgap's when they say so; a site's own stay.
+        foreach (var registry in await c.Host.ListDirectoryAsync(RegistryMirror.HostsDirectory, ct).ConfigureAwait(false) ?? [])
+        {
+            var hosts = $"{RegistryMirror.HostsDirectory}/{registry}/hosts.toml";
+            if ((await c.Host.ReadTextAsync(hosts, ct).ConfigureAwait(false))?.StartsWith("# Written by airgap", StringComparison.Ordinal) == true &&
+                await c.Host.DeleteFileAsync(hosts, ct).ConfigureAwait(false))
+            {
+                c.Progress.Info($"  removed {hosts}");
+                await c.Host.RunAsync(new CommandSpec("rmdir", $"{RegistryMirror.HostsDirectory}/{registry}"), ct).ConfigureAwait(false);
+            }
+        }
+        if (await c.Host.DeleteFileAsync(RegistryMirror.CaPath, ct).ConfigureAwait(false)) c.Progress.Info($"  removed {RegistryMirror.CaPath}");
         // The unpacked repository is made again from the bundle by the next install.
         await c.Host.RunAsync(new CommandSpec("rm", "-rf", Path.Combine(state, "repo")), ct).ConfigureAwait(false);
         // kubeadm reset empties /etc/kubernetes but leaves its directories; with ours gone, empty ones go too
