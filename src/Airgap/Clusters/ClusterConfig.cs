@@ -96,6 +96,22 @@ public sealed class ClusterConfig
         if (Hosts.Count == 0) Fail("hosts: is empty; list every node with name and address");
         // Allowed values and ranges are declared once, on the properties (ClusterSchema).
         foreach (var violation in ClusterSchema.Violations(this)) Fail(violation);
+        if (Install.RegistryMirror is { } mirror)
+        {
+            if (Install.Runtime == "docker") Fail("install.registryMirror configures containerd; Docker's mirrors cover docker.io only: drop it, or use runtime containerd");
+            try
+            {
+                Airgap.Nodes.RegistryMirror.Parse(mirror, Install.RegistryCa is null ? null : Resolve(Install.RegistryCa));
+            }
+            catch (AirgapException e)
+            {
+                Fail($"install.registryMirror: {e.Message.Replace("--registry-mirror ", "", StringComparison.Ordinal).Replace("--registry-ca", "registryCa", StringComparison.Ordinal)}");
+            }
+        }
+        else if (Install.RegistryCa is not null)
+        {
+            Fail("install.registryCa goes with install.registryMirror");
+        }
         foreach (var h in Hosts)
         {
             if (string.IsNullOrWhiteSpace(h.Name)) Fail("a host has no name");
@@ -171,6 +187,8 @@ public sealed class ClusterConfig
           runtime: containerd            # or docker (the node's own Docker engine, Kubernetes < 1.24)
           ignorePreflightErrors: []      # as kubeadm's flag
           fix: false                     # let preflight turn swap off
+          # registryMirror: https://harbor.site/k8s   # pull through the site's registry (airgap push/serve) instead of importing
+          # registryCa: ./harbor-ca.crt              # its CA, on this host; copied to every node
 
         ssh:
           privateKeyPath: ~/.ssh/id_ed25519   # default key for hosts without one
@@ -268,6 +286,12 @@ public sealed class NodeOptions
 
     [Description("Let preflight repair what it safely can (turn swap off, load br_netfilter, set ip_forward).")]
     public bool Fix { get; set; }
+
+    [Description("The site's registry (filled by airgap push, or airgap serve) as https://HOST[:PORT][/PREFIX]: every node's containerd pulls through it instead of importing.")]
+    public string? RegistryMirror { get; set; }
+
+    [Description("PEM file on this host of the CA that signed registryMirror's certificate; every node gets a copy.")]
+    public string? RegistryCa { get; set; }
 }
 
 public sealed class SshOptions

@@ -15,6 +15,9 @@ public sealed class ClusterContext(ClusterConfig config, BundleDocument document
 
     public const string RemoteAirgap = DistDirectory + "/airgap";
 
+    /// <summary>Where install.registryCa (a file on this host) is put on every node.</summary>
+    public const string RemoteRegistryCa = DistDirectory + "/registry-ca.crt";
+
     private readonly ConcurrentDictionary<string, SshHost> connections = new();
 
     public ClusterConfig Config { get; } = config;

@@ -41,5 +41,15 @@ public static class NodeArguments
             yield return string.Join(',', config.Install.IgnorePreflightErrors);
         }
         if (config.Install.Fix) yield return "--fix";
+        if (config.Install.RegistryMirror is { } mirror)
+        {
+            yield return "--registry-mirror";
+            yield return mirror;
+            if (config.Install.RegistryCa is not null)
+            {
+                yield return "--registry-ca";
+                yield return ClusterContext.RemoteRegistryCa;
+            }
+        }
     }
 }

@@ -64,6 +64,10 @@ public sealed class ClusterConfigTests : IDisposable
         { Hosts + "roleGroups: {controlPlane: [node1]}\nnetwork: {cni: bridge}\n", "network.cni \"bridge\" is not known; use flannel or none" },
         { Hosts.Replace("port: 2222", "port: 70000") + "roleGroups: {controlPlane: [node1]}\n", "hosts[3].port 70000 is not in 1..65535" },
         { Hosts + "roleGroups: {controlPlane: [node1]}\nssh: {maxParallel: 0}\n", "ssh.maxParallel 0 is not in 1..64" },
+        { Hosts + "roleGroups: {controlPlane: [node1]}\ninstall: {registryMirror: harbor.site}\n", "install.registryMirror: harbor.site: give https://HOST[:PORT][/PREFIX]" },
+        { Hosts + "roleGroups: {controlPlane: [node1]}\ninstall: {registryMirror: https://harbor.site, registryCa: ./missing.crt}\n", "install.registryMirror: registryCa" },
+        { Hosts + "roleGroups: {controlPlane: [node1]}\ninstall: {registryMirror: https://harbor.site, runtime: docker}\n", "install.registryMirror configures containerd" },
+        { Hosts + "roleGroups: {controlPlane: [node1]}\ninstall: {registryCa: ./ca.crt}\n", "install.registryCa goes with install.registryMirror" },
         { Hosts + "roleGroups: {controlPlane: [node1]}\nnetwork: {podCidr: 10.0.0.0/8}\n", "(line 8)" },
         { "hosts: []\nbundle: b.tar\n", "hosts: is empty" },
         { Hosts.Replace("10.0.0.14, port: 2222", "10.0.0.14, internalAddress: nope") + "roleGroups: {controlPlane: [node1]}\n", "internalAddress nope is not an IP address" },
@@ -88,6 +92,21 @@ public sealed class ClusterConfigTests : IDisposable
         var config = ClusterConfig.Load(Write(Hosts + "roleGroups: {controlPlane: [node1, node2], worker: [node3]}\n"));
 
         Assert.Contains("2 control planes: etcd needs a majority", Assert.Single(config.Warnings()));
+    }
+
+    [Fact]
+    public void A_registry_mirror_reaches_every_node_s_install_and_join_with_the_ca_copied_there()
+    {
+        File.WriteAllText(Path.Combine(dir, "ca.crt"), "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+        var config = ClusterConfig.Load(Write(Hosts + "roleGroups: {controlPlane: [node1], worker: [node2]}\ninstall: {registryMirror: 'https://harbor.site/k8s', registryCa: ./ca.crt}\n"));
+        using var context = new ClusterContext(config, new Airgap.Bundles.BundleDocument { Kubernetes = "v1.20.2", Arch = "amd64" }, Airgap.NullProgress.Instance);
+
+        string[] expected = ["--registry-mirror", "https://harbor.site/k8s", "--registry-ca", ClusterContext.RemoteRegistryCa];
+        Assert.Equal(expected, NodeArguments.Install(context, config.Host("node1")).TakeLast(4));
+        Assert.Equal(expected, NodeArguments.Join(context, config.Host("node2"), "/tmp/join").TakeLast(4));
+        var plain = ClusterConfig.Load(Write(Hosts + "roleGroups: {controlPlane: [node1]}\n"));
+        using var plainContext = new ClusterContext(plain, context.Document, Airgap.NullProgress.Instance);
+        Assert.DoesNotContain("--registry-mirror", NodeArguments.Install(plainContext, plain.Host("node1")));
     }
 
     [Fact]

@@ -27,9 +27,13 @@ public sealed class DistributePhase : IPhase<ClusterContext>
                                              "build it again after make publish, so nodes can run the installer");
             await BundleExtractor.InstallMemberAsync(c.Config.BundlePath, "bin/airgap", sha, installer, (UnixFileMode)0x1ED, ct).ConfigureAwait(false);
             var binary = await UploadItem.FromFileAsync("airgap", installer, ClusterContext.RemoteAirgap, ct).ConfigureAwait(false);
+            var ca = c.Config.Install.RegistryCa is { } caFile
+                ? await UploadItem.FromFileAsync("registry CA", c.Config.Resolve(caFile), ClusterContext.RemoteRegistryCa, ct).ConfigureAwait(false)
+                : null;
             await c.ForEachAsync(c.Config.Nodes, async host =>
             {
                 var upload = new NodeUpload(c.Ssh(host), c.Progress, host.Name);
+                if (ca is not null) await upload.EnsureAsync(ca, ct).ConfigureAwait(false);
                 await upload.EnsureAsync(binary, ct).ConfigureAwait(false);
                 await c.Ssh(host).RunCheckedAsync(new CommandSpec("chmod", "0755", ClusterContext.RemoteAirgap), ct).ConfigureAwait(false);
                 await upload.EnsureAsync(bundle, ct).ConfigureAwait(false);
