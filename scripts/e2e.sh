@@ -202,6 +202,18 @@ assert any(a["text"].startswith("kubeadm init --config") and a["exitCode"] == 0 
 assert not any("--token " in a["text"] and "<redacted>" not in a["text"] for a in actions)
 PY
 
+# References pinned by digest run offline from the import, as upstream's digests (index and platform manifest).
+read -r PAUSE_TARGET PAUSE_MANIFEST < <(./bin/airgap inspect "$BUNDLE" -o json | python3 -c '
+import json, sys
+image = next(i for i in json.load(sys.stdin)["images"] if i["name"].split("/")[-1].startswith("pause:"))
+print(image.get("indexDigest") or image["digest"], image["digest"])')
+PAUSE_REPO=$(./bin/airgap inspect "$BUNDLE" -o json | python3 -c 'import json,sys; print(next(i["name"] for i in json.load(sys.stdin)["images"] if i["name"].split("/")[-1].startswith("pause:")).rsplit(":", 1)[0])')
+kubectl run pinned-target --image="$PAUSE_REPO@$PAUSE_TARGET" --image-pull-policy=Never --restart=Never >/dev/null
+kubectl run pinned-manifest --image="$PAUSE_REPO@$PAUSE_MANIFEST" --image-pull-policy=Never --restart=Never >/dev/null
+kubectl wait --for=condition=Ready pod/pinned-target pod/pinned-manifest --timeout=120s >/dev/null \
+  || { kubectl describe pod pinned-target pinned-manifest >"$WORK/pinned.txt" 2>&1; fail "pods pinned by digest ($PAUSE_REPO@$PAUSE_TARGET, @$PAUSE_MANIFEST) did not run from the import" "$WORK/pinned.txt"; }
+kubectl delete pod pinned-target pinned-manifest --wait=false >/dev/null
+
 step "re-run airgap install: every phase done, nothing changed"
 ./bin/airgap install --bundle "$BUNDLE" --single-node --cni flannel --pod-network-cidr 10.244.0.0/16 -o json \
   >"$WORK/rerun.json" 2>"$WORK/rerun.log" || fail "second airgap install" "$WORK/rerun.log"

@@ -170,7 +170,7 @@ public static class BundleReader
                     m.Annotations?.GetValueOrDefault(OciLayout.ContainerdNameAnnotation) == image.Name))
                 throw new AirgapException($"{bundlePath}: image {image.Name} from bundle.yaml is not in images/index.json");
         }
-        return (index.Manifests.Count, referenced.Count);
+        return (document.Images.Count, referenced.Count);
     }
 
     internal static Dictionary<string, string> ParseSums(string where, string text)

@@ -62,8 +62,9 @@ public sealed class BundleImageSource : IImageSource, IDisposable
             foreach (var entry in index.Manifests)
             {
                 if (entry.Annotations?.GetValueOrDefault(OciLayout.ContainerdNameAnnotation) is not { } name) continue;
-                images.Add(new NamedImage(ImageReference.Parse(name), entry));
                 mediaTypes[entry.Digest] = entry.MediaType;
+                // name@sha256:… entries are aliases for the runtime's digest lookups, not images of their own.
+                if (ImageReference.Parse(name) is { Digest: null } reference) images.Add(new NamedImage(reference, entry));
             }
             var source = new BundleImageSource(tar, document, images.OrderBy(i => i.Name.ToString(), StringComparer.Ordinal).ToList(), mediaTypes);
             // The platform manifests an index names get their media types from it, as a registry would send them.

@@ -103,7 +103,16 @@ public sealed class BuiltBundleTests(BuildFixture fixture) : IClassFixture<Build
         var import = await containerd.ImportAsync(archive);
         Assert.True(import.exit == 0, import.stderr);
         var list = await containerd.CtrAsync("-n", "k8s.io", "images", "ls", "-q");
-        Assert.Equal(BuildFixture.CanonicalNames, list.stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Order(StringComparer.Ordinal).ToArray());
+        var names = list.stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(BuildFixture.CanonicalNames, names.Where(n => !n.Contains('@')).Order(StringComparer.Ordinal).ToArray());
+        // Beside each tag, name@digest for the index and the platform manifest: what the CRI resolves pinned references by.
+        foreach (var image in fixture.Set.All)
+        {
+            var repository = image.Repository.EndsWith("flannel", StringComparison.Ordinal) ? "quay.io/coreos/flannel" : "k8s.gcr.io/" + image.Repository.Split('/')[^1];
+            Assert.Contains($"{repository}@{image.Digest}", names);
+            Assert.Contains($"{repository}@{image.PlatformDigest("amd64")}", names);
+        }
+        Assert.Equal(BuildFixture.CanonicalNames.Length * 3, names.Length);
 
         // Each name points at what it points at upstream (the multi-arch index): the CRI plugin resolves
         // a reference pinned by that digest to it, and the platform manifest below it is there to run.
@@ -115,7 +124,7 @@ public sealed class BuiltBundleTests(BuildFixture fixture) : IClassFixture<Build
             Assert.Contains(table.stdout.Split('\n'), l => l.StartsWith(name + " ", StringComparison.Ordinal) && l.Contains(image.Digest, StringComparison.Ordinal));
         }
 
-        var run = await containerd.RunAsync("k8s.gcr.io/pause:3.2", "airgap-it-" + Guid.NewGuid().ToString("N")[..8], ["/bin/busybox", "echo", "hello from the bundle"]);
+        var run = await containerd.RunAsync($"k8s.gcr.io/pause@{fixture.Set.Find("pause").PlatformDigest("amd64")}", "airgap-it-" + Guid.NewGuid().ToString("N")[..8], ["/bin/busybox", "echo", "hello from the bundle"]);
         Assert.True(run.exit == 0, run.stderr + containerd.LogTail());
         Assert.Contains("hello from the bundle", run.stdout);
     }
