@@ -258,30 +258,6 @@ public static class BundleExtractor
     }
 
     /// <summary>
-    /// Streams the members under <paramref name="prefix"/> as a tar of their own into <paramref name="output"/>
-    /// (e.g. images/ into `docker load`), one member at a time: memory does not grow with the bundle.
-    /// </summary>
-    public static async Task<int> WriteSubtreeTarAsync(string bundlePath, string prefix, Stream output, CancellationToken ct)
-    {
-        var count = 0;
-        var tar = new TarArchiveWriter(output);
-        await ForEachAsync(bundlePath, prefix, async (relative, entry) =>
-        {
-            try
-            {
-                await tar.WriteFileAsync(relative, entry.DataStream ?? Stream.Null, entry.Length, (int)entry.Mode, ct, hash: false).ConfigureAwait(false);
-            }
-            catch (SourceEndedException e)
-            {
-                throw new AirgapException($"{bundlePath} is truncated inside {entry.Name}; copy the bundle again", e);
-            }
-            count++;
-        }, ct).ConfigureAwait(false);
-        await tar.FinishAsync(ct).ConfigureAwait(false);
-        return count;
-    }
-
-    /// <summary>
     /// Writes one member to <paramref name="target"/> (temporary file, hash check, mode, rename), so a
     /// half-written or altered binary never lands where a service would run it.
     /// </summary>

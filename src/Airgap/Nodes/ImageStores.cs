@@ -13,6 +13,7 @@ public interface IImageStore
     /// <summary>True when the runtime answers.</summary>
     Task<bool> AnswersAsync(CancellationToken ct);
 
+    /// <summary>The bundle's images, through the tarball end (<see cref="Oci.OciArchive"/>): read in place, checked, streamed in.</summary>
     Task ImportAsync(string bundlePath, CancellationToken ct);
 
     /// <summary>The image names (as the bundle names them) the runtime holds.</summary>
@@ -27,11 +28,14 @@ public sealed class ContainerdImageStore(IHost host) : IImageStore
 
     public async Task ImportAsync(string bundlePath, CancellationToken ct)
     {
-        // The images/ subtree streams from the bundle into ctr's stdin: no copy on disk beside the bundle.
+        // Opened first, so a damaged bundle is named before ctr starts; then the archive streams into
+        // ctr's stdin straight out of the bundle: no copy on disk beside it.
+        using var source = await Oci.BundleImageSource.OpenAsync(bundlePath, ct).ConfigureAwait(false);
+        var platform = Oci.Platform.Linux(source.Document.Arch);
         await host.RunCheckedAsync(new CommandSpec("ctr", "-n", "k8s.io", "images", "import", "-")
         {
             Timeout = TimeSpan.FromMinutes(20),
-            StdinFrom = (stdin, token) => BundleExtractor.WriteSubtreeTarAsync(bundlePath, "images/", stdin, token),
+            StdinFrom = (stdin, token) => Oci.OciArchive.WriteAsync(source, source.Images, platform, stdin, token),
         }, ct).ConfigureAwait(false);
     }
 
@@ -78,6 +82,8 @@ public sealed class DockerImageStore(Uri endpoint) : IImageStore, IDisposable
 
     public async Task ImportAsync(string bundlePath, CancellationToken ct)
     {
+        using var source = await Oci.BundleImageSource.OpenAsync(bundlePath, ct).ConfigureAwait(false);
+        var platform = Oci.Platform.Linux(source.Document.Arch);
         // Bounded pipe: the bundle is read only as fast as the engine takes it.
         var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: 4 << 20, resumeWriterThreshold: 2 << 20));
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -86,7 +92,7 @@ public sealed class DockerImageStore(Uri endpoint) : IImageStore, IDisposable
             try
             {
                 await using var output = pipe.Writer.AsStream();
-                await BundleExtractor.WriteSubtreeTarAsync(bundlePath, "images/", output, stop.Token).ConfigureAwait(false);
+                await Oci.OciArchive.WriteAsync(source, source.Images, platform, output, stop.Token).ConfigureAwait(false);
             }
             catch (Exception e)
             {

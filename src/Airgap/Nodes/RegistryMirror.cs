@@ -52,7 +52,8 @@ public sealed record RegistryMirror(Uri Url, string? CaFile)
     public string HostsToml(string registry, bool withCa)
     {
         var upstream = registry == ImageReference.DockerHub ? "registry-1.docker.io" : registry;
-        var path = Prefix.Length == 0 ? registry : $"{Prefix}/{registry}";
+        var element = RegistryMapping.PathElement(registry);
+        var path = Prefix.Length == 0 ? element : $"{Prefix}/{element}";
         var text = new StringBuilder();
         text.Append($"# Written by airgap: pull {registry} images from the site's registry {this}.\n");
         text.Append($"server = {ContainerdConfig.Quote("https://" + upstream)}\n\n");

@@ -25,10 +25,17 @@ public sealed partial record RegistryMapping(string Host, string Prefix, bool Fl
         return new RegistryMapping(host, prefix, flat);
     }
 
+    /// <summary>
+    /// An upstream registry as a repository path element: a port's colon (and IPv6 brackets) is not
+    /// allowed in a repository name, so 10.0.0.5:5000 becomes 10.0.0.5-5000. Push, the mirror settings
+    /// and serve all use this one spelling.
+    /// </summary>
+    public static string PathElement(string registry) => registry.Replace("[", "", StringComparison.Ordinal).Replace("]", "", StringComparison.Ordinal).Replace(':', '-').ToLowerInvariant();
+
     /// <summary>The image's name in the site registry, with the same tag.</summary>
     public ImageReference Map(ImageReference canonical)
     {
-        var path = Flat ? canonical.Repository[(canonical.Repository.LastIndexOf('/') + 1)..] : $"{canonical.Registry}/{canonical.Repository}";
+        var path = Flat ? canonical.Repository[(canonical.Repository.LastIndexOf('/') + 1)..] : $"{PathElement(canonical.Registry)}/{canonical.Repository}";
         return new ImageReference(Host, Prefix.Length == 0 ? path : $"{Prefix}/{path}", canonical.Tag, canonical.Digest);
     }
 

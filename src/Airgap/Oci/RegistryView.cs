@@ -24,6 +24,7 @@ public sealed class RegistryView : IAsyncDisposable
     private readonly BundleImageSource source;
     private readonly WebApplication app;
     private readonly Dictionary<string, List<NamedImage>> repositories;
+    private readonly Dictionary<string, List<NamedImage>> spelled;
     private readonly Action<string> log;
 
     private RegistryView(BundleImageSource source, WebApplication app, Action<string> log)
@@ -32,6 +33,8 @@ public sealed class RegistryView : IAsyncDisposable
         this.app = app;
         this.log = log;
         repositories = source.Images.GroupBy(i => i.Name.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.ToList(), StringComparer.Ordinal);
+        // The same images under push's spelling of a registry with a port (10.0.0.5-5000/app), which mirrors ask for.
+        spelled = repositories.Values.ToDictionary(images => $"{RegistryMapping.PathElement(images[0].Name.Registry)}/{images[0].Name.Repository}", images => images, StringComparer.Ordinal);
     }
 
     /// <summary>The addresses it listens on, as URLs.</summary>
@@ -125,7 +128,7 @@ public sealed class RegistryView : IAsyncDisposable
     /// <summary>The images of a repository: by full name, or by the path without the registry when only one registry has it.</summary>
     private List<NamedImage>? Repository(string name)
     {
-        if (repositories.TryGetValue(name, out var exact)) return exact;
+        if (repositories.TryGetValue(name, out var exact) || spelled.TryGetValue(name, out exact)) return exact;
         var matches = repositories.Where(r => r.Value[0].Name.Repository == name || (r.Value[0].Name.Registry == ImageReference.DockerHub && r.Value[0].Name.Repository == "library/" + name)).ToList();
         return matches.Count == 1 ? matches[0].Value : null;
     }

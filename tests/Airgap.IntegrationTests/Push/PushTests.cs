@@ -61,6 +61,51 @@ public sealed class PushTests(BuildFixture fixture) : IClassFixture<BuildFixture
     }
 
     [Fact]
+    public async Task Single_platform_images_docker_and_oci_keep_their_manifest_digest_through_bundle_push_and_serve()
+    {
+        // Tags that point at one manifest, not a list: one Docker-typed, one OCI-typed.
+        var docker = SampleImages.BuildSample("solo-docker", "1.0", ManifestFormat.Docker, ["amd64"]).Images[0];
+        var oci = SampleImages.BuildSample("solo-oci", "1.0", ManifestFormat.Oci, ["amd64"]).Images[0];
+        using (var pusher = fixture.Registry.CreatePusher())
+        {
+            await pusher.PushImageAsync("solo/docker", "1.0", docker);
+            await pusher.PushImageAsync("solo/oci", "1.0", oci);
+        }
+        using var dir = new TempDir();
+        var build = await fixture.Cli.RunAsync(fixture.BuildArgs(dir.Sub("out"), "--image", $"{fixture.Registry.Host}/solo/docker:1.0", "--image", $"{fixture.Registry.Host}/solo/oci:1.0"));
+        Assert.True(build.Succeeded, build.ToString());
+        var bundle = Directory.GetFiles(Path.Combine(dir.Path, "out"), "*.tar").Single();
+
+        var inspect = await fixture.Cli.RunAsync("inspect", bundle, "-o", "json");
+        using (var doc = JsonDocument.Parse(inspect.Stdout))
+        {
+            var images = doc.RootElement.GetProperty("images").EnumerateArray().ToList();
+            var solo = images.Single(i => i.GetProperty("name").GetString() == $"{fixture.Registry.Host}/solo/docker:1.0");
+            Assert.Equal(docker.Digest, solo.GetProperty("digest").GetString());
+            Assert.Equal("application/vnd.docker.distribution.manifest.v2+json", solo.GetProperty("mediaType").GetString());
+            Assert.False(solo.TryGetProperty("indexDigest", out var none) && none.ValueKind != JsonValueKind.Null);
+        }
+
+        await using var site = await RegistryServer.StartAsync();
+        var push = await fixture.Cli.RunAsync("push", bundle, "--registry", site.Host);
+        Assert.True(push.Succeeded, push.ToString());
+        // A registry with a port is spelled 127.0.0.1-PORT in a repository path (a colon is not allowed there).
+        var spelled = fixture.Registry.Host.Replace(':', '-');
+        Assert.Equal(docker.Digest, await RawDigestAsync($"{site.Host}/{spelled}/solo/docker:1.0"));
+        Assert.Equal(oci.Digest, await RawDigestAsync($"{site.Host}/{spelled}/solo/oci:1.0"));
+        Assert.Equal(docker.Digest, await RawDigestAsync($"{fixture.Registry.Host}/solo/docker:1.0"));
+        Assert.Equal(oci.Digest, await RawDigestAsync($"{fixture.Registry.Host}/solo/oci:1.0"));
+
+        // serve answers the same names, both spellings.
+        using var served = new TempDir();
+        var port = Airgap.TestKit.Infrastructure.Net.FreeLoopbackPort();
+        await using var serve = Airgap.TestKit.Infrastructure.ServerProcess.Start(AirgapCli.Executable, ["serve", bundle, "--address", $"127.0.0.1:{port}"], Path.Combine(served.Path, "serve.log"));
+        for (var i = 0; i < 100 && !(await ProcessRunner.RunAsync("skopeo", ["inspect", "--raw", "--tls-verify=false", $"docker://127.0.0.1:{port}/{spelled}/solo/oci:1.0"])).Succeeded; i++) await Task.Delay(100);
+        Assert.Equal(oci.Digest, await RawDigestAsync($"127.0.0.1:{port}/{spelled}/solo/oci:1.0"));
+        Assert.Equal(docker.Digest, await RawDigestAsync($"127.0.0.1:{port}/{spelled}/solo/docker:1.0"));
+    }
+
+    [Fact]
     public async Task Flat_names_suit_kubeadm_s_image_repository_and_a_clash_is_refused()
     {
         await using var site = await RegistryServer.StartAsync();

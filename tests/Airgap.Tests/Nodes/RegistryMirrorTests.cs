@@ -25,6 +25,10 @@ public sealed class RegistryMirrorTests : IDisposable
             """, mirror.HostsToml("k8s.gcr.io", withCa: true));
         Assert.Contains("server = \"https://registry-1.docker.io\"", mirror.HostsToml("docker.io", withCa: false));
         Assert.Contains("[host.\"http://10.0.0.5:5000/v2/quay.io\"]", RegistryMirror.Parse("http://10.0.0.5:5000", null).HostsToml("quay.io", false));
+        // A registry with a port, spelled as push spells it in a repository path.
+        var ported = RegistryMirror.Parse("https://10.0.0.5:5000", null).HostsToml("10.0.0.9:5001", false);
+        Assert.Contains("server = \"https://10.0.0.9:5001\"", ported);
+        Assert.Contains("[host.\"https://10.0.0.5:5000/v2/10.0.0.9-5001\"]", ported);
     }
 
     [Fact]
