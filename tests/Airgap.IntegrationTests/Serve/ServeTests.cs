@@ -133,6 +133,12 @@ public sealed class ServeTests(BuildFixture fixture) : IClassFixture<BuildFixtur
             [host."https://{served.Host}"]
               capabilities = ["pull", "resolve"]
             """);
+        // Every image of the bundle, by tag, as a node's mirror would fetch them.
+        foreach (var image in fixture.Set.All)
+        {
+            var pull = await containerd.CtrAsync("-n", "k8s.io", "images", "pull", "--hosts-dir", hosts, $"{served.Host}/{Canonical(image)}");
+            Assert.True(pull.exit == 0, Canonical(image) + ": " + pull.stderr);
+        }
         var untrusted = await containerd.CtrAsync("-n", "k8s.io", "images", "pull", "--hosts-dir", bare, $"{served.Host}/k8s.gcr.io/etcd:3.4.13-0");
         Assert.NotEqual(0, untrusted.exit);
         Assert.True(untrusted.stderr.Contains("x509", StringComparison.Ordinal), untrusted.stderr);

@@ -65,4 +65,29 @@ public sealed class RegistryClientTests
     [InlineData("arm", "v7", "arm", "v6", false)]
     public void Platform_matching_treats_arm64_v8_as_arm64(string arch, string? variant, string wantArch, string? wantVariant, bool matches) =>
         Assert.Equal(matches, new Platform(arch, "linux", variant).Matches(new Platform(wantArch, "linux", wantVariant)));
+
+    /// <summary>A registry that stores what it is sent under another digest: answers PUTs with a Docker-Content-Digest of its own.</summary>
+    private sealed class RewritingRegistry : HttpMessageHandler
+    {
+        public const string Other = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var response = new HttpResponseMessage(System.Net.HttpStatusCode.Created);
+            response.Headers.TryAddWithoutValidation("Docker-Content-Digest", Other);
+            return Task.FromResult(response);
+        }
+    }
+
+    [Fact]
+    public async Task A_registry_that_answers_another_digest_for_a_manifest_is_refused()
+    {
+        using var client = new RegistryClient(new RegistryClientOptions(), new RewritingRegistry());
+        var manifest = """{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{},"layers":[]}"""u8.ToArray();
+
+        var e = await Assert.ThrowsAsync<RegistryException>(() => client.PutManifestAsync(ImageReference.Parse("harbor.site/k8s/pause:3.2"), MediaTypes.OciManifest, manifest, default));
+
+        Assert.Equal($"registry harbor.site answered digest {RewritingRegistry.Other} for harbor.site/k8s/pause:3.2, but the manifest sent is {Digest.Of(manifest)}: " +
+                     "it rewrites manifests, so pinned references would break; use a registry that stores them as sent", e.Message);
+    }
 }
