@@ -33,6 +33,26 @@ public sealed record BundleMember(string Path, long Size, string Sha256, Func<St
 /// </summary>
 public static class BundleWriter
 {
+    /// <summary>Partial bundles of this name left by builds that were killed (their process is gone); a running build's stays.</summary>
+    internal static int RemoveOrphans(string directory, string fileName)
+    {
+        var removed = 0;
+        var prefix = $".{fileName}.";
+        foreach (var file in Directory.EnumerateFiles(directory, prefix + "*.partial"))
+        {
+            var pid = Path.GetFileName(file)[prefix.Length..^".partial".Length];
+            if (!int.TryParse(pid, out var id) || Oci.BlobCache.ProcessAlive(id)) continue;
+            try
+            {
+                File.Delete(file);
+                removed++;
+            }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
+        return removed;
+    }
+
     public static async Task WriteAsync(string destination, BundleDocument document, IReadOnlyList<BundleMember> members,
         IProgressSink progress, CancellationToken ct)
     {
@@ -51,6 +71,7 @@ public static class BundleWriter
         var directory = Path.GetDirectoryName(Path.GetFullPath(destination))!;
         Directory.CreateDirectory(directory);
         var temporary = Path.Combine(directory, $".{Path.GetFileName(destination)}.{Environment.ProcessId}.partial");
+        RemoveOrphans(directory, Path.GetFileName(destination));
         try
         {
             await using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20, FileOptions.Asynchronous))

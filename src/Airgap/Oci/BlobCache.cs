@@ -18,7 +18,33 @@ public sealed class BlobCache
         Root = root;
         Directory.CreateDirectory(Path.Combine(root, "blobs", "sha256"));
         Directory.CreateDirectory(Path.Combine(root, "tmp"));
+        SweepOrphans(Path.Combine(root, "tmp"));
     }
+
+    /// <summary>
+    /// Removes partial blobs (HEX.PID.GUID) whose process is gone — a build killed mid-download — so a
+    /// cache does not fill with orphans. A live process's partials are left alone (another build).
+    /// </summary>
+    internal static int SweepOrphans(string tmp)
+    {
+        var removed = 0;
+        foreach (var file in Directory.EnumerateFiles(tmp))
+        {
+            var parts = Path.GetFileName(file).Split('.');
+            if (parts.Length != 3 || !int.TryParse(parts[1], out var pid) || ProcessAlive(pid)) continue;
+            try
+            {
+                File.Delete(file);
+                removed++;
+            }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
+        return removed;
+    }
+
+    /// <summary>Linux's view: a live process has /proc/PID (a reused PID keeps a file, which is the safe mistake).</summary>
+    internal static bool ProcessAlive(int pid) => pid == Environment.ProcessId || Directory.Exists($"/proc/{pid}");
 
     public static string DefaultRoot()
     {
