@@ -78,7 +78,7 @@ public sealed class FileDownloader(BlobCache cache, IProgressSink progress, Http
         try
         {
             var length = await DownloadAsync(uri, sha256, label, tmp, ct).ConfigureAwait(false);
-            await cache.EnsureAsync(sha256, length, (t, c) => { File.Move(tmp, t); return Task.CompletedTask; }, ct).ConfigureAwait(false);
+            await cache.EnsureAsync(sha256, length, (t, c) => { File.Move(tmp, t, overwrite: true); return Task.CompletedTask; }, ct).ConfigureAwait(false);
         }
         finally
         {

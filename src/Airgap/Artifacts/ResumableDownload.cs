@@ -18,18 +18,40 @@ public static class ResumableDownload
     /// <param name="what">Names the download in messages ("blob sha256:… from google_containers/etcd", a URL).</param>
     /// <param name="fail">Makes the exception for a failure from a short reason and a full message.</param>
     /// <returns>The number of bytes written.</returns>
+    /// <param name="resume">
+    /// Continue a file an earlier, interrupted run left at <paramref name="destination"/> (its bytes are
+    /// hashed first, so the digest still covers the whole), and keep what arrived when this run is cut
+    /// or killed; only content proved wrong is deleted.
+    /// </param>
     public static async Task<long> ToFileAsync(Func<long, CancellationToken, Task<HttpResponseMessage>> open, string destination,
         Digest expected, long? size, DownloadPolicy policy, string what, Func<string, string, Exception?, Exception> fail,
-        Action<long?>? started, Action<long>? progress, CancellationToken ct)
+        Action<long?>? started, Action<long>? progress, CancellationToken ct, bool resume = false)
     {
         var buffer = new byte[128 * 1024];
         var failures = 0;
         var announced = false;
+        var wrong = false;
+        Exception Wrong(string brief, string message)
+        {
+            wrong = true;
+            return fail(brief, message, null);
+        }
         try
         {
-            await using var file = new FileStream(destination, FileMode.Create, FileAccess.Write, FileShare.None, 1, FileOptions.Asynchronous);
+            await using var file = new FileStream(destination, resume ? FileMode.OpenOrCreate : FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.Asynchronous);
             using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             long have = 0;
+            if (resume && file.Length > 0)
+            {
+                // What an earlier run fetched is checked as part of the whole: hash it, then ask for the rest.
+                int n;
+                while ((n = await file.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0)
+                {
+                    hash.AppendData(buffer, 0, n);
+                    have += n;
+                }
+            }
+            var kept = have;
             while (true)
             {
                 var resumeAt = have;
@@ -45,12 +67,13 @@ public static class ResumableDownload
                 }
                 else if (resumeAt > 0 && response.Content.Headers.ContentRange?.From is { } from && from != resumeAt)
                 {
-                    throw fail("bad range", $"{what}: asked to resume at byte {resumeAt}, the server sent from {from}", null);
+                    throw Wrong("bad range", $"{what}: asked to resume at byte {resumeAt}, the server sent from {from}");
                 }
                 if (!announced)
                 {
                     announced = true;
                     started?.Invoke(size ?? response.Content.Headers.ContentLength);
+                    if (have > 0) progress?.Invoke(have);
                 }
                 var total = size ?? (resumeAt == 0 ? response.Content.Headers.ContentLength : null);
 
@@ -65,7 +88,7 @@ public static class ResumableDownload
                         if (n == 0) break;
                         have += n;
                         if (size is { } limit && have > limit)
-                            throw fail("too large", $"{what} is larger than the {limit} bytes announced for it; refusing it", null);
+                            throw Wrong("too large", $"{what} is larger than the {limit} bytes announced for it; refusing it");
                         hash.AppendData(buffer, 0, n);
                         await file.WriteAsync(buffer.AsMemory(0, n), ct).ConfigureAwait(false);
                         progress?.Invoke(n);
@@ -90,12 +113,16 @@ public static class ResumableDownload
             }
             var actual = Digest.FromHash(hash.GetHashAndReset());
             if (actual != expected)
-                throw fail("digest mismatch", $"{what} has sha256 {actual.Hex}, expected {expected.Hex}: the mirror serves different content; refusing it (corrupt in transit, or changed at the source)", null);
+                throw Wrong("digest mismatch", kept > 0
+                    ? $"{what} has sha256 {actual.Hex}, expected {expected.Hex} (continued from {kept} bytes an earlier run left; they are discarded, run again)"
+                    : $"{what} has sha256 {actual.Hex}, expected {expected.Hex}: the mirror serves different content; refusing it (corrupt in transit, or changed at the source)");
             return have;
         }
         catch
         {
-            try { File.Delete(destination); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            // A resumable file keeps what arrived for the next run, unless its content was proved wrong.
+            if (!resume || wrong)
+                try { File.Delete(destination); } catch (IOException) { } catch (UnauthorizedAccessException) { }
             throw;
         }
     }

@@ -22,8 +22,9 @@ public sealed class BlobCache
     }
 
     /// <summary>
-    /// Removes partial blobs (HEX.PID.GUID) whose process is gone — a build killed mid-download — so a
-    /// cache does not fill with orphans. A live process's partials are left alone (another build).
+    /// Removes private partial files (HEX.PID.GUID, plain downloads) whose process is gone — a build
+    /// killed mid-download — so a cache does not fill with orphans. A live process's are left alone;
+    /// blob partials (HEX.partial) are kept for the next fetch to continue.
     /// </summary>
     internal static int SweepOrphans(string tmp)
     {
@@ -82,22 +83,54 @@ public sealed class BlobCache
         }
     }
 
+    /// <summary>
+    /// One partial file per digest (tmp/HEX.partial), owned through a lock file: a killed build leaves
+    /// the bytes it had, and the next fetch of that digest — in this build or another sharing the
+    /// cache — continues from them (the fetcher hashes what is there before it asks for the rest).
+    /// Two builds never write one partial at once: the second waits for the first's lock, then finds
+    /// the blob done or takes the partial over. The kernel drops the lock of a killed process.
+    /// </summary>
     private async Task<bool> FetchAsync(Digest digest, long size, Func<string, CancellationToken, Task> fetch, CancellationToken ct)
     {
         if (Contains(digest, size)) return true;
-        var tmp = Path.Combine(Root, "tmp", $"{digest.Hex}.{Environment.ProcessId}.{Guid.NewGuid():N}");
-        try
+        var partial = Path.Combine(Root, "tmp", $"{digest.Hex}.partial");
+        var lockPath = partial + ".lock";
+        await using var held = await LockAsync(lockPath, () => Contains(digest, size), ct).ConfigureAwait(false);
+        if (held is null) return true;
+        var hit = Contains(digest, size);
+        if (!hit)
         {
-            await fetch(tmp, ct).ConfigureAwait(false);
-            var length = new FileInfo(tmp).Length;
+            if (File.Exists(partial) && new FileInfo(partial).Length > size) File.Delete(partial);
+            await fetch(partial, ct).ConfigureAwait(false);
+            var length = new FileInfo(partial).Length;
             if (length != size)
+            {
+                File.Delete(partial);
                 throw new AirgapException($"blob {digest} is {length} bytes, its manifest says {size}; refusing it");
-            File.Move(tmp, PathOf(digest), overwrite: true);
-            return false;
+            }
+            File.Move(partial, PathOf(digest), overwrite: true);
         }
-        finally
+        // Removed only once the blob is in place, while still held: whoever holds or takes a lock on this
+        // digest from now on finds the blob and fetches nothing, so no two fetchers can ever overlap.
+        File.Delete(lockPath);
+        return hit;
+    }
+
+    /// <summary>The lock on a partial, or null when <paramref name="done"/> became true while waiting for another build.</summary>
+    private static async Task<FileStream?> LockAsync(string path, Func<bool> done, CancellationToken ct)
+    {
+        while (true)
         {
-            if (File.Exists(tmp)) File.Delete(tmp);
+            try
+            {
+                // FileShare.None is an exclusive flock on Linux: held until closed, or until the process dies.
+                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1);
+            }
+            catch (IOException)
+            {
+                if (done()) return null;
+                await Task.Delay(200, ct).ConfigureAwait(false);
+            }
         }
     }
 

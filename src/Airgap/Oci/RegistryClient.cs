@@ -153,7 +153,7 @@ public sealed partial class RegistryClient : IDisposable
             destination, digest, size, new Artifacts.DownloadPolicy(_options.MaxAttempts, _options.IdleTimeout, Backoff),
             $"blob {digest} from {repository.Name}",
             (brief, message, inner) => new RegistryException(place, null, message, inner) { Brief = brief },
-            started: null, progress, ct).ConfigureAwait(false);
+            started: null, progress, ct, resume: true).ConfigureAwait(false);
     }
 
     private TimeSpan Backoff(int failures)
