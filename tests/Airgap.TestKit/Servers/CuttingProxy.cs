@@ -50,6 +50,11 @@ public sealed class CuttingProxy : IAsyncDisposable
 
     public int CutsDone => Volatile.Read(ref _cutsDone);
 
+    /// <summary>Response body bytes passed on to clients so far: what a client downloaded through the proxy.</summary>
+    public long BodyBytes => Interlocked.Read(ref _bodyBytes);
+
+    private long _bodyBytes;
+
     public int CutsLeft => Math.Max(0, Volatile.Read(ref _cutsLeft));
 
     /// <summary>One line per proxied request: "GET /v2/... range=bytes=10- -> 206" plus " CUT@K" when cut.</summary>
@@ -89,7 +94,11 @@ public sealed class CuttingProxy : IAsyncDisposable
 
             await clientStream.WriteAsync(response.Raw, ct).ConfigureAwait(false);
             var complete = await fromUpstream.CopyBodyAsync(response, isResponse: true, noBody,
-                d => clientStream.WriteAsync(d, ct).AsTask(), cut ? _bytesBeforeCut : null, ct).ConfigureAwait(false);
+                d =>
+                {
+                    Interlocked.Add(ref _bodyBytes, d.Length);
+                    return clientStream.WriteAsync(d, ct).AsTask();
+                }, cut ? _bytesBeforeCut : null, ct).ConfigureAwait(false);
             if (cut || !complete)
             {
                 await clientStream.FlushAsync(ct).ConfigureAwait(false);
