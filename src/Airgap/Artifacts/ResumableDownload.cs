@@ -52,7 +52,9 @@ public static class ResumableDownload
                 }
             }
             var kept = have;
-            while (true)
+            // Killed after the last byte but before the file was moved into place: nothing is left to ask for
+            // (a Range past the end would only earn a 416); the digest check below decides.
+            while (size is not { } whole || have < whole)
             {
                 var resumeAt = have;
                 using var response = await open(resumeAt, ct).ConfigureAwait(false);

@@ -48,5 +48,14 @@ public sealed class BuildResumeTests(BuildFixture fixture) : IClassFixture<Build
         var again = await cli.RunAsync(BuildArgs(proxy.Host, dir.Sub("out3")));
         Assert.True(again.Succeeded, again.ToString());
         Assert.Empty(Directory.GetFiles(Path.Combine(cache, "tmp")));
+
+        // Killed after the last byte, before the move into place: the whole blob is there, nothing is asked for.
+        File.Delete(Path.Combine(cache, "blobs", "sha256", layer[7..]));
+        await File.WriteAllBytesAsync(partial, bytes);
+        var requests = proxy.RequestLog.Count(l => l.Contains($"/blobs/{layer} ", StringComparison.Ordinal));
+        var whole = await cli.RunAsync(BuildArgs(proxy.Host, dir.Sub("out4")));
+        Assert.True(whole.Succeeded, whole.ToString());
+        Assert.Equal(requests, proxy.RequestLog.Count(l => l.Contains($"/blobs/{layer} ", StringComparison.Ordinal)));
+        Assert.Empty(Directory.GetFiles(Path.Combine(cache, "tmp")));
     }
 }
