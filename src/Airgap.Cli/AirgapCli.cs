@@ -16,6 +16,7 @@ internal static class AirgapCli
             VerifyCommand.Create(),
             PushCommand.Create(),
             ServeCommand.Create(),
+            CacheCommand.Create(),
             InspectCommand.Create(),
             InstallCommand.Create(),
             JoinCommand.Create(),

@@ -134,6 +134,55 @@ public sealed class BlobCache
         }
     }
 
+    /// <summary>What the cache holds: finished blobs and files, partial downloads waiting to be continued, other leftovers.</summary>
+    public CacheReport Report()
+    {
+        var blobs = new DirectoryInfo(Path.Combine(Root, "blobs", "sha256")).EnumerateFiles().ToList();
+        var tmp = new DirectoryInfo(Path.Combine(Root, "tmp")).EnumerateFiles().ToList();
+        var partials = tmp.Where(f => f.Name.EndsWith(".partial", StringComparison.Ordinal)).ToList();
+        var others = tmp.Except(partials).Where(f => !f.Name.EndsWith(".lock", StringComparison.Ordinal)).ToList();
+        return new CacheReport(Root, blobs.Count, blobs.Sum(f => f.Length), partials.Count, partials.Sum(f => f.Length), others.Count, others.Sum(f => f.Length));
+    }
+
+    /// <summary>
+    /// Removes partial downloads no build is writing (their lock can be taken) and leftovers of dead
+    /// processes; with <paramref name="all"/>, every finished blob too. Returns the bytes freed.
+    /// </summary>
+    public long Prune(bool all)
+    {
+        long freed = 0;
+        var tmp = Path.Combine(Root, "tmp");
+        foreach (var partial in Directory.EnumerateFiles(tmp, "*.partial"))
+        {
+            var lockPath = partial + ".lock";
+            FileStream? held;
+            try
+            {
+                held = new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1);
+            }
+            catch (IOException)
+            {
+                continue; // a running build is continuing it
+            }
+            using (held)
+            {
+                freed += new FileInfo(partial).Length;
+                File.Delete(partial);
+                File.Delete(lockPath);
+            }
+        }
+        var before = Directory.EnumerateFiles(tmp).Sum(f => new FileInfo(f).Length);
+        SweepOrphans(tmp);
+        freed += before - Directory.EnumerateFiles(tmp).Sum(f => new FileInfo(f).Length);
+        if (!all) return freed;
+        foreach (var blob in Directory.EnumerateFiles(Path.Combine(Root, "blobs", "sha256")))
+        {
+            freed += new FileInfo(blob).Length;
+            File.Delete(blob);
+        }
+        return freed;
+    }
+
     /// <summary>Stores small content (manifests) that was already verified in memory.</summary>
     public async Task PutAsync(Digest digest, byte[] content, CancellationToken ct)
     {
@@ -141,3 +190,6 @@ public sealed class BlobCache
         await EnsureAsync(digest, content.Length, (tmp, c) => File.WriteAllBytesAsync(tmp, content, c), ct).ConfigureAwait(false);
     }
 }
+
+/// <summary>The cache's contents by kind, as `airgap cache` shows them.</summary>
+public sealed record CacheReport(string Root, int Blobs, long BlobBytes, int Partials, long PartialBytes, int Leftovers, long LeftoverBytes);

@@ -47,3 +47,34 @@ public sealed class OrphanSweepTests : IDisposable
         Assert.Equal([".other.tar.4194305.partial", "b.tar"], Directory.GetFiles(output).Select(Path.GetFileName).Order(StringComparer.Ordinal));
     }
 }
+
+public sealed class CachePruneTests : IDisposable
+{
+    private readonly string work = Directory.CreateTempSubdirectory("airgap-prune-").FullName;
+
+    public void Dispose() => Directory.Delete(work, recursive: true);
+
+    [Fact]
+    public void Prune_frees_partials_nobody_continues_and_leftovers_and_with_all_the_blobs()
+    {
+        var cache = new BlobCache(work);
+        File.WriteAllBytes(cache.PathOf(Digest.Parse("sha256:" + new string('a', 64))), new byte[100]);
+        var idle = Path.Combine(work, "tmp", new string('b', 64) + ".partial");
+        var busy = Path.Combine(work, "tmp", new string('c', 64) + ".partial");
+        var leftover = Path.Combine(work, "tmp", $"{new string('d', 64)}.4194305.{Guid.NewGuid():N}");
+        File.WriteAllBytes(idle, new byte[10]);
+        File.WriteAllBytes(busy, new byte[20]);
+        File.WriteAllBytes(leftover, new byte[5]);
+        Assert.Equal(new CacheReport(work, 1, 100, 2, 30, 1, 5), cache.Report());
+
+        // A build holds the lock of the busy one: it is being continued right now.
+        using (new FileStream(busy + ".lock", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None))
+            Assert.Equal(15, cache.Prune(all: false));
+
+        Assert.False(File.Exists(idle));
+        Assert.False(File.Exists(leftover));
+        Assert.True(File.Exists(busy));
+        Assert.Equal(120, cache.Prune(all: true));
+        Assert.Equal(new CacheReport(work, 0, 0, 0, 0, 0, 0), cache.Report());
+    }
+}
