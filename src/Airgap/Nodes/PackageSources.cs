@@ -90,6 +90,17 @@ public sealed class AptBundleSource(IHost host, IProgressSink progress) : IBundl
         await BundlePackageSources.WarnAboutReplacementsAsync(this, progress, packages, ct).ConfigureAwait(false);
         var (exact, byName) = BundlePackageSources.Split(packages);
         var held = exact.Select(p => p.Name).ToArray();
+        // An install killed inside dpkg (power cut, kill -9) leaves its journal in updates/, and apt then
+        // refuses everything until `dpkg --configure -a` has finished the job: do that first, as apt asks.
+        if (await host.ListDirectoryAsync("/var/lib/dpkg/updates", ct).ConfigureAwait(false) is { Count: > 0 })
+        {
+            progress.Info("  dpkg was interrupted (an install killed halfway): dpkg --configure -a first");
+            await host.RunCheckedAsync(new CommandSpec("dpkg", "--configure", "-a")
+            {
+                Env = new Dictionary<string, string> { ["DEBIAN_FRONTEND"] = "noninteractive" },
+                Timeout = TimeSpan.FromMinutes(15),
+            }, ct).ConfigureAwait(false);
+        }
         if (held.Length > 0) await host.RunAsync(new CommandSpec("apt-mark", ["unhold", .. held]), ct).ConfigureAwait(false);
         var spec = new CommandSpec("apt-get", [.. OnlyBundle, "install", "-y", "--no-install-recommends", "--allow-downgrades",
             "--allow-change-held-packages", .. exact.Select(p => $"{p.Name}={p.Version}"), .. byName.Select(p => p.Name)])

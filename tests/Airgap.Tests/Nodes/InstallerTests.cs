@@ -69,6 +69,22 @@ public sealed class InstallerTests : IDisposable
         Assert.True(lines.FindIndex(l => l == "systemctl restart containerd") < lines.FindIndex(l => l.StartsWith("crictl", StringComparison.Ordinal)));
     }
 
+    [Fact]
+    public async Task A_dpkg_killed_halfway_is_finished_with_dpkg_configure_a_before_apt_installs()
+    {
+        var bundle = await MiniBundle.WriteAsync(work);
+        var node = new SimulatedNode();
+        node.Host.File("/var/lib/dpkg/updates/0003", "Package: kubelet\n");
+
+        var reports = await new Installer(node.Host, node.Progress).InstallAsync(Request(bundle), default);
+
+        Assert.All(reports, r => Assert.Equal("done", r.Outcome));
+        var lines = node.Host.Commands.Select(c => c.DisplayLine).ToList();
+        var configure = lines.FindIndex(l => l == "DEBIAN_FRONTEND=noninteractive dpkg --configure -a");
+        Assert.True(configure >= 0 && configure < lines.FindIndex(l => l.Contains(" install -y", StringComparison.Ordinal)), string.Join("\n", lines));
+        Assert.Contains(node.Progress.Lines, l => l.Contains("dpkg was interrupted", StringComparison.Ordinal));
+    }
+
     public static TheoryData<string, string> Failures => new()
     {
         { "runtime", "systemctl restart containerd" },
