@@ -3,7 +3,7 @@ namespace Airgap.Nodes.Phases;
 public sealed class ImagesPhase : IInstallPhase
 {
     public string Name => "images";
-    public string Description => "import the bundle's images into the container runtime and check each one kubeadm needs is there";
+    public string Description => "import the bundle's images into the container runtime (or pull them through --registry-mirror) and check each one kubeadm needs is there";
 
     public string Describe(InstallOptions o) => o.Runtime == ContainerRuntimeKind.Docker
         ? "load the bundle's images into Docker and check each one kubeadm needs is there"
