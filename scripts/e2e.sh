@@ -264,30 +264,6 @@ kill "$SERVE_PID"; wait "$SERVE_PID" 2>/dev/null; SERVE_PID=""
 ./bin/airgap reset >"$WORK/reset-mirror.log" 2>&1 || fail "airgap reset (mirror path)" "$WORK/reset-mirror.log"
 [[ ! -e /etc/containerd/certs.d/k8s.gcr.io/hosts.toml ]] || fail "airgap reset left the mirror's hosts.toml" "$WORK/reset-mirror.log"
 
-step "kill -9 inside the packages phase, then inside the images phase; airgap install again finishes, Ready"
-"$KIT/node-reset.sh" >"$WORK/node-reset-3.log" 2>&1 || fail "node-reset.sh" "$WORK/node-reset-3.log"
-"$KIT/node-prepare.sh" >>"$WORK/prepare.log" 2>&1 || fail "node-prepare.sh" "$WORK/prepare.log"
-# As a power cut would: the install and everything it started die at once, at a moment chosen from outside.
-kill_install_when() {
-  local what=$1 pattern=$2 log=$3 pid
-  ./bin/airgap install --bundle "$BUNDLE" --single-node --cni flannel >"$log" 2>&1 &
-  pid=$!
-  for _ in $(seq 1200); do pgrep -f "$pattern" >/dev/null && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  pgrep -f "$pattern" >/dev/null || fail "the install never reached $what" "$log"
-  sleep 0.3
-  # Each may find nothing left to kill (pkill then exits 1): that is fine, not a failure.
-  kill -9 "$pid" 2>/dev/null || true
-  pkill -9 -f "$pattern" || true; pkill -9 -x dpkg || true; pkill -9 -x apt-get || true
-  wait "$pid" 2>/dev/null || true
-}
-kill_install_when "the packages phase (dpkg)" '^/usr/bin/dpkg ' "$WORK/kill-packages.log"
-KILLED_DPKG=$(ls /var/lib/dpkg/updates | wc -l)
-kill_install_when "the images phase (ctr import)" 'ctr -n k8s.io images import' "$WORK/kill-images.log"
-./bin/airgap install --bundle "$BUNDLE" --single-node --cni flannel >"$WORK/kill-resume.log" 2>&1 || fail "airgap install after two kills" "$WORK/kill-resume.log"
-check_cluster kubectl
-./bin/airgap reset >"$WORK/reset-kill.log" 2>&1 || fail "airgap reset (after the kills)" "$WORK/reset-kill.log"
-echo "dpkg journal entries left by the kill inside dpkg: $KILLED_DPKG" >>"$WORK/kill-resume.log"
-
 step "PASSED"
 
 # Timings into bench/results.md, between markers, so the image benchmark's part stays as it is.

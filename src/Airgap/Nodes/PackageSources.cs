@@ -92,7 +92,8 @@ public sealed class AptBundleSource(IHost host, IProgressSink progress) : IBundl
         var held = exact.Select(p => p.Name).ToArray();
         // An install killed inside dpkg (power cut, kill -9) leaves its journal in updates/, and apt then
         // refuses everything until `dpkg --configure -a` has finished the job: do that first, as apt asks.
-        if (await host.ListDirectoryAsync("/var/lib/dpkg/updates", ct).ConfigureAwait(false) is { Count: > 0 })
+        // Its journal entries are numbered (0000, 0001…); tmp.i is dpkg's scratch file, not an interruption.
+        if ((await host.ListDirectoryAsync("/var/lib/dpkg/updates", ct).ConfigureAwait(false))?.Any(n => n.Length > 0 && n.All(char.IsAsciiDigit)) == true)
         {
             progress.Info("  dpkg was interrupted (an install killed halfway): dpkg --configure -a first");
             await host.RunCheckedAsync(new CommandSpec("dpkg", "--configure", "-a")
