@@ -83,6 +83,12 @@ public sealed class InstallerTests : IDisposable
         var configure = lines.FindIndex(l => l == "DEBIAN_FRONTEND=noninteractive dpkg --configure -a");
         Assert.True(configure >= 0 && configure < lines.FindIndex(l => l.Contains(" install -y", StringComparison.Ordinal)), string.Join("\n", lines));
         Assert.Contains(node.Progress.Lines, l => l.Contains("dpkg was interrupted", StringComparison.Ordinal));
+
+        // dpkg's own scratch file is no interruption.
+        var clean = new SimulatedNode();
+        clean.Host.File("/var/lib/dpkg/updates/tmp.i", "");
+        await new Installer(clean.Host, clean.Progress).InstallAsync(Request(bundle) with { StateDirectory = Path.Combine(work, "state2") }, default);
+        Assert.DoesNotContain(clean.Host.Commands, c => c.DisplayLine.Contains("dpkg --configure -a", StringComparison.Ordinal));
     }
 
     public static TheoryData<string, string> Failures => new()
