@@ -34,23 +34,10 @@ public sealed record BundleMember(string Path, long Size, string Sha256, Func<St
 public static class BundleWriter
 {
     /// <summary>Partial bundles of this name left by builds that were killed (their process is gone); a running build's stays.</summary>
-    internal static int RemoveOrphans(string directory, string fileName)
+    internal static long RemoveOrphans(string directory, string fileName)
     {
-        var removed = 0;
         var prefix = $".{fileName}.";
-        foreach (var file in Directory.EnumerateFiles(directory, prefix + "*.partial"))
-        {
-            var pid = Path.GetFileName(file)[prefix.Length..^".partial".Length];
-            if (!int.TryParse(pid, out var id) || Oci.BlobCache.ProcessAlive(id)) continue;
-            try
-            {
-                File.Delete(file);
-                removed++;
-            }
-            catch (IOException) { }
-            catch (UnauthorizedAccessException) { }
-        }
-        return removed;
+        return OrphanFiles.Remove(Directory.EnumerateFiles(directory, prefix + "*.partial"), name => name[prefix.Length..^".partial".Length]);
     }
 
     public static async Task WriteAsync(string destination, BundleDocument document, IReadOnlyList<BundleMember> members,

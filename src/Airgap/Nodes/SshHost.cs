@@ -219,9 +219,7 @@ public sealed class SshHost : IHost, IDisposable
     {
         var start = Stopwatch.GetTimestamp();
         var feedsStdin = spec.Stdin is not null || spec.StdinFrom is not null;
-        // Under sudo the whole line (environment assignments too) runs in a root shell; sudo's secure_path
-        // also brings /usr/sbin, which a non-root login's PATH often lacks.
-        var line = Sudo ? $"sudo -n -- sh -c {CommandSpec.ShellQuote(spec.ShellLine)}" : spec.ShellLine;
+        var line = CommandLine(spec);
         // Without input the command reads /dev/null, as LocalHost closes stdin: nothing waits on input that never comes.
         using var command = ssh.CreateCommand(feedsStdin ? line : line + " </dev/null", Encoding.UTF8);
         using var timeout = spec.Timeout is { } limit ? new CancellationTokenSource(limit) : new CancellationTokenSource();
@@ -440,14 +438,19 @@ public sealed class SshHost : IHost, IDisposable
         }
     }
 
+    /// <summary>
+    /// What the login shell is given. Under sudo the whole line (environment assignments too) runs in a
+    /// root shell; sudo's secure_path also brings /usr/sbin, which a non-root login's PATH often lacks.
+    /// </summary>
+    private string CommandLine(CommandSpec spec) => Sudo ? $"sudo -n -- sh -c {CommandSpec.ShellQuote(spec.ShellLine)}" : spec.ShellLine;
+
     /// <summary>A short sh script with its arguments as $1, $2…: paths reach it unparsed, whatever they hold.</summary>
     private static CommandSpec Script(string script, params string[] args) => new("sh", ["-c", script, "sh", .. args]);
 
     /// <summary>Runs a command (under sudo when that is the mode) and keeps its stdout as bytes: files are not always text.</summary>
     private async Task<(int Exit, byte[] Stdout, string Stderr)> RunForBytesAsync(CommandSpec spec, CancellationToken ct)
     {
-        var line = Sudo ? $"sudo -n -- sh -c {CommandSpec.ShellQuote(spec.ShellLine)}" : spec.ShellLine;
-        using var command = ssh.CreateCommand(line + " </dev/null", Encoding.UTF8);
+        using var command = ssh.CreateCommand(CommandLine(spec) + " </dev/null", Encoding.UTF8);
         using var stdout = new MemoryStream();
         var execution = command.ExecuteAsync(ct);
         var copy = command.OutputStream.CopyToAsync(stdout, ct);

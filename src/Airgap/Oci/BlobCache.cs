@@ -26,26 +26,8 @@ public sealed class BlobCache
     /// killed mid-download — so a cache does not fill with orphans. A live process's are left alone;
     /// blob partials (HEX.partial) are kept for the next fetch to continue.
     /// </summary>
-    internal static int SweepOrphans(string tmp)
-    {
-        var removed = 0;
-        foreach (var file in Directory.EnumerateFiles(tmp))
-        {
-            var parts = Path.GetFileName(file).Split('.');
-            if (parts.Length != 3 || !int.TryParse(parts[1], out var pid) || ProcessAlive(pid)) continue;
-            try
-            {
-                File.Delete(file);
-                removed++;
-            }
-            catch (IOException) { }
-            catch (UnauthorizedAccessException) { }
-        }
-        return removed;
-    }
-
-    /// <summary>Linux's view: a live process has /proc/PID (a reused PID keeps a file, which is the safe mistake).</summary>
-    internal static bool ProcessAlive(int pid) => pid == Environment.ProcessId || Directory.Exists($"/proc/{pid}");
+    internal static long SweepOrphans(string tmp) =>
+        Bundles.OrphanFiles.Remove(Directory.EnumerateFiles(tmp), name => name.Split('.') is [_, var pid, _] ? pid : null);
 
     public static string DefaultRoot()
     {
@@ -171,9 +153,7 @@ public sealed class BlobCache
                 File.Delete(lockPath);
             }
         }
-        var before = Directory.EnumerateFiles(tmp).Sum(f => new FileInfo(f).Length);
-        SweepOrphans(tmp);
-        freed += before - Directory.EnumerateFiles(tmp).Sum(f => new FileInfo(f).Length);
+        freed += SweepOrphans(tmp);
         if (!all) return freed;
         foreach (var blob in Directory.EnumerateFiles(Path.Combine(Root, "blobs", "sha256")))
         {

@@ -46,6 +46,26 @@ public sealed class BuildFixture : IAsyncLifetime
         Dir.Dispose();
     }
 
+    /// <summary>The name an image of the set has in the bundle: k8s.gcr.io/NAME:TAG, Flannel under quay.io.</summary>
+    public static string CanonicalOf(PushedImage image) =>
+        image.Repository.EndsWith("flannel", StringComparison.Ordinal) ? $"quay.io/coreos/flannel:{image.Tag}" : $"k8s.gcr.io/{image.Repository.Split('/')[^1]}:{image.Tag}";
+
+    /// <summary>A copy of the bundle with one byte of its biggest layer flipped, in place; the layer's digest with it.</summary>
+    public async Task<(string Path, string Layer)> TamperedCopyAsync(string directory)
+    {
+        var tampered = System.IO.Path.Combine(directory, "tampered.tar");
+        File.Copy(BundlePath, tampered);
+        var layer = Set.BlobsFor("amd64").MaxBy(b => b.Value).Key;
+        using var index = await Airgap.Bundles.BundleIndex.OpenAsync(tampered, default);
+        var member = index.Find("images/blobs/sha256/" + layer[7..])!;
+        await using var file = new FileStream(tampered, FileMode.Open, FileAccess.ReadWrite);
+        file.Position = member.Offset + member.Size / 2;
+        var b = file.ReadByte();
+        file.Position--;
+        file.WriteByte((byte)(b ^ 0xFF));
+        return (tampered, layer);
+    }
+
     public static readonly string[] CanonicalNames =
     [
         "k8s.gcr.io/coredns:1.7.0",

@@ -108,7 +108,7 @@ public sealed class BuiltBundleTests(BuildFixture fixture) : IClassFixture<Build
         // Beside each tag, name@digest for the index and the platform manifest: what the CRI resolves pinned references by.
         foreach (var image in fixture.Set.All)
         {
-            var repository = image.Repository.EndsWith("flannel", StringComparison.Ordinal) ? "quay.io/coreos/flannel" : "k8s.gcr.io/" + image.Repository.Split('/')[^1];
+            var repository = BuildFixture.CanonicalOf(image).Split(':')[0];
             Assert.Contains($"{repository}@{image.Digest}", names);
             Assert.Contains($"{repository}@{image.PlatformDigest("amd64")}", names);
         }
@@ -119,8 +119,7 @@ public sealed class BuiltBundleTests(BuildFixture fixture) : IClassFixture<Build
         var table = await containerd.CtrAsync("-n", "k8s.io", "images", "ls");
         foreach (var image in fixture.Set.All)
         {
-            var name = "k8s.gcr.io/" + image.Repository.Split('/')[^1] + ":" + image.Tag;
-            if (image.Repository.EndsWith("flannel", StringComparison.Ordinal)) name = "quay.io/coreos/flannel:" + image.Tag;
+            var name = BuildFixture.CanonicalOf(image);
             Assert.Contains(table.stdout.Split('\n'), l => l.StartsWith(name + " ", StringComparison.Ordinal) && l.Contains(image.Digest, StringComparison.Ordinal));
         }
 

@@ -22,8 +22,7 @@ public sealed class PushTests(BuildFixture fixture) : IClassFixture<BuildFixture
     }
 
     /// <summary>Every image of the set, under its canonical name in the bundle.</summary>
-    private IEnumerable<(string Canonical, Airgap.TestKit.PushedImage Source)> Images() => fixture.Set.All.Select(i =>
-        (i.Repository.EndsWith("flannel", StringComparison.Ordinal) ? $"quay.io/coreos/flannel:{i.Tag}" : $"k8s.gcr.io/{i.Repository.Split('/')[^1]}:{i.Tag}", i));
+    private IEnumerable<(string Canonical, Airgap.TestKit.PushedImage Source)> Images() => fixture.Set.All.Select(i => (BuildFixture.CanonicalOf(i), i));
 
     [Fact]
     public async Task Pushes_every_image_with_upstream_digests_and_a_second_push_moves_no_blob()
@@ -186,18 +185,7 @@ public sealed class PushTests(BuildFixture fixture) : IClassFixture<BuildFixture
                 Assert.True(await index.HasSha256Async(member, sums[member.Name], default), member.Name);
         }
 
-        var tampered = Path.Combine(dir.Path, "tampered.tar");
-        File.Copy(fixture.BundlePath, tampered);
-        var layer = fixture.Set.BlobsFor("amd64").MaxBy(b => b.Value).Key;
-        using (var index = await Airgap.Bundles.BundleIndex.OpenAsync(tampered, default))
-        {
-            var member = index.Find("images/blobs/sha256/" + layer[7..])!;
-            await using var file = new FileStream(tampered, FileMode.Open, FileAccess.ReadWrite);
-            file.Position = member.Offset + member.Size / 2;
-            var b = file.ReadByte();
-            file.Position--;
-            file.WriteByte((byte)(b ^ 0xFF));
-        }
+        var (tampered, layer) = await fixture.TamperedCopyAsync(dir.Path);
         await using var site = await RegistryServer.StartAsync();
         var result = await fixture.Cli.RunAsync("push", tampered, "--registry", site.Host);
         Assert.Equal(1, result.ExitCode);

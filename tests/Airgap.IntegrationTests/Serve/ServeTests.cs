@@ -46,9 +46,6 @@ public sealed class ServeTests(BuildFixture fixture) : IClassFixture<BuildFixtur
         }
     }
 
-    private static string Canonical(Airgap.TestKit.PushedImage i) =>
-        i.Repository.EndsWith("flannel", StringComparison.Ordinal) ? $"quay.io/coreos/flannel:{i.Tag}" : $"k8s.gcr.io/{i.Repository.Split('/')[^1]}:{i.Tag}";
-
     private static async Task<string> RawDigestAsync(string reference)
     {
         var r = await ProcessRunner.RunAsync("skopeo", ["inspect", "--raw", "--tls-verify=false", $"docker://{reference}"]);
@@ -64,7 +61,7 @@ public sealed class ServeTests(BuildFixture fixture) : IClassFixture<BuildFixtur
 
         foreach (var image in fixture.Set.All)
         {
-            var canonical = Canonical(image);
+            var canonical = BuildFixture.CanonicalOf(image);
             var name = canonical[..canonical.LastIndexOf(':')];
             Assert.Equal(image.Digest, await RawDigestAsync($"{served.Host}/{canonical}"));
             Assert.Equal(image.Digest, await RawDigestAsync($"{served.Host}/{name}@{image.Digest}"));
@@ -112,32 +109,31 @@ public sealed class ServeTests(BuildFixture fixture) : IClassFixture<BuildFixtur
 
         // containerd's hosts.toml, as a node's /etc/containerd/certs.d holds it: HTTPS (ctr would try plain HTTP
         // on a loopback address otherwise) and the CA airgap serve made.
-        var hosts = Path.Combine(dir.Path, "certs.d");
-        Directory.CreateDirectory(Path.Combine(hosts, served.Host));
-        await File.WriteAllTextAsync(Path.Combine(hosts, served.Host, "hosts.toml"), $"""
-            server = "https://{served.Host}"
-            [host."https://{served.Host}"]
-              capabilities = ["pull", "resolve"]
-              ca = "{ca}"
-            """);
+        async Task<string> HostsDirAsync(string name, string extra)
+        {
+            var root = Path.Combine(dir.Path, name);
+            Directory.CreateDirectory(Path.Combine(root, served.Host));
+            await File.WriteAllTextAsync(Path.Combine(root, served.Host, "hosts.toml"), $"""
+                server = "https://{served.Host}"
+                [host."https://{served.Host}"]
+                  capabilities = ["pull", "resolve"]
+                {extra}
+                """);
+            return root;
+        }
+        var hosts = await HostsDirAsync("certs.d", $"  ca = \"{ca}\"");
         foreach (var reference in new[] { $"{served.Host}/k8s.gcr.io/pause:3.2", $"{served.Host}/k8s.gcr.io/pause@{pause.Digest}", $"{served.Host}/k8s.gcr.io/pause@{pause.PlatformDigest("amd64")}" })
         {
             var pull = await containerd.CtrAsync("-n", "k8s.io", "images", "pull", "--hosts-dir", hosts, reference);
             Assert.True(pull.exit == 0, reference + ": " + pull.stderr + served.Log);
         }
         // Without the CA the certificate is refused.
-        var bare = Path.Combine(dir.Path, "bare.d");
-        Directory.CreateDirectory(Path.Combine(bare, served.Host));
-        await File.WriteAllTextAsync(Path.Combine(bare, served.Host, "hosts.toml"), $"""
-            server = "https://{served.Host}"
-            [host."https://{served.Host}"]
-              capabilities = ["pull", "resolve"]
-            """);
+        var bare = await HostsDirAsync("bare.d", "");
         // Every image of the bundle, by tag, as a node's mirror would fetch them.
         foreach (var image in fixture.Set.All)
         {
-            var pull = await containerd.CtrAsync("-n", "k8s.io", "images", "pull", "--hosts-dir", hosts, $"{served.Host}/{Canonical(image)}");
-            Assert.True(pull.exit == 0, Canonical(image) + ": " + pull.stderr);
+            var pull = await containerd.CtrAsync("-n", "k8s.io", "images", "pull", "--hosts-dir", hosts, $"{served.Host}/{BuildFixture.CanonicalOf(image)}");
+            Assert.True(pull.exit == 0, BuildFixture.CanonicalOf(image) + ": " + pull.stderr);
         }
         var untrusted = await containerd.CtrAsync("-n", "k8s.io", "images", "pull", "--hosts-dir", bare, $"{served.Host}/k8s.gcr.io/etcd:3.4.13-0");
         Assert.NotEqual(0, untrusted.exit);
@@ -178,18 +174,7 @@ public sealed class ServeTests(BuildFixture fixture) : IClassFixture<BuildFixtur
     public async Task A_tampered_blob_is_refused_by_name_while_the_rest_is_served_and_a_busy_port_is_one_line()
     {
         using var dir = new TempDir();
-        var tampered = Path.Combine(dir.Path, "tampered.tar");
-        File.Copy(fixture.BundlePath, tampered);
-        var (layer, _) = fixture.Set.BlobsFor("amd64").MaxBy(b => b.Value);
-        using (var index = await Airgap.Bundles.BundleIndex.OpenAsync(tampered, default))
-        {
-            var member = index.Find("images/blobs/sha256/" + layer[7..])!;
-            await using var file = new FileStream(tampered, FileMode.Open, FileAccess.ReadWrite);
-            file.Position = member.Offset + 10;
-            var b = file.ReadByte();
-            file.Position--;
-            file.WriteByte((byte)(b ^ 0xFF));
-        }
+        var (tampered, layer) = await fixture.TamperedCopyAsync(dir.Path);
         await using var served = await ServeAsync(tampered, dir);
         using var http = new HttpClient { BaseAddress = new Uri($"http://{served.Host}/") };
 
