@@ -264,6 +264,44 @@ kill "$SERVE_PID"; wait "$SERVE_PID" 2>/dev/null; SERVE_PID=""
 ./bin/airgap reset >"$WORK/reset-mirror.log" 2>&1 || fail "airgap reset (mirror path)" "$WORK/reset-mirror.log"
 [[ ! -e /etc/containerd/certs.d/k8s.gcr.io/hosts.toml ]] || fail "airgap reset left the mirror's hosts.toml" "$WORK/reset-mirror.log"
 
+step "kill -9 inside the packages phase (dpkg unpacking), then inside the images phase (ctr import); airgap install again finishes, Ready"
+"$KIT/node-reset.sh" >"$WORK/node-reset-3.log" 2>&1 || fail "node-reset.sh" "$WORK/node-reset-3.log"
+"$KIT/node-prepare.sh" >>"$WORK/prepare.log" 2>&1 || fail "node-prepare.sh" "$WORK/prepare.log"
+# As a power cut would: airgap and everything it started die at once, at a moment chosen from outside
+# (the moment the given process shows up, plus a delay), with no switch in the product.
+kill_install_when() {
+  local what=$1 pattern=$2 delay=$3 log=$4 pid seen=""
+  ./bin/airgap install --bundle "$BUNDLE" --single-node --cni flannel >"$log" 2>&1 &
+  pid=$!
+  for _ in $(seq 6000); do
+    pgrep -f "$pattern" >/dev/null && { seen=1; break; }
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.02
+  done
+  [[ -n $seen ]] || { ps -eo pid,args >>"$log"; fail "the install never reached $what (no process matching '$pattern')" "$log"; }
+  sleep "$delay"
+  pgrep -af "$pattern" >>"$log" || true
+  # Any of them may already be gone (pkill then exits 1): that is fine, not a failure.
+  kill -9 "$pid" 2>/dev/null || true
+  pkill -9 -f "$pattern" || true; pkill -9 -x dpkg || true; pkill -9 -x apt-get || true; pkill -9 -x ctr || true
+  wait "$pid" 2>/dev/null || true
+  echo "killed by the e2e inside $what" >>"$log"
+}
+kill_install_when "the packages phase (dpkg unpacking)" 'dpkg --status-fd [0-9]+ .*--unpack' 0 "$WORK/kill-packages.log"
+KILLED_DPKG=$(find /var/lib/dpkg/updates -name '[0-9]*' | wc -l)
+KILLED_STATES=$(dpkg-query -W -f='${db:Status-Abbrev}\n' 2>/dev/null | grep -cE '^.[UHFWt]|^..R' || true)
+kill_install_when "the images phase (ctr import)" 'ctr -n k8s.io images import' 1.5 "$WORK/kill-images.log"
+IMPORTED_BEFORE_KILL=$(ctr -n k8s.io images ls -q 2>/dev/null | grep -vc '@' || true)
+T_RESUME=$SECONDS
+./bin/airgap install --bundle "$BUNDLE" --single-node --cni flannel >"$WORK/kill-resume.log" 2>&1 || fail "airgap install after two kills" "$WORK/kill-resume.log"
+RESUME_SECONDS=$((SECONDS - T_RESUME))
+check_cluster kubectl
+[[ -z $(find /var/lib/dpkg/updates -name '[0-9]*') ]] || fail "dpkg's journal still has entries after the resumed install"
+[[ $(dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' kubeadm kubelet kubectl | grep -c '^hi ') -eq 3 ]] || fail "kubeadm, kubelet, kubectl not installed and held after the resumed install"
+./bin/airgap reset >"$WORK/reset-kill.log" 2>&1 || fail "airgap reset (after the kills)" "$WORK/reset-kill.log"
+KILL_SUMMARY="dpkg journal entries left by the kill: $KILLED_DPKG, packages not fully installed: $KILLED_STATES; images named in containerd after the kill inside the import: $IMPORTED_BEFORE_KILL"
+echo "$KILL_SUMMARY" | tee -a "$WORK/kill-resume.log"
+
 step "PASSED"
 
 # Timings into bench/results.md, between markers, so the image benchmark's part stays as it is.
@@ -299,6 +337,7 @@ from our own bundle, built from the lab's mirrors and installed with every upstr
 | airgap install, binary path (bundle without OS packages), all phases | $BIN_SECONDS |
 | airgap install --registry-mirror (airgap serve over TLS on this host; images pulled through the CRI, no import), all phases | $MIRROR_SECONDS |
 | install start to node Ready (through the cni phase) | $READY_SECONDS |
+| airgap install after SIGKILL inside dpkg's unpack and inside ctr import ($KILL_SUMMARY), to done | $RESUME_SECONDS |
 | whole e2e including host preparation | $((SECONDS - T0)) |
 
 | install phase | outcome | time |

@@ -13,11 +13,25 @@ public interface IImageStore
     /// <summary>True when the runtime answers.</summary>
     Task<bool> AnswersAsync(CancellationToken ct);
 
-    /// <summary>The bundle's images, through the tarball end (<see cref="Oci.OciArchive"/>): read in place, checked, streamed in.</summary>
-    Task ImportAsync(string bundlePath, CancellationToken ct);
+    /// <summary>
+    /// The bundle's images not named in <paramref name="present"/>, through the tarball end
+    /// (<see cref="Oci.OciArchive"/>): read in place, checked, streamed in. Returns how many went in.
+    /// </summary>
+    Task<int> ImportAsync(string bundlePath, IReadOnlySet<string> present, CancellationToken ct);
 
     /// <summary>The image names (as the bundle names them) the runtime holds.</summary>
     Task<IReadOnlySet<string>> NamesAsync(CancellationToken ct);
+}
+
+/// <summary>
+/// Which of a bundle's images an import still has to bring. A runtime names an image only once all its
+/// content is in (ctr and docker load both write content first, the name last), so an import cut by a
+/// kill leaves whole images named and the rest unnamed: the next run sends just those.
+/// </summary>
+public static class ImageImport
+{
+    public static IReadOnlyList<Oci.NamedImage> Missing(IReadOnlyList<Oci.NamedImage> images, IReadOnlySet<string> present) =>
+        images.Where(i => !present.Contains(i.Name.ToString())).ToList();
 }
 
 /// <summary>containerd's k8s.io namespace, the one the kubelet's CRI uses, through ctr.</summary>
@@ -26,17 +40,20 @@ public sealed class ContainerdImageStore(IHost host) : IImageStore
     public async Task<bool> AnswersAsync(CancellationToken ct) =>
         (await host.RunAsync(new CommandSpec("ctr", "version") { Timeout = TimeSpan.FromSeconds(10) }, ct).ConfigureAwait(false)).ExitCode == 0;
 
-    public async Task ImportAsync(string bundlePath, CancellationToken ct)
+    public async Task<int> ImportAsync(string bundlePath, IReadOnlySet<string> present, CancellationToken ct)
     {
         // Opened first, so a damaged bundle is named before ctr starts; then the archive streams into
         // ctr's stdin straight out of the bundle: no copy on disk beside it.
         using var source = await Oci.BundleImageSource.OpenAsync(bundlePath, ct).ConfigureAwait(false);
         var platform = Oci.Platform.Linux(source.Document.Arch);
+        var missing = ImageImport.Missing(source.Images, present);
+        if (missing.Count == 0) return 0;
         await host.RunCheckedAsync(new CommandSpec("ctr", "-n", "k8s.io", "images", "import", "-")
         {
             Timeout = TimeSpan.FromMinutes(20),
-            StdinFrom = (stdin, token) => Oci.OciArchive.WriteAsync(source, source.Images, platform, stdin, token),
+            StdinFrom = (stdin, token) => Oci.OciArchive.WriteAsync(source, missing, platform, stdin, token),
         }, ct).ConfigureAwait(false);
+        return missing.Count;
     }
 
     public async Task<IReadOnlySet<string>> NamesAsync(CancellationToken ct)
@@ -80,10 +97,12 @@ public sealed class DockerImageStore(Uri endpoint) : IImageStore, IDisposable
 
     public async Task<bool> AnswersAsync(CancellationToken ct) => await VersionAsync(ct).ConfigureAwait(false) is not null;
 
-    public async Task ImportAsync(string bundlePath, CancellationToken ct)
+    public async Task<int> ImportAsync(string bundlePath, IReadOnlySet<string> present, CancellationToken ct)
     {
         using var source = await Oci.BundleImageSource.OpenAsync(bundlePath, ct).ConfigureAwait(false);
         var platform = Oci.Platform.Linux(source.Document.Arch);
+        var missing = ImageImport.Missing(source.Images, present);
+        if (missing.Count == 0) return 0;
         // Bounded pipe: the bundle is read only as fast as the engine takes it.
         var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: 4 << 20, resumeWriterThreshold: 2 << 20));
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -92,7 +111,7 @@ public sealed class DockerImageStore(Uri endpoint) : IImageStore, IDisposable
             try
             {
                 await using var output = pipe.Writer.AsStream();
-                await Oci.OciArchive.WriteAsync(source, source.Images, platform, output, stop.Token).ConfigureAwait(false);
+                await Oci.OciArchive.WriteAsync(source, missing, platform, output, stop.Token).ConfigureAwait(false);
             }
             catch (Exception e)
             {
@@ -121,6 +140,7 @@ public sealed class DockerImageStore(Uri endpoint) : IImageStore, IDisposable
         await writer.ConfigureAwait(false);
         if (messages.Error is { } error)
             throw new AirgapException($"the Docker engine at {Endpoint} could not load the bundle's images: {error}");
+        return missing.Count;
     }
 
     public async Task<IReadOnlySet<string>> NamesAsync(CancellationToken ct)

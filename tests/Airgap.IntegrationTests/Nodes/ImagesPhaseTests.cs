@@ -19,7 +19,7 @@ public sealed class ImagesPhaseTests(BuildFixture fixture) : IClassFixture<Build
         var store = new ContainerdImageStore(host);
 
         Assert.True(await store.AnswersAsync(default), containerd.LogTail());
-        await store.ImportAsync(fixture.BundlePath, default);
+        await store.ImportAsync(fixture.BundlePath, Nothing, default);
 
         var names = await store.NamesAsync(default);
         Assert.Equal(BuildFixture.CanonicalNames, names.Where(n => !n.Contains('@')).Order(StringComparer.Ordinal));
@@ -28,7 +28,18 @@ public sealed class ImagesPhaseTests(BuildFixture fixture) : IClassFixture<Build
         var run = await containerd.RunAsync("k8s.gcr.io/pause:3.2", "airgap-it-" + Guid.NewGuid().ToString("N")[..8], ["/bin/busybox", "echo", "pause from the bundle"]);
         Assert.True(run.exit == 0, run.stderr + containerd.LogTail());
         Assert.Contains("pause from the bundle", run.stdout);
+
+        // As after an import cut by a kill: one image is not there. The next import brings it, and only it.
+        var rm = await containerd.CtrAsync(["-n", "k8s.io", "images", "rm", "k8s.gcr.io/pause:3.2"]);
+        Assert.True(rm.exit == 0, rm.stderr);
+        var present = await store.NamesAsync(default);
+        Assert.DoesNotContain("k8s.gcr.io/pause:3.2", present);
+        Assert.Equal(1, await store.ImportAsync(fixture.BundlePath, present, default));
+        Assert.Contains("k8s.gcr.io/pause:3.2", await store.NamesAsync(default));
+        Assert.Equal(0, await store.ImportAsync(fixture.BundlePath, await store.NamesAsync(default), default));
     }
+
+    private static readonly IReadOnlySet<string> Nothing = new HashSet<string>();
 
     [Fact]
     public async Task A_bundle_cut_short_is_named_rather_than_ctrs_complaint_about_a_cut_stream()
@@ -38,7 +49,7 @@ public sealed class ImagesPhaseTests(BuildFixture fixture) : IClassFixture<Build
         using var dir = new TempDir();
         var cut = await CutAsync(dir, fixture.BundlePath);
 
-        var e = await Assert.ThrowsAsync<AirgapException>(() => new ContainerdImageStore(host).ImportAsync(cut, default));
+        var e = await Assert.ThrowsAsync<AirgapException>(() => new ContainerdImageStore(host).ImportAsync(cut, Nothing, default));
 
         Assert.Contains($"{cut} is truncated", e.Message);
         Assert.Empty(await new ContainerdImageStore(host).NamesAsync(default));
@@ -67,7 +78,7 @@ public sealed class ImagesPhaseTests(BuildFixture fixture) : IClassFixture<Build
         var info = await engine.DockerAsync(["info", "--format", "{{.CgroupDriver}}"]);
         Assert.Equal(facts.CgroupDriver.ToConfigValue(), info.Stdout.Trim());
 
-        await store.ImportAsync(fixture.BundlePath, default);
+        await store.ImportAsync(fixture.BundlePath, Nothing, default);
 
         var names = await store.NamesAsync(default);
         Assert.All(BuildFixture.CanonicalNames, n => Assert.Contains(n, names));
@@ -88,7 +99,7 @@ public sealed class ImagesPhaseTests(BuildFixture fixture) : IClassFixture<Build
         using var store = new DockerImageStore(engine.Endpoint);
         var cut = await CutAsync(dir, fixture.BundlePath);
 
-        var e = await Assert.ThrowsAsync<AirgapException>(() => store.ImportAsync(cut, default));
+        var e = await Assert.ThrowsAsync<AirgapException>(() => store.ImportAsync(cut, Nothing, default));
         Assert.Contains(cut, e.Message);
         Assert.DoesNotContain('\n', e.Message);
     }

@@ -23,13 +23,19 @@ public sealed class ImagesPhase : IInstallPhase
             if (!c.DryRun) await CheckAsync(c, ct).ConfigureAwait(false);
             return;
         }
-        c.Progress.Info($"  importing {c.Document.Images.Count} images into {(c.UsesDocker ? "Docker" : "containerd (namespace k8s.io)")}");
-        if (c.DryRun && c.UsesDocker)
+        var runtime = c.UsesDocker ? "Docker" : "containerd (namespace k8s.io)";
+        if (c.DryRun)
         {
-            c.Progress.Info("  would stream the bundle's images/ into the Docker engine's load API");
-            return;
+            c.Progress.Info($"  would import the bundle's {c.Document.Images.Count} images into {runtime}, those it lacks");
+            if (c.UsesDocker) return;
         }
-        await c.ImageStore.ImportAsync(c.Request.BundlePath, ct).ConfigureAwait(false);
+        // A run cut inside the import (a kill, a power cut) left some images in: bring only the rest.
+        var present = c.DryRun ? new HashSet<string>() : await c.ImageStore.NamesAsync(ct).ConfigureAwait(false);
+        var already = c.ImageNames.Count(present.Contains);
+        c.Progress.Info(already == 0
+            ? $"  importing {c.Document.Images.Count} images into {runtime}"
+            : $"  {already} of {c.Document.Images.Count} images already in {runtime}; importing the rest");
+        await c.ImageStore.ImportAsync(c.Request.BundlePath, present, ct).ConfigureAwait(false);
         if (!c.DryRun) await CheckAsync(c, ct).ConfigureAwait(false);
     }
 
