@@ -15,15 +15,21 @@ internal static class PushCommand
         var password = new Option<string?>("--password") { Description = "password for --username (or set AIRGAP_REGISTRY_PASSWORD)" };
         var caCert = new Option<string[]>("--ca-cert") { Description = "PEM file of a CA to trust for the registry's TLS certificate (a site's private CA)" };
         var plainHttp = new Option<bool>("--plain-http") { Description = "talk plain HTTP to the registry (only when it has no TLS; loopback always is)" };
+        var chunkSize = new Option<string>("--chunk-size")
+        {
+            Description = "blobs above this size go in PATCH chunks of it, each a point a cut or killed push continues from (lower it under a proxy's body limit, e.g. nginx client_max_body_size)",
+            DefaultValueFactory = _ => "32M",
+        };
         var format = AirgapCli.FormatOption();
         var command = new Command("push", "Push every image of a bundle into the site's own registry (Harbor, registry:2, Nexus) with upstream's tags and digests; only missing blobs move.")
         {
-            bundle, registry, flat, username, password, caCert, plainHttp, format,
+            bundle, registry, flat, username, password, caCert, plainHttp, chunkSize, format,
         };
         command.SetAction((result, ct) => AirgapCli.Guard(async () =>
         {
             var path = result.GetValue(bundle)!;
             var mapping = RegistryMapping.Parse(result.GetValue(registry)!, result.GetValue(flat));
+            var chunk = ByteSize.Parse("--chunk-size", result.GetValue(chunkSize)!);
             var credentials = new RegistryCredentials();
             if (result.GetValue(username) is { } user)
             {
@@ -52,6 +58,8 @@ internal static class PushCommand
                 {
                     Credentials = credentials,
                     CaCertificates = cas,
+                    UploadChunkSize = chunk,
+                    UploadSessions = UploadSessions.Default(),
                     PlainHttpHosts = result.GetValue(plainHttp) ? new HashSet<string>(StringComparer.OrdinalIgnoreCase) { mapping.Host } : new HashSet<string>(),
                 });
                 return await BundlePush.RunAsync(path, mapping, client, progress, ct);

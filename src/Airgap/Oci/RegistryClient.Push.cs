@@ -41,15 +41,20 @@ public sealed partial class RegistryClient
     /// <summary>
     /// Uploads a blob: one PUT up to <see cref="RegistryClientOptions.UploadChunkSize"/>, PATCH chunks
     /// above it. A chunked upload cut short asks the registry how much it has and continues from
-    /// there; the registry checks the digest when the upload is closed.
+    /// there — in this run, or, with <see cref="RegistryClientOptions.UploadSessions"/>, in the next
+    /// one after a kill; the registry checks the digest when the upload is closed.
     /// </summary>
     public async Task UploadBlobAsync(ImageReference repository, Digest digest, long size,
         Func<long, CancellationToken, Task<Stream>> open, Action<long>? advanced, CancellationToken ct)
     {
         var chunk = Math.Max(1, _options.UploadChunkSize);
+        var sessions = size > chunk ? _options.UploadSessions : null;
         for (var attempt = 1; ; attempt++)
         {
-            var location = await StartUploadAsync(repository, ct).ConfigureAwait(false);
+            var (location, offset) = attempt == 1 && sessions?.Find(repository, digest) is { } saved &&
+                                     await UploadStatusAsync(repository, saved, ct).ConfigureAwait(false) is { } status
+                ? status
+                : (await StartUploadAsync(repository, ct).ConfigureAwait(false), 0L);
             try
             {
                 if (size <= chunk)
@@ -57,20 +62,44 @@ public sealed partial class RegistryClient
                     await CloseUploadAsync(repository, digest, location, new UploadContent(open, 0, size, advanced), ct).ConfigureAwait(false);
                     return;
                 }
-                await UploadChunksAsync(repository, digest, size, chunk, location, open, advanced, ct).ConfigureAwait(false);
+                sessions?.Save(repository, digest, location);
+                await UploadChunksAsync(repository, digest, size, chunk, location, offset, open, advanced, sessions, ct).ConfigureAwait(false);
+                sessions?.Forget(repository, digest);
                 return;
             }
             catch (RegistryException e) when ((e.Transient || e.Status == HttpStatusCode.RequestedRangeNotSatisfiable) && attempt < _options.MaxAttempts)
             {
+                sessions?.Forget(repository, digest);
                 await Task.Delay(Backoff(attempt), ct).ConfigureAwait(false);
+            }
+            catch (RegistryException e) when (e.Status is HttpStatusCode.NotFound or HttpStatusCode.BadRequest && offset > 0 && attempt < _options.MaxAttempts)
+            {
+                // The remembered upload went away between the status and the next chunk (purged, or the
+                // registry restarted without its upload state): send the blob again from the start.
+                sessions?.Forget(repository, digest);
             }
         }
     }
 
-    private async Task UploadChunksAsync(ImageReference repository, Digest digest, long size, long chunk, Uri location,
-        Func<long, CancellationToken, Task<Stream>> open, Action<long>? advanced, CancellationToken ct)
+    /// <summary>Where a remembered upload stands at the registry, or null when the registry no longer has it.</summary>
+    private async Task<(Uri Location, long Offset)?> UploadStatusAsync(ImageReference repository, Uri location, CancellationToken ct)
     {
-        long offset = 0;
+        try
+        {
+            using var status = await SendAsync(repository, () => new HttpRequestMessage(HttpMethod.Get, location),
+                HttpCompletionOption.ResponseHeadersRead, ct, PushActions, maxAttempts: 1).ConfigureAwait(false);
+            if (!status.IsSuccessStatusCode || ReceivedUpTo(status) is not { } offset) return null;
+            return (status.Headers.Location is { } next ? Resolve(location, next) : location, offset);
+        }
+        catch (Exception e) when (e is RegistryException or HttpRequestException or IOException || e is OperationCanceledException && !ct.IsCancellationRequested)
+        {
+            return null;
+        }
+    }
+
+    private async Task UploadChunksAsync(ImageReference repository, Digest digest, long size, long chunk, Uri location, long offset,
+        Func<long, CancellationToken, Task<Stream>> open, Action<long>? advanced, UploadSessions? sessions, CancellationToken ct)
+    {
         var failures = 0;
         while (offset < size)
         {
@@ -88,6 +117,7 @@ public sealed partial class RegistryClient
                 await EnsureSuccessAsync(response, repository, $"upload of blob {digest}", ct).ConfigureAwait(false);
                 location = response.Headers.Location is { } next ? Resolve(location, next) : location;
                 offset = ReceivedUpTo(response) ?? start + length;
+                sessions?.Save(repository, digest, location);
                 failures = 0;
             }
             catch (Exception e) when (IsCut(e, ct) && ++failures < _options.MaxAttempts)

@@ -18,6 +18,9 @@ public sealed record RegistryClientOptions
     /// <summary>Blobs up to this size go in one PUT; bigger ones in PATCH chunks of this size, each a point to resume from.</summary>
     public long UploadChunkSize { get; init; } = 32L * 1024 * 1024;
 
+    /// <summary>Where chunked uploads are remembered so a killed push continues them; null keeps them in this run only.</summary>
+    public UploadSessions? UploadSessions { get; init; }
+
     /// <summary>Certificate authorities to trust for HTTPS registries, besides the system's (a site's private CA).</summary>
     public System.Security.Cryptography.X509Certificates.X509Certificate2Collection? CaCertificates { get; init; }
     public TimeSpan RetryBaseDelay { get; init; } = TimeSpan.FromMilliseconds(400);

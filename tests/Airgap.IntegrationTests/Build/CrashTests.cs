@@ -117,4 +117,66 @@ public sealed class CrashTests(ITestOutputHelper output) : IAsyncLifetime
             AssertNothingLeft(o, cache, reports[0]);
         }
     }
+
+    /// <summary>
+    /// The same for `airgap push` of a bundle with big layers into a registry: a blob cut halfway
+    /// continues from the registry's last chunk (the upload is kept in the cache's uploads/), so the
+    /// bytes sent over all runs stay near one clean push's, and every tag answers upstream's digest.
+    /// </summary>
+    [Fact]
+    public async Task Killed_pushes_then_a_run_to_the_end_give_upstream_digests_and_send_little_twice()
+    {
+        var built = await new AirgapCli { Cache = dir.Sub("push-build-cache") }.RunAsync(Args(registry.Host, dir.Sub("push-bundle")));
+        Assert.True(built.Succeeded, built.ToString());
+        var bundle = Path.Combine(dir.Path, "push-bundle", BundleName);
+        string[] Push(string host) => ["push", bundle, "--registry", $"{host}/site", "--chunk-size", "1M", "-o", "json"];
+
+        // The clean push, through its own counting proxy: its time places the kills, its bytes are the yardstick.
+        TimeSpan took;
+        long cleanBytes;
+        List<(string Name, string Digest)> expected;
+        await using (var cleanSite = await RegistryServer.StartAsync())
+        await using (var cleanProxy = FaultProxy.Start(cleanSite.Host, (_, _) => false, count: 0))
+        {
+            var watch = Stopwatch.StartNew();
+            var clean = await new AirgapCli { Cache = dir.Sub("push-clean-cache") }.RunAsync(Push(cleanProxy.Host));
+            took = watch.Elapsed;
+            Assert.True(clean.Succeeded, clean.ToString());
+            cleanBytes = cleanProxy.RequestBodyBytes;
+            using var json = System.Text.Json.JsonDocument.Parse(clean.Stdout);
+            expected = json.RootElement.GetProperty("images").EnumerateArray()
+                .Select(i => (i.GetProperty("name").GetString()!, i.GetProperty("digest").GetString()!)).ToList();
+        }
+        Assert.Equal(8, expected.Count);
+
+        await using var site = await RegistryServer.StartAsync();
+        await using var proxy = FaultProxy.Start(site.Host, (_, _) => false, count: 0);
+        var cache = dir.Sub("push-cache");
+        var report = await CrashHarness.KillRepeatedlyAsync(AirgapCli.Executable, Push(proxy.Host), Env(cache), kills: 8, Seed(),
+            earliest: TimeSpan.FromMilliseconds(300), latest: took * 1.1);
+        var uploads = Path.Combine(cache, "uploads");
+        var left = Directory.Exists(uploads) ? Directory.GetFiles(uploads, "*.json").Length : 0;
+
+        var last = await new AirgapCli { Cache = cache, DockerConfig = cache + "-docker" }.RunAsync(Push(proxy.Host));
+        Assert.True(last.Succeeded, $"{report}\n{last}");
+        Assert.Empty(Directory.GetFiles(uploads));
+        var asked = proxy.Requests.Count(r => r.Method == "GET" && r.Target.Contains("/blobs/uploads/", StringComparison.Ordinal));
+        var ratio = (double)proxy.RequestBodyBytes / cleanBytes;
+        output.WriteLine($"{report}; a clean push took {took.TotalMilliseconds:0} ms and sent {cleanBytes} bytes; the killed runs and the last sent " +
+                         $"{proxy.RequestBodyBytes} bytes ({ratio:0.00}×); {left} cut uploads were left after the kills, {asked} were continued");
+        // Every tag answers the digest the clean push gave it, read back by skopeo from the registry itself.
+        foreach (var (name, digest) in expected)
+        {
+            var raw = await ProcessRunner.RunAsync("skopeo", ["inspect", "--raw", "--tls-verify=false", $"docker://{site.Host}/site/{name}"]);
+            Assert.True(raw.Succeeded, raw.ToString());
+            Assert.Equal(digest, "sha256:" + Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(raw.Stdout))));
+        }
+        var pushed = await new AirgapCli { Cache = cache, DockerConfig = cache + "-docker" }.RunAsync(Push(proxy.Host));
+        Assert.True(pushed.Succeeded, pushed.ToString());
+        using (var again = System.Text.Json.JsonDocument.Parse(pushed.Stdout))
+            Assert.Equal(0, again.RootElement.GetProperty("blobsSent").GetInt32());
+        Assert.True(report.KilledAfterMs.Count == 8, $"{report}: 8 kills were asked for");
+        Assert.True(asked > 0, $"{report}: no cut upload was continued (the kills missed every chunked upload; a seed to replay)");
+        Assert.True(ratio <= 1.3, $"{report}: sent {ratio:0.00}× a clean push's bytes; cut uploads were not continued");
+    }
 }

@@ -67,6 +67,11 @@ public sealed class FaultProxy : IAsyncDisposable
     /// <summary>Every request so far, in arrival order.</summary>
     public IReadOnlyList<ProxiedRequest> Requests => _log.ToArray();
 
+    /// <summary>Request body bytes passed on to the server, by their Content-Length, counted as each request starts (a cut one counts whole).</summary>
+    public long RequestBodyBytes => Interlocked.Read(ref _requestBodyBytes);
+
+    private long _requestBodyBytes;
+
     public ValueTask DisposeAsync() => _listener.DisposeAsync();
 
     private async Task HandleAsync(TcpClient client, CancellationToken ct)
@@ -108,6 +113,7 @@ public sealed class FaultProxy : IAsyncDisposable
                     await upstream.ConnectAsync(_targetHost, _targetPort, ct).ConfigureAwait(false);
                     fromUpstream = new HttpWireReader(upstream.GetStream());
                 }
+                Interlocked.Add(ref _requestBodyBytes, request.ContentLength ?? 0);
                 await HttpForwarding.SendRequestAsync(request, fromClient, upstream.GetStream(), ct).ConfigureAwait(false);
                 var (response, status) = await HttpForwarding.ReadFinalResponseAsync(fromUpstream!, clientStream, ct).ConfigureAwait(false);
                 if (response is null)
