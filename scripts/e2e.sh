@@ -287,7 +287,7 @@ kill_install_when() {
   wait "$pid" 2>/dev/null || true
   echo "killed by the e2e inside $what" >>"$log"
 }
-kill_install_when "the packages phase (dpkg unpacking)" 'dpkg --status-fd [0-9]+ .*--unpack' 0 "$WORK/kill-packages.log"
+kill_install_when "the packages phase (dpkg unpacking)" 'dpkg --status-fd [0-9]+ .*--unpack' 1.0 "$WORK/kill-packages.log"
 KILLED_DPKG=$(find /var/lib/dpkg/updates -name '[0-9]*' | wc -l)
 KILLED_STATES=$(dpkg-query -W -f='${db:Status-Abbrev}\n' 2>/dev/null | grep -cE '^.[UHFWt]|^..R' || true)
 kill_install_when "the images phase (ctr import)" 'ctr -n k8s.io images import' 1.5 "$WORK/kill-images.log"

@@ -161,6 +161,7 @@ public sealed class DnfBundleSource(IHost host, IProgressSink progress, string p
 
     public async Task InstallAsync(IReadOnlyList<BundlePackage> packages, CancellationToken ct)
     {
+        await RepairInterruptedTransactionAsync(packages, ct).ConfigureAwait(false);
         await BundlePackageSources.WarnAboutReplacementsAsync(this, progress, packages, ct).ConfigureAwait(false);
         var (exact, byName) = BundlePackageSources.Split(packages);
         var locking = exact.Count > 0 && await VersionlockAvailableAsync(ct).ConfigureAwait(false);
@@ -192,6 +193,23 @@ public sealed class DnfBundleSource(IHost host, IProgressSink progress, string p
     private CommandSpec Command(string verb, IEnumerable<string> specs) =>
         new(program, [.. OnlyBundle, verb, .. specs]) { Timeout = TimeSpan.FromMinutes(15) };
 
+    /// <summary>
+    /// An rpm transaction killed halfway through an upgrade or downgrade (a power cut, kill -9) leaves
+    /// both builds of a package in the rpm database, its files a mix of the two, and dnf refusing to
+    /// go on. `dnf remove --duplicates` would reinstall the newer build, which an offline node does not
+    /// have; so the database entries of the bundle's own packages that are duplicated are dropped
+    /// (files stay) and the install below puts the bundle's exact build back, files and all.
+    /// </summary>
+    private async Task RepairInterruptedTransactionAsync(IReadOnlyList<BundlePackage> packages, CancellationToken ct)
+    {
+        var duplicated = new List<string>();
+        foreach (var name in packages.Select(p => p.Name).Distinct(StringComparer.Ordinal))
+            if ((await InstalledVersionsAsync(name, ct).ConfigureAwait(false)).Count > 1) duplicated.Add(name);
+        if (duplicated.Count == 0) return;
+        progress.Info($"  an rpm transaction was interrupted (two builds of {string.Join(", ", duplicated)} in the rpm database): dropping their entries and installing the bundle's builds again");
+        await host.RunCheckedAsync(new CommandSpec("rpm", ["-e", "--justdb", "--nodeps", "--noscripts", "--allmatches", .. duplicated]), ct).ConfigureAwait(false);
+    }
+
     /// <summary>name-[epoch:]version-release, the form dnf and yum take for one exact build.</summary>
     private static string Spec(BundlePackage p) => $"{p.Name}-{p.Version}";
 
@@ -200,12 +218,17 @@ public sealed class DnfBundleSource(IHost host, IProgressSink progress, string p
 
     public async Task<string?> InstalledVersionAsync(string package, CancellationToken ct)
     {
-        var r = await host.RunAsync(new CommandSpec("rpm", "-q", "--qf", "%{EPOCHNUM}:%{VERSION}-%{RELEASE}\\n", package), ct).ConfigureAwait(false);
-        if (r.ExitCode != 0) return null;
         // Several installed builds (kernel-style installonly) print one line each; the newest counts.
-        var versions = r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+        var versions = await InstalledVersionsAsync(package, ct).ConfigureAwait(false);
+        return versions.Count == 0 ? null : versions.MaxBy(Packages.Rpm.RpmVersion.Parse);
+    }
+
+    private async Task<IReadOnlyList<string>> InstalledVersionsAsync(string package, CancellationToken ct)
+    {
+        var r = await host.RunAsync(new CommandSpec("rpm", "-q", "--qf", "%{EPOCHNUM}:%{VERSION}-%{RELEASE}\\n", package), ct).ConfigureAwait(false);
+        if (r.ExitCode != 0) return [];
+        return r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(v => v.StartsWith("0:", StringComparison.Ordinal) ? v[2..] : v)
             .ToList();
-        return versions.Count == 0 ? null : versions.MaxBy(Packages.Rpm.RpmVersion.Parse);
     }
 }

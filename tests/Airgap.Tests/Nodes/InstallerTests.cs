@@ -259,6 +259,33 @@ public sealed class InstallerTests : IDisposable
     }
 
     [Fact]
+    public async Task An_rpm_transaction_killed_halfway_is_cleared_from_the_rpm_database_and_the_bundle_s_builds_installed_again()
+    {
+        var bundle = await MiniBundle.WriteAsync(work, os: "rocky-9",
+            packages: [("kubeadm", "1.20.2-0", true), ("kubelet", "1.20.2-0", true), ("kubectl", "1.20.2-0", true)]);
+        // Killed inside `dnf downgrade kubelet`: both builds are in the database.
+        var node = new SimulatedNode { InstalledRpm = { ["kubelet"] = "1.28.2-0|1.20.2-0", ["kubectl"] = "1.20.2-0" } };
+        node.Host.Remove("/var/lib/dpkg/status").Directory("/var/lib/rpm").File("/usr/bin/dnf", "")
+            .File("/etc/os-release", "ID=\"rocky\"\nVERSION_ID=\"9.3\"\n");
+
+        await new Installer(node.Host, node.Progress).InstallAsync(Request(bundle), default);
+
+        var lines = node.Host.Commands.Select(c => c.DisplayLine).ToList();
+        var drop = lines.IndexOf("rpm -e --justdb --nodeps --noscripts --allmatches kubelet");
+        const string only = "dnf -y '--disablerepo=*' --enablerepo=airgap-bundle --disableexcludes=airgap-bundle --setopt=install_weak_deps=False";
+        var install = lines.IndexOf($"{only} install kubeadm-1.20.2-0 kubelet-1.20.2-0");
+        Assert.True(drop >= 0 && drop < install, string.Join("\n", lines));
+        Assert.Contains(node.Progress.Lines, l => l.Contains("an rpm transaction was interrupted (two builds of kubelet", StringComparison.Ordinal));
+
+        // A clean node: nothing is dropped.
+        var clean = new SimulatedNode();
+        clean.Host.Remove("/var/lib/dpkg/status").Directory("/var/lib/rpm").File("/usr/bin/dnf", "")
+            .File("/etc/os-release", "ID=\"rocky\"\nVERSION_ID=\"9.3\"\n");
+        await new Installer(clean.Host, clean.Progress).InstallAsync(Request(bundle) with { StateDirectory = Path.Combine(work, "state2") }, default);
+        Assert.DoesNotContain(clean.Host.Commands, c => c.DisplayLine.Contains("--justdb", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Reset_removes_what_install_wrote_and_the_binary_path_files_it_recorded()
     {
         var node = new SimulatedNode();
@@ -338,9 +365,13 @@ public sealed class InstallerTests : IDisposable
                     break;
                 case "dpkg-query":
                     return kubernetesInstalled ? Result(line, 0, "ii  1.20.2-00") : Result(line, 1, "");
+                case "rpm" when spec.Args.Contains("--justdb"):
+                    foreach (var dropped in spec.Args.Where(a => !a.StartsWith('-'))) InstalledRpm.Remove(dropped);
+                    break;
                 case "rpm":
                     var name = spec.Args[^1];
-                    if (InstalledRpm.TryGetValue(name, out var v)) return Result(line, 0, $"0:{v}\n");
+                    // "a|b": two builds in the rpm database, as an interrupted transaction leaves them.
+                    if (InstalledRpm.TryGetValue(name, out var v)) return Result(line, 0, string.Concat(v.Split('|').Select(b => $"0:{b}\n")));
                     return kubernetesInstalled && name.StartsWith("kube", StringComparison.Ordinal) ? Result(line, 0, "0:1.20.2-0\n") : Result(line, 1, "");
                 case "kubeadm" when spec.Args[0] == "version":
                     return kubernetesInstalled ? Result(line, 0, "v1.20.2\n") : Result(line, 127, "");
