@@ -128,13 +128,13 @@ public sealed class KubeadmImageTableTests
     }
 
     [Fact]
-    public void Known_runs_cover_1_18_to_1_32_in_order()
+    public void Known_runs_cover_1_18_to_1_36_in_order()
     {
         var known = KubeadmImageTable.Known;
 
         Assert.Equal("v1.18.0", known[0].First.ToString());
-        Assert.Equal("v1.32.13", known[^1].Last.ToString());
-        Assert.Equal(Enumerable.Range(18, 15), known.Select(r => r.First.Minor).Distinct());
+        Assert.Equal("v1.36.3", known[^1].Last.ToString());
+        Assert.Equal(Enumerable.Range(18, 19), known.Select(r => r.First.Minor).Distinct());
         for (var i = 1; i < known.Count; i++) Assert.True(known[i - 1].Last < known[i].First);
     }
 
@@ -155,10 +155,12 @@ public sealed class KubeadmImageTableTests
         var e = Assert.Throws<UnknownKubernetesVersionException>(() => Get("v1.40.0"));
 
         Assert.StartsWith(
-            "Kubernetes v1.40.0 is not in airgap's built-in image table (it knows v1.18.0–v1.18.6, v1.18.8–v1.18.10, v1.18.12–v1.18.20, v1.19.0–v1.19.16, v1.20.0–v1.20.15, ",
+            "Kubernetes v1.40.0 is not in airgap's release table (it knows v1.18.0–v1.18.6, v1.18.8–v1.18.10, v1.18.12–v1.18.20, v1.19.0–v1.19.16, v1.20.0–v1.20.15, ",
             e.Message);
         Assert.EndsWith(
-            "v1.32.0–v1.32.13); pass --kubeadm PATH to a kubeadm binary of that version to ask it instead",
+            "v1.32.0–v1.32.13, v1.33.0–v1.33.13, v1.34.0–v1.34.10, v1.35.0–v1.35.7, v1.36.0–v1.36.3); " +
+            "add a row for it to /etc/airgap/releases.yaml or the file $AIRGAP_RELEASES names (see README, \"The release table\"), " +
+            "or pass --kubeadm PATH to a kubeadm binary of that version to ask it instead",
             e.Message);
         Assert.DoesNotContain('\n', e.Message);
         Assert.Equal("v1.40.0", e.Version.ToString());
