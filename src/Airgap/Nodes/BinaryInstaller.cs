@@ -80,6 +80,17 @@ public sealed class BinaryInstaller(IHost host, IProgressSink progress, bool dry
         await host.RunCheckedAsync(new CommandSpec("systemctl", "daemon-reload"), ct).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// kubeadm alone, as an upgrade needs it first (`kubeadm upgrade` runs with the new kubeadm while the
+    /// old kubelet keeps the node's pods running until the node is drained).
+    /// </summary>
+    public async Task InstallKubeadmAsync(string bundlePath, BundleDocument document, CancellationToken ct)
+    {
+        var binary = Binary(document, "kubeadm");
+        await RecordAsync([await CopyAsync(bundlePath, binary.Path, binary.Sha256, PathOf("kubeadm"), Executable, ct).ConfigureAwait(false)], ct).ConfigureAwait(false);
+        progress.Info($"  installed kubeadm {document.Kubernetes} from the bundle's binaries");
+    }
+
     /// <summary>The installed kubeadm and kubelet are the bundle's release.</summary>
     public async Task CheckVersionsAsync(KubernetesVersion version, CancellationToken ct)
     {

@@ -25,6 +25,9 @@ public sealed record InstallRequest
     public string KubeconfigUser { get; init; } = "root";
     public TimeSpan ReadyTimeout { get; init; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>Upgrade: how long kubectl drain may wait for PodDisruptionBudgets before the upgrade stops and names what blocks.</summary>
+    public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromMinutes(5);
+
     /// <summary>The cluster's other nodes, probed over SSH so preflight can refuse cloned host names, MACs and product_uuids.</summary>
     public IReadOnlyList<SshTarget> Peers { get; init; } = [];
 

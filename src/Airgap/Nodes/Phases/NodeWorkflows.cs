@@ -25,6 +25,16 @@ public static class NodeWorkflows
         new KubeadmPhase(), new KubeconfigPhase(), new FinalizePhase(),
     ]);
 
+    /// <summary>
+    /// This node to a newer bundle in a running cluster: images first (nothing restarts before they are
+    /// in), kubeadm and its upgrade, then drain, kubelet, uncordon — kubeadm's upgrade guide, journaled.
+    /// </summary>
+    public static NodeWorkflow<IInstallPhase> Upgrade { get; } = new("upgrade",
+    [
+        new VerifyPhase(), new Upgrades.Phases.UpgradePlanPhase(), new ImagesPhase(), new Upgrades.Phases.UpgradeKubeadmPhase(),
+        new Upgrades.Phases.DrainPhase(), new Upgrades.Phases.UpgradeKubeletPhase(), new Upgrades.Phases.UncordonPhase(),
+    ]);
+
     public static NodeWorkflow<IPhase<ResetContext>> Reset { get; } = new("reset",
     [
         new KubeadmResetPhase(), new AirgapFilesResetPhase(), new BinariesResetPhase(), new NetworkResetPhase(),
