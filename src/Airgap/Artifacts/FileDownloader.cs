@@ -88,7 +88,8 @@ public sealed class FileDownloader(BlobCache cache, IProgressSink progress, Http
 
     private async Task<long> DownloadAsync(Uri uri, Digest sha256, string label, string destination, CancellationToken ct)
     {
-        var length = await ResumableDownload.ToFileAsync((offset, c) => OpenAsync(uri, offset, c), destination, sha256, size: null,
+        var length = await ResumableDownload.ToFileAsync(async (offset, c) => await DownloadBody.FromResponseAsync(await OpenAsync(uri, offset, c).ConfigureAwait(false), offset, c).ConfigureAwait(false),
+            destination, sha256, size: null,
             new DownloadPolicy(MaxAttempts, IdleTimeout, Backoff), uri.ToString(),
             (_, message, inner) => new AirgapException(message, inner ?? new Exception(message)),
             started: total => progress.TransferStarted(sha256.Hex, label, total ?? 0),

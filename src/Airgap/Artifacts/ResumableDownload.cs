@@ -8,13 +8,39 @@ namespace Airgap.Artifacts;
 public sealed record DownloadPolicy(int MaxAttempts, TimeSpan IdleTimeout, Func<int, TimeSpan> Backoff);
 
 /// <summary>
+/// What one request of a download answered: the body, where in the whole it starts when the server
+/// honoured the range asked for (null when it sent the whole from byte 0), and its length when told.
+/// Any end can answer this way, an HTTP response or an image source's blob stream.
+/// </summary>
+public sealed class DownloadBody(Stream content, long? rangeStart, long? length, IDisposable? owner = null) : IAsyncDisposable
+{
+    public Stream Content => content;
+    public long? RangeStart => rangeStart;
+    public long? Length => length;
+
+    /// <summary>The body of a successful response to a GET from <paramref name="offset"/>; disposing it disposes the response.</summary>
+    public static async Task<DownloadBody> FromResponseAsync(HttpResponseMessage response, long offset, CancellationToken ct)
+    {
+        var body = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
+        long? start = response.StatusCode == HttpStatusCode.PartialContent ? response.Content.Headers.ContentRange?.From ?? offset : null;
+        return new DownloadBody(body, start, response.Content.Headers.ContentLength, response);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await content.DisposeAsync().ConfigureAwait(false);
+        owner?.Dispose();
+    }
+}
+
+/// <summary>
 /// The one loop behind every download, blobs and plain files alike: stream to disk while hashing,
 /// resume a cut transfer with Range (starting over when a server ignores it), treat a stall as a cut,
 /// refuse more bytes than announced, and delete the file unless it has exactly the expected digest.
 /// </summary>
 public static class ResumableDownload
 {
-    /// <param name="open">Sends the GET (with Range from the given offset when it is not 0) and returns a successful response.</param>
+    /// <param name="open">Asks for the content from the given offset (a GET with Range when it is not 0, or a source's blob stream) and returns the body.</param>
     /// <param name="what">Names the download in messages ("blob sha256:… from google_containers/etcd", a URL).</param>
     /// <param name="fail">Makes the exception for a failure from a short reason and a full message.</param>
     /// <returns>The number of bytes written.</returns>
@@ -23,7 +49,7 @@ public static class ResumableDownload
     /// hashed first, so the digest still covers the whole), and keep what arrived when this run is cut
     /// or killed; only content proved wrong is deleted.
     /// </param>
-    public static async Task<long> ToFileAsync(Func<long, CancellationToken, Task<HttpResponseMessage>> open, string destination,
+    public static async Task<long> ToFileAsync(Func<long, CancellationToken, Task<DownloadBody>> open, string destination,
         Digest expected, long? size, DownloadPolicy policy, string what, Func<string, string, Exception?, Exception> fail,
         Action<long?>? started, Action<long>? progress, CancellationToken ct, bool resume = false)
     {
@@ -57,8 +83,8 @@ public static class ResumableDownload
             while (size is not { } whole || have < whole)
             {
                 var resumeAt = have;
-                using var response = await open(resumeAt, ct).ConfigureAwait(false);
-                if (resumeAt > 0 && response.StatusCode != HttpStatusCode.PartialContent)
+                await using var response = await open(resumeAt, ct).ConfigureAwait(false);
+                if (resumeAt > 0 && response.RangeStart is null)
                 {
                     // The server ignored Range: start over rather than append a second copy.
                     file.SetLength(0);
@@ -67,21 +93,21 @@ public static class ResumableDownload
                     progress?.Invoke(-have);
                     have = 0;
                 }
-                else if (resumeAt > 0 && response.Content.Headers.ContentRange?.From is { } from && from != resumeAt)
+                else if (resumeAt > 0 && response.RangeStart is { } from && from != resumeAt)
                 {
                     throw Wrong("bad range", $"{what}: asked to resume at byte {resumeAt}, the server sent from {from}");
                 }
                 if (!announced)
                 {
                     announced = true;
-                    started?.Invoke(size ?? response.Content.Headers.ContentLength);
+                    started?.Invoke(size ?? response.Length);
                     if (have > 0) progress?.Invoke(have);
                 }
-                var total = size ?? (resumeAt == 0 ? response.Content.Headers.ContentLength : null);
+                var total = size ?? (resumeAt == 0 ? response.Length : null);
 
                 try
                 {
-                    await using var body = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
+                    var body = response.Content;
                     using var idle = CancellationTokenSource.CreateLinkedTokenSource(ct);
                     while (true)
                     {

@@ -29,17 +29,21 @@ public sealed class BundleBuilder(RegistryClient registry, BlobCache cache, File
         progress.Info($"Kubernetes {spec.Kubernetes} for {string.Join(", ", spec.Architectures.Select(a => "linux/" + a))}: " +
                       $"{plan.Images.Count} images, {binaryPlan.Count / Math.Max(1, spec.Architectures.Count)} binaries");
 
-        // Layers keep streaming after their manifests are in; the bundle is written in member order as
-        // they land, so writing overlaps pulling. Any failure cancels everything still in flight.
+        // The build is one composition of image ends: the registry (through mirrors) as the source, the
+        // blob cache as the sink, the copier between. Layers keep streaming after manifests and configs are
+        // in; the bundle is written in member order as they land, so writing overlaps pulling. Any failure
+        // cancels everything still in flight.
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var puller = new ImagePuller(registry, cache, progress);
+        var source = new RegistryImageSource(registry, progress, plan.Images.Select(i => new ImageRequest(i.Canonical, i.Sources)));
+        var sink = new CacheImageSink(cache, registry.DownloadPolicy);
+        var copier = new ImageCopier(source, sink, progress, parallelBlobs: 6) { Verb = "pull", ReadBack = sink.OpenAsync };
+        var imagesTask = CancelOthersOnFault(PullImagesAsync(copier, source, spec, plan, linked.Token), linked);
         try
         {
-            var imagesTask = CancelOthersOnFault(PullImagesAsync(puller, spec, plan, linked.Token), linked);
             var binariesTask = CancelOthersOnFault(new BinaryFetcher(downloads).FetchAsync(binaryPlan, linked.Token), linked);
             var packagesTask = CancelOthersOnFault(CollectPackagesAsync(spec, linked.Token), linked);
             await Task.WhenAll(imagesTask, binariesTask, packagesTask).ConfigureAwait(false);
-            var images = await imagesTask.ConfigureAwait(false);
+            var (images, _) = await imagesTask.ConfigureAwait(false);
             var binaries = await binariesTask.ConfigureAwait(false);
             var packages = await packagesTask.ConfigureAwait(false);
 
@@ -50,7 +54,7 @@ public sealed class BundleBuilder(RegistryClient registry, BlobCache cache, File
                 var document = NewDocument(spec, arch);
                 var members = new List<BundleMember>();
                 var archImages = images.Where(i => i.Platform.Architecture == arch).ToList();
-                var (blobs, blobBytes) = AddImages(document, members, plan, archImages, puller);
+                var (blobs, blobBytes) = AddImages(document, members, plan, archImages, copier, sink);
                 var archBinaries = binaries.Where(b => b.Artifact.Arch == arch).ToList();
                 AddBinaries(document, members, archBinaries);
                 AddPackages(document, members, packages.Where(p => p.Arch == arch));
@@ -58,13 +62,15 @@ public sealed class BundleBuilder(RegistryClient registry, BlobCache cache, File
                 await BundleWriter.WriteAsync(path, document, members, progress, linked.Token).ConfigureAwait(false);
                 results.Add(new BuiltBundle(path, arch, new FileInfo(path).Length, archImages.Count, blobs, blobBytes, archBinaries.Count, document.Packages.Count));
             }
-            await puller.AllLayers.ConfigureAwait(false);
+            await (await imagesTask.ConfigureAwait(false)).Landing.ConfigureAwait(false);
             return results;
         }
         catch
         {
             await linked.CancelAsync().ConfigureAwait(false);
-            try { await puller.AllLayers.ConfigureAwait(false); } catch (Exception) { /* the first failure is the one reported */ }
+            // Layers no bundle waited for are still moving: let them stop before the cache is left to the next run.
+            if (imagesTask.IsCompletedSuccessfully)
+                try { await imagesTask.Result.Landing.ConfigureAwait(false); } catch (Exception) { /* the first failure is the one reported */ }
             throw;
         }
     }
@@ -123,14 +129,29 @@ public sealed class BundleBuilder(RegistryClient registry, BlobCache cache, File
         }
     }
 
-    private static async Task<IReadOnlyList<PulledImage>> PullImagesAsync(ImagePuller puller, BundleSpec spec, ImagePlan plan, CancellationToken ct)
+    /// <summary>
+    /// Every image resolved and its configs checked, one <see cref="PulledImage"/> per platform; the task
+    /// of the layers still landing in the cache beside them.
+    /// </summary>
+    private static async Task<(IReadOnlyList<PulledImage> Images, Task Landing)> PullImagesAsync(ImageCopier copier, RegistryImageSource source,
+        BundleSpec spec, ImagePlan plan, CancellationToken ct)
     {
-        var wanted = plan.Images
-            .Select(image => (image, platforms: spec.Architectures.Where(a => image.OnlyArch is null || image.OnlyArch == a).Select(Platform.Linux).ToList()))
-            .Where(x => x.platforms.Count > 0);
-        var pulled = await Task.WhenAll(wanted.Select(x =>
-            puller.PullAsync(new ImageRequest(x.image.Canonical, x.image.Sources), x.platforms, ct))).ConfigureAwait(false);
-        return pulled.SelectMany(p => p).ToList();
+        var copies = plan.Images
+            .Select(image => new ImageCopy(image.Canonical, image.Canonical,
+                spec.Architectures.Where(a => image.OnlyArch is null || image.OnlyArch == a).Select(Platform.Linux).ToList()))
+            .Where(copy => copy.Platforms!.Count > 0)
+            .ToList();
+        if (copies.Count == 0) return ([], Task.CompletedTask);
+        var started = await copier.StartAsync(copies, ct).ConfigureAwait(false);
+        var pulled = started.Images.SelectMany(image => image.Manifests.Select(m => new PulledImage(
+            image.Copy.To,
+            source.SourceOf(image.Copy.From) ?? image.Copy.From,
+            m.Platform!,
+            new Descriptor(m.Descriptor.MediaType, m.Descriptor.Digest, m.Descriptor.Size),
+            m.Parsed.Config,
+            m.Parsed.Layers,
+            image.Index))).ToList();
+        return (pulled, started.Rest);
     }
 
     private static BundleDocument NewDocument(BundleSpec spec, string arch) => new()
@@ -141,7 +162,8 @@ public sealed class BundleBuilder(RegistryClient registry, BlobCache cache, File
         CreatedBy = "airgap " + ToolVersion,
     };
 
-    private (int Blobs, long BlobBytes) AddImages(BundleDocument document, List<BundleMember> members, ImagePlan plan, List<PulledImage> images, ImagePuller puller)
+    private (int Blobs, long BlobBytes) AddImages(BundleDocument document, List<BundleMember> members, ImagePlan plan, List<PulledImage> images,
+        ImageCopier copier, CacheImageSink sink)
     {
         document.Cni = new BundleCni { Name = plan.Cni.Name };
         if (images.Count == 0) return (0, 0);
@@ -159,12 +181,12 @@ public sealed class BundleBuilder(RegistryClient registry, BlobCache cache, File
         members.Add(BundleMember.FromBytes("images/oci-layout", OciLayout.LayoutFile()));
         members.Add(BundleMember.FromBytes("images/index.json", OciLayout.Index(images)));
         members.Add(BundleMember.FromBytes("images/manifest.json", OciLayout.DockerManifest(images)));
-        var blobs = images.SelectMany(i => i.Blobs).DistinctBy(b => b.Digest).ToList();
-        foreach (var blob in blobs)
+        var blobs = images.SelectMany(i => i.Blobs.Select(b => (Image: i.Canonical, Blob: b))).DistinctBy(x => x.Blob.Digest).ToList();
+        foreach (var (image, blob) in blobs)
         {
             var digest = blob.ParsedDigest;
             members.Add(BundleMember.FromFile("images/" + OciLayout.BlobPath(digest), cache.PathOf(digest), digest.Hex, blob.Size)
-                with { Ready = () => puller.LayerReady(blob.Digest), VerifiedThisRun = () => puller.DownloadedThisRun(blob.Digest) });
+                with { Ready = () => copier.Landed(image, blob), VerifiedThisRun = () => sink.DownloadedThisRun(blob.Digest) });
         }
         if (plan.Cni.ManifestText is { } manifest)
         {
@@ -172,7 +194,7 @@ public sealed class BundleBuilder(RegistryClient registry, BlobCache cache, File
             members.Add(BundleMember.FromBytes(manifestPath, Encoding.UTF8.GetBytes(manifest)));
             document.Cni = new BundleCni { Name = plan.Cni.Name, Version = plan.Cni.Version, Manifest = manifestPath, Source = plan.Cni.ManifestSource };
         }
-        return (blobs.Count, blobs.Sum(b => b.Size));
+        return (blobs.Count, blobs.Sum(b => b.Blob.Size));
     }
 
     private static void AddBinaries(BundleDocument document, List<BundleMember> members, List<FetchedBinary> binaries)

@@ -13,7 +13,12 @@ public static class BundlePush
         using var source = await BundleImageSource.OpenAsync(bundlePath, ct).ConfigureAwait(false);
         var copies = mapping.Plan(source.Images.Select(i => i.Name));
         progress.Info($"pushing {copies.Count} images of {Path.GetFileName(bundlePath)} to {mapping}{(mapping.Flat ? " (flat names)" : "")}");
-        var report = await new ImageCopier(source, new RegistryImageSink(client), progress).CopyAsync(copies, ct).ConfigureAwait(false);
+        var copier = new ImageCopier(source, new RegistryImageSink(client), progress)
+        {
+            Verb = "push",
+            Copied = c => progress.Info($"{c.To}: {c.Digest}"),
+        };
+        var report = await copier.CopyAsync(copies, ct).ConfigureAwait(false);
         return new PushReport(report.Images.Select(c => new PushedImage(c.From.ToString(), c.To.ToString(), c.Digest)).ToList(), report);
     }
 }

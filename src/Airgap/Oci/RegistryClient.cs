@@ -35,7 +35,7 @@ public sealed record ManifestResponse(byte[] Content, string MediaType, Digest D
 
 /// <summary>
 /// A client for the distribution v2 API: manifests and blobs, anonymous/bearer/basic auth, retries
-/// with backoff, resumable verified blob downloads, and (RegistryClient.Push.cs) uploads.
+/// with backoff, ranged blob reads, and (RegistryClient.Push.cs) uploads.
 /// </summary>
 public sealed partial class RegistryClient : IDisposable
 {
@@ -126,38 +126,48 @@ public sealed partial class RegistryClient : IDisposable
     }
 
     /// <summary>
-    /// Downloads a blob to <paramref name="destination"/>, hashing while writing; resumes a cut
-    /// transfer with Range; deletes the file and throws when the content is not what the digest says.
+    /// One GET of a blob from <paramref name="offset"/> (with Range when it is not 0), connection
+    /// failures and 408/429/5xx retried. Continuing after a cut and checking the digest are the
+    /// caller's: <see cref="Artifacts.ResumableDownload"/> drives this through an image source.
     /// </summary>
-    public async Task DownloadBlobAsync(ImageReference repository, Digest digest, long size, string destination,
-        Action<long>? progress, CancellationToken ct)
+    public async Task<Artifacts.DownloadBody> OpenBlobAsync(ImageReference repository, Digest digest, long offset, CancellationToken ct)
     {
         var uri = ApiUri(repository, "blobs/" + digest);
-        var place = $"{repository.Name}@{digest}";
-        await Artifacts.ResumableDownload.ToFileAsync(async (offset, c) =>
-            {
-                var response = await SendAsync(repository, () =>
-                {
-                    var request = new HttpRequestMessage(HttpMethod.Get, uri);
-                    if (offset > 0) request.Headers.Range = new RangeHeaderValue(offset, null);
-                    return request;
-                }, HttpCompletionOption.ResponseHeadersRead, c).ConfigureAwait(false);
-                try
-                {
-                    await EnsureSuccessAsync(response, repository, $"blob {digest}", c).ConfigureAwait(false);
-                }
-                catch
-                {
-                    response.Dispose();
-                    throw;
-                }
-                return response;
-            },
-            destination, digest, size, new Artifacts.DownloadPolicy(_options.MaxAttempts, _options.IdleTimeout, Backoff),
-            $"blob {digest} from {repository.Name}",
-            (brief, message, inner) => new RegistryException(place, null, message, inner) { Brief = brief },
-            started: null, progress, ct, resume: true).ConfigureAwait(false);
+        var response = await SendAsync(repository, () =>
+        {
+            var request = new HttpRequestMessage(HttpMethod.Get, uri);
+            if (offset > 0) request.Headers.Range = new RangeHeaderValue(offset, null);
+            return request;
+        }, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
+        try
+        {
+            await EnsureSuccessAsync(response, repository, $"blob {digest}", ct).ConfigureAwait(false);
+            return await Artifacts.DownloadBody.FromResponseAsync(response, offset, ct).ConfigureAwait(false);
+        }
+        catch
+        {
+            response.Dispose();
+            throw;
+        }
     }
+
+    /// <summary>HEAD on a manifest or blob with pull rights only: true when the repository has it.</summary>
+    public async Task<bool> HasAsync(ImageReference repository, Digest digest, bool manifest, CancellationToken ct)
+    {
+        var uri = ApiUri(repository, (manifest ? "manifests/" : "blobs/") + digest);
+        using var response = await SendAsync(repository, () =>
+        {
+            var request = new HttpRequestMessage(HttpMethod.Head, uri);
+            if (manifest) foreach (var mt in MediaTypes.AcceptedManifests) request.Headers.Accept.ParseAdd(mt);
+            return request;
+        }, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
+        if (response.StatusCode == HttpStatusCode.NotFound) return false;
+        await EnsureSuccessAsync(response, repository, manifest ? $"manifest {digest}" : $"blob {digest}", ct).ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>How a blob transfer from this client's registries retries: its attempts, idle timeout and backoff.</summary>
+    public Artifacts.DownloadPolicy DownloadPolicy => new(_options.MaxAttempts, _options.IdleTimeout, Backoff);
 
     private TimeSpan Backoff(int failures)
     {

@@ -12,6 +12,8 @@ public sealed class RegistryImageSink(RegistryClient client) : IImageSink
     // Where each blob is known to be in this registry, for cross-repository mounts.
     private readonly ConcurrentDictionary<string, string> placed = new();
 
+    public bool BlobsPerRepository => true;
+
     public async Task<bool> EnsureBlobWithoutUploadAsync(ImageReference repository, Descriptor blob, CancellationToken ct)
     {
         var digest = blob.ParsedDigest;
