@@ -114,6 +114,19 @@ CI=1 "$AIRGAP_BUILD" build --k8s v1.20.2 --cni bridge \
   --output "$WORK/bin-out" --cache-dir "$WORK/cache" >"$WORK/build-bin.log" 2>&1 || fail "airgap build (binaries only)" "$WORK/build-bin.log"
 BIN_BUNDLE=$WORK/bin-out/airgap-k8s-v1.20.2-linux-amd64.tar
 
+step "airgap build of the release to upgrade to ($LAB_UPGRADE_TO), same flags"
+UP_START=$SECONDS
+CI=1 "$AIRGAP_BUILD" build --k8s "$LAB_UPGRADE_TO" --os debian-12 --cni flannel:v0.13.0 \
+  --flannel-manifest "$LAB_FLANNEL_MANIFEST_URL" --flannel-manifest-sha256 526baa6f631ce5cb452117f49207350db60612dfcce9e475fe5f94075e98fd4b \
+  --mirror "quay.io=$LAB_REGISTRY" \
+  --image-repository "$LAB_IMAGE_REPOSITORY" --image "$LAB_WORKLOAD_IMAGE" \
+  --k8s-repo "$LAB_APT_URL" --k8s-repo-key "$LAB_APT_KEY" --os-mirror "$OS_MIRROR" \
+  --binaries-url "$LAB_DL_URL" --github-mirror "$LAB_GITHUB_MIRROR" \
+  --output "$WORK/up-out" --cache-dir "$WORK/cache" >"$WORK/build-up.log" 2>&1 || fail "airgap build $LAB_UPGRADE_TO" "$WORK/build-up.log"
+UP_BUILD_SECONDS=$((SECONDS - UP_START))
+UP_BUNDLE=$WORK/up-out/airgap-k8s-$LAB_UPGRADE_TO-linux-amd64.tar
+[[ -f $UP_BUNDLE ]] || fail "no $LAB_UPGRADE_TO bundle written" "$WORK/build-up.log"
+
 # The packages part alone, from a cold cache, for its own time and bytes in bench/results.md.
 PKG_START=$(date +%s.%N)
 CI=1 "$AIRGAP_BUILD" build --k8s v1.20.2 --os debian-12 --no-images --no-binaries \
@@ -298,6 +311,38 @@ RESUME_SECONDS=$((SECONDS - T_RESUME))
 check_cluster kubectl
 [[ -z $(find /var/lib/dpkg/updates -name '[0-9]*') ]] || fail "dpkg's journal still has entries after the resumed install"
 [[ $(dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' kubeadm kubelet kubectl | grep -c '^hi ') -eq 3 ]] || fail "kubeadm, kubelet, kubectl not installed and held after the resumed install"
+
+step "airgap upgrade to $LAB_UPGRADE_TO on this single-node cluster: plan, upgrade, the workload answering throughout"
+./bin/airgap upgrade plan --bundle "$UP_BUNDLE" >"$WORK/upgrade-plan.txt" 2>"$WORK/upgrade-plan.log" || fail "airgap upgrade plan" "$WORK/upgrade-plan.log"
+grep -q "upgrade v1.20.2 → $LAB_UPGRADE_TO (patch)" "$WORK/upgrade-plan.txt" || fail "the upgrade plan does not say v1.20.2 → $LAB_UPGRADE_TO" "$WORK/upgrade-plan.txt"
+NODE=$(hostname | tr 'A-Z' 'a-z')
+PORT=$(kubectl get svc web -o jsonpath='{.spec.ports[0].nodePort}')
+IP=$(kubectl get node "$NODE" -o jsonpath='{.status.addresses[?(@.type=="InternalIP")].address}')
+# The workload probed every 0.5 s from outside while the upgrade runs, as an operator's monitoring would.
+( ok=0 failed=0; while [[ ! -e $WORK/upgrade.done ]]; do
+    if curl -sf -m 2 "http://$IP:$PORT/" | grep -q "hello from the lab"; then ok=$((ok + 1)); else failed=$((failed + 1)); fi
+    echo "$failed $((ok + failed))" >"$WORK/probes"; sleep 0.5
+  done ) &
+PROBE_PID=$!
+T_UPGRADE=$SECONDS
+./bin/airgap upgrade --bundle "$UP_BUNDLE" >"$WORK/upgrade.log" 2>&1 || { touch "$WORK/upgrade.done"; fail "airgap upgrade" "$WORK/upgrade.log"; }
+UPGRADE_SECONDS=$((SECONDS - T_UPGRADE))
+touch "$WORK/upgrade.done"; wait "$PROBE_PID" 2>/dev/null || true
+read -r PROBES_FAILED PROBES_TOTAL <"$WORK/probes"
+[[ $(kubectl get node "$NODE" -o jsonpath='{.status.nodeInfo.kubeletVersion}') == "$LAB_UPGRADE_TO" ]] || fail "the node's kubelet is not $LAB_UPGRADE_TO after the upgrade" "$WORK/upgrade.log"
+[[ $(kubectl version -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["serverVersion"]["gitVersion"])') == "$LAB_UPGRADE_TO" ]] || fail "the API server is not $LAB_UPGRADE_TO" "$WORK/upgrade.log"
+grep -q "kube-apiserver:$LAB_UPGRADE_TO" /etc/kubernetes/manifests/kube-apiserver.yaml || fail "the kube-apiserver manifest does not name $LAB_UPGRADE_TO"
+for p in kubeadm kubelet kubectl; do
+  [[ $(dpkg-query -W -f='${db:Status-Abbrev}${Version}' "$p") == "hi ${LAB_UPGRADE_TO#v}-00" ]] || fail "$p is not held at ${LAB_UPGRADE_TO#v}-00 after the upgrade ($(dpkg-query -W -f='${db:Status-Abbrev}${Version}' "$p"))"
+done
+kubectl get node "$NODE" --no-headers | grep -qw Ready || fail "node not Ready after the upgrade"
+if kubectl get pods -A --no-headers | grep -E 'ErrImagePull|ImagePullBackOff'; then fail "a pod could not get its image after the upgrade"; fi
+curl -sf "http://$IP:$PORT/" | grep -q "hello from the lab" || fail "the workload does not answer after the upgrade"
+./bin/airgap upgrade --bundle "$UP_BUNDLE" >"$WORK/upgrade-again.log" 2>&1 || fail "airgap upgrade again" "$WORK/upgrade-again.log"
+[[ $(grep -c 'done earlier; checked' "$WORK/upgrade-again.log") -ge 6 ]] || fail "a second airgap upgrade redid phases instead of checking them" "$WORK/upgrade-again.log"
+rc=0; ./bin/airgap upgrade plan --bundle "$BUNDLE" >"$WORK/downgrade.out" 2>"$WORK/downgrade.err" || rc=$?
+[[ $rc -ne 0 && $(tail -1 "$WORK/downgrade.err") == "error: refusing: "*"downgrade"* ]] || fail "a plan back to v1.20.2 was not refused as a downgrade in one line" "$WORK/downgrade.err"
+echo "upgrade: $UPGRADE_SECONDS s, NodePort probes failed $PROBES_FAILED of $PROBES_TOTAL" | tee -a "$WORK/upgrade.log"
 ./bin/airgap reset >"$WORK/reset-kill.log" 2>&1 || fail "airgap reset (after the kills)" "$WORK/reset-kill.log"
 KILL_SUMMARY="dpkg journal entries left by the kill: $KILLED_DPKG, packages not fully installed: $KILLED_STATES; images named in containerd after the kill inside the import: $IMPORTED_BEFORE_KILL"
 echo "$KILL_SUMMARY" | tee -a "$WORK/kill-resume.log"
@@ -337,6 +382,8 @@ from our own bundle, built from the lab's mirrors and installed with every upstr
 | airgap install, binary path (bundle without OS packages), all phases | $BIN_SECONDS |
 | airgap install --registry-mirror (airgap serve over TLS on this host; images pulled through the CRI, no import), all phases | $MIRROR_SECONDS |
 | install start to node Ready (through the cni phase) | $READY_SECONDS |
+| airgap build of $LAB_UPGRADE_TO (warm cache, packages and binaries new) | $UP_BUILD_SECONDS |
+| airgap upgrade v1.20.2 → $LAB_UPGRADE_TO on the single node (all phases; NodePort probes every 0.5 s failed: $PROBES_FAILED of $PROBES_TOTAL) | $UPGRADE_SECONDS |
 | airgap install after SIGKILL inside dpkg's unpack and inside ctr import ($KILL_SUMMARY), to done | $RESUME_SECONDS |
 | whole e2e including host preparation | $((SECONDS - T0)) |
 

@@ -20,6 +20,7 @@ internal static class AirgapCli
             InspectCommand.Create(),
             InstallCommand.Create(),
             JoinCommand.Create(),
+            UpgradeCommand.Create(),
             ResetCommand.Create(),
             ClusterCommand.Create(),
             ApiServerProxyCommand.Create(),
