@@ -127,7 +127,7 @@ public sealed partial class DrainPhase : IInstallPhase
             OnOutput = line =>
             {
                 c.Progress.Info("  kubectl: " + line.Text);
-                if (Evicting().Match(line.Text) is { Success: true } m) blocked.Add($"{m.Groups["ns"].Value}/{m.Groups["pod"].Value} ({m.Groups["why"].Value.Trim().TrimEnd('.')})");
+                if (Blocker(line.Text) is { } blocker) blocked.Add(blocker);
             },
         }, ct).ConfigureAwait(false);
         if (r.ExitCode != 0)
@@ -136,7 +136,11 @@ public sealed partial class DrainPhase : IInstallPhase
                                       "; free the PodDisruptionBudget (more replicas, or another node to run them) or raise --drain-timeout, then run airgap upgrade again");
     }
 
-    [GeneratedRegex("""evicting pods/"?(?<pod>[^" ]+)"? -n "?(?<ns>[^" ]+)"?[^:]*: (?<why>.*)""")]
+    /// <summary>The pod and reason from kubectl drain's "error when evicting pods/…" line, or null for any other line.</summary>
+    public static string? Blocker(string line) =>
+        Evicting().Match(line) is { Success: true } m ? $"{m.Groups["ns"].Value}/{m.Groups["pod"].Value} ({m.Groups["why"].Value.Trim().TrimEnd('.')})" : null;
+
+    [GeneratedRegex("""evicting pods/"?(?<pod>[^" ]+)"? -n "?(?<ns>[^" ]+)"?(?: \([^)]*\))?: (?<why>.*)""")]
     private static partial Regex Evicting();
 }
 
