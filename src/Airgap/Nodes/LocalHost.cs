@@ -107,6 +107,9 @@ public sealed class LocalHost : IHost
         try
         {
             Directory.CreateDirectory(directory);
+            // A run killed between write and rename left its temporary copy of this very file: the file is
+            // written whole again now, so the leftover is only litter (in /etc/containerd, /etc/kubernetes…).
+            foreach (var stale in Directory.EnumerateFiles(directory, $".{Path.GetFileName(path)}.*.airgap-tmp")) TryDelete(stale);
             // Created with the final mode (minus umask) so a secret is never readable by others, even briefly.
             var options = new FileStreamOptions
             {

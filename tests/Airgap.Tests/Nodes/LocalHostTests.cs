@@ -32,6 +32,22 @@ public sealed class LocalHostTests : IDisposable
     }
 
     [Fact]
+    public async Task A_write_killed_before_its_rename_leaves_litter_the_next_write_of_that_file_removes()
+    {
+        var target = Path.Combine(dir, "config.toml");
+        var stale = Path.Combine(dir, $".config.toml.{Guid.NewGuid():N}.airgap-tmp");
+        var other = Path.Combine(dir, $".other.toml.{Guid.NewGuid():N}.airgap-tmp");
+        await File.WriteAllTextAsync(stale, "half of a config");
+        await File.WriteAllTextAsync(other, "another file's");
+
+        await host.WriteTextAsync(target, "version = 2\n", HostExtensions.Mode0644, default);
+
+        Assert.Equal("version = 2\n", await File.ReadAllTextAsync(target));
+        Assert.False(File.Exists(stale));
+        Assert.True(File.Exists(other), "only leftovers of the file written are its to remove");
+    }
+
+    [Fact]
     public async Task Feeds_stdin_and_passes_environment()
     {
         var spec = new CommandSpec("sh", "-c", "cat; echo \"$AIRGAP_TEST_VALUE\"")
