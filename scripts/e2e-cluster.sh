@@ -57,6 +57,14 @@ CI=1 "$AIRGAP" build --k8s v1.20.2 --os debian-12 --cni flannel:v0.13.0 \
   --output "$WORK/out" --cache-dir "$WORK/cache" >"$WORK/build.log" 2>&1 || fail "airgap build" "$WORK/build.log"
 BUILD_SECONDS=$((SECONDS - BUILD_START))
 BUNDLE=$WORK/out/airgap-k8s-v1.20.2-linux-amd64.tar
+# The release the cluster is upgraded to later, built the same way.
+CI=1 "$AIRGAP" build --k8s "$LAB_UPGRADE_TO" --os debian-12 --cni flannel:v0.13.0 \
+  --flannel-manifest "$LAB_FLANNEL_MANIFEST_URL" --flannel-manifest-sha256 526baa6f631ce5cb452117f49207350db60612dfcce9e475fe5f94075e98fd4b \
+  --mirror "quay.io=$LAB_REGISTRY" --image-repository "$LAB_IMAGE_REPOSITORY" --image "$LAB_WORKLOAD_IMAGE" \
+  --k8s-repo "$LAB_APT_URL" --k8s-repo-key "$LAB_APT_KEY" --os-mirror "$OS_MIRROR" \
+  --binaries-url "$LAB_DL_URL" --github-mirror "$LAB_GITHUB_MIRROR" \
+  --output "$WORK/up-out" --cache-dir "$WORK/cache" >"$WORK/build-up.log" 2>&1 || fail "airgap build $LAB_UPGRADE_TO" "$WORK/build-up.log"
+UP_BUNDLE=$WORK/up-out/airgap-k8s-$LAB_UPGRADE_TO-linux-amd64.tar
 "$KIT/upstream.sh" stop >/dev/null 2>&1
 rm -rf "$WORK/cache"
 
@@ -243,6 +251,98 @@ for n in node2 node3 node4; do grep -q "^$n: joined earlier; Ready" "$WORK/add.l
 k get node node5 --no-headers | grep -qw Ready || fail "node5 is not Ready"
 "$KIT/nodes.sh" mem >"$WORK/mem.txt" 2>&1 || true
 
+step "airgap cluster upgrade to $LAB_UPGRADE_TO: rolling over 3 control planes and 2 workers, a PDB-guarded workload probed throughout, the jump host killed once"
+UPGRADE_START=$SECONDS
+sed "s#^bundle: .*#bundle: $UP_BUNDLE#" "$WORK/cluster.yaml" >"$WORK/cluster-up.yaml"
+# A node that cannot be reached is named, and nothing starts.
+sed "s/address: $N4}/address: 10.90.0.99}/" "$WORK/cluster-up.yaml" >"$WORK/cluster-up-unreach.yaml"
+rc=0; "$AIRGAP" cluster upgrade apply -f "$WORK/cluster-up-unreach.yaml" >"$WORK/up-unreach.out" 2>"$WORK/up-unreach.err" || rc=$?
+[[ $rc -ne 0 && $(grep -c '^error: ' "$WORK/up-unreach.err") -eq 1 ]] || fail "an upgrade with node4 unreachable was not refused in one line" "$WORK/up-unreach.err"
+grep '^error: ' "$WORK/up-unreach.err" | grep -q 'node4: cannot log in' || fail "the refusal does not name node4" "$WORK/up-unreach.err"
+[[ $(k get nodes -o jsonpath='{.items[*].status.nodeInfo.kubeletVersion}' | tr ' ' '\n' | sort -u) == v1.20.2 ]] || fail "a refused upgrade changed a node"
+# The lab's upgrade selftest's workload: 2 replicas spread over nodes, a readiness probe, a PDB of minAvailable 1.
+k apply -f - >/dev/null <<YAML || fail "the PDB workload"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: guarded}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: guarded}}
+  template:
+    metadata: {labels: {app: guarded}}
+    spec:
+      tolerations: [{key: node-role.kubernetes.io/master, effect: NoSchedule}, {key: node-role.kubernetes.io/control-plane, effect: NoSchedule}]
+      affinity:
+        podAntiAffinity:
+          preferredDuringSchedulingIgnoredDuringExecution:
+          - weight: 100
+            podAffinityTerm: {topologyKey: kubernetes.io/hostname, labelSelector: {matchLabels: {app: guarded}}}
+      containers:
+      - name: web
+        image: $LAB_WORKLOAD_IMAGE
+        imagePullPolicy: Never
+        readinessProbe: {httpGet: {path: /, port: 80}, periodSeconds: 1}
+---
+apiVersion: policy/v1beta1
+kind: PodDisruptionBudget
+metadata: {name: guarded}
+spec:
+  minAvailable: 1
+  selector: {matchLabels: {app: guarded}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: guarded}
+spec:
+  type: NodePort
+  selector: {app: guarded}
+  ports: [{port: 80}]
+YAML
+k rollout status deployment/guarded --timeout=180s >/dev/null || fail "the PDB workload did not roll out"
+GPORT=$(k get svc guarded -o jsonpath='{.spec.ports[0].nodePort}')
+"$AIRGAP" cluster upgrade plan -f "$WORK/cluster-up.yaml" >"$WORK/up-plan.txt" 2>"$WORK/up-plan.log" || fail "cluster upgrade plan" "$WORK/up-plan.log"
+grep -q "upgrade v1.20.2 → $LAB_UPGRADE_TO (patch)" "$WORK/up-plan.txt" || fail "the plan does not say v1.20.2 → $LAB_UPGRADE_TO" "$WORK/up-plan.txt"
+( ok=0 failed=0 i=0; nodes=($N1 $N2 $N3 $N4 $N5)
+  while [[ ! -e $WORK/upgrade.done ]]; do
+    ip=${nodes[$((i % 5))]}; i=$((i + 1))
+    if curl -sf -m 2 "http://$ip:$GPORT/" | grep -q "hello from the lab"; then ok=$((ok + 1)); else failed=$((failed + 1)); echo "$(date +%T) $ip" >>"$WORK/probe-failures"; fi
+    echo "$failed $((ok + failed))" >"$WORK/probes"; sleep 0.5
+  done ) &
+PROBE_PID=$!
+# The jump host's airgap killed (SIGKILL) while node2, the second control plane, is in its kubeadm upgrade.
+"$AIRGAP" cluster upgrade apply -f "$WORK/cluster-up.yaml" >"$WORK/up-cut.out" 2>"$WORK/up-cut.log" & up=$!
+for _ in $(seq 1200); do grep -q '^node2: \[kubeadm\]' "$WORK/up-cut.log" && break; kill -0 "$up" 2>/dev/null || break; sleep 0.5; done
+grep -q '^node2: \[kubeadm\]' "$WORK/up-cut.log" || { touch "$WORK/upgrade.done"; fail "the upgrade never reached node2's kubeadm phase" "$WORK/up-cut.log"; }
+sleep 3
+kill -9 "$up" 2>/dev/null || true; wait "$up" 2>/dev/null || true
+"$AIRGAP" cluster upgrade apply -f "$WORK/cluster-up.yaml" -o json >"$WORK/up.json" 2>"$WORK/up.log" || { touch "$WORK/upgrade.done"; fail "cluster upgrade apply after the kill" "$WORK/up.log"; }
+touch "$WORK/upgrade.done"; wait "$PROBE_PID" 2>/dev/null || true
+read -r PROBES_FAILED PROBES_TOTAL <"$WORK/probes"
+UPGRADE_SECONDS=$((SECONDS - UPGRADE_START))
+# Nothing done twice: node1 finished before the kill, so the re-run only checks it.
+grep -q '^node1: \[kubeadm\] done earlier; checked' "$WORK/up.log" || fail "the re-run did not just check node1" "$WORK/up.log"
+if grep -q '^node1:   kubeadm: ' "$WORK/up.log"; then fail "the re-run ran kubeadm on node1 again" "$WORK/up.log"; fi
+for n in node1 node2 node3 node4 node5; do
+  [[ $(k get node "$n" -o jsonpath='{.status.nodeInfo.kubeletVersion}') == "$LAB_UPGRADE_TO" ]] || fail "$n is not at $LAB_UPGRADE_TO" "$WORK/up.log"
+  [[ -z $(k get node "$n" -o jsonpath='{.spec.unschedulable}') ]] || fail "$n was left cordoned" "$WORK/up.log"
+done
+[[ $(k version -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["serverVersion"]["gitVersion"])') == "$LAB_UPGRADE_TO" ]] || fail "the API server is not $LAB_UPGRADE_TO"
+for ip in $N1 $N2 $N3 $N4 $N5; do
+  held=$(on "$ip" "dpkg-query -W -f='\${db:Status-Abbrev}\${Version} ' kubeadm kubelet kubectl")
+  [[ $held == "hi ${LAB_UPGRADE_TO#v}-00 hi ${LAB_UPGRADE_TO#v}-00 hi ${LAB_UPGRADE_TO#v}-00 " ]] || fail "$ip: kubeadm, kubelet, kubectl not held at ${LAB_UPGRADE_TO#v}-00 ($held)"
+done
+for cp in $N1 $N2 $N3; do on "$cp" grep -q "kube-apiserver:$LAB_UPGRADE_TO" /etc/kubernetes/manifests/kube-apiserver.yaml || fail "$cp's API server manifest is not $LAB_UPGRADE_TO"; done
+if k get pods -A --no-headers | grep -E 'ErrImagePull|ImagePullBackOff'; then fail "a pod could not get its image after the upgrade"; fi
+"$AIRGAP" cluster status -f "$WORK/cluster-up.yaml" >"$WORK/status-up.txt" 2>&1 || fail "cluster status after the upgrade" "$WORK/status-up.txt"
+grep -q "airgap-k8s-$LAB_UPGRADE_TO-linux-amd64.tar (Kubernetes $LAB_UPGRADE_TO)" "$WORK/status-up.txt" || fail "cluster status does not show the new bundle" "$WORK/status-up.txt"
+[[ $(grep -cE " $LAB_UPGRADE_TO +Ready" "$WORK/status-up.txt") -eq 5 ]] || fail "cluster status does not show 5 nodes Ready at $LAB_UPGRADE_TO" "$WORK/status-up.txt"
+"$AIRGAP" cluster deploy -f "$WORK/cluster-up.yaml" --kubeconfig "$KUBECONFIG_FILE" >"$WORK/deploy-up.out" 2>"$WORK/deploy-up.log" || fail "cluster deploy after the upgrade (a converged cluster)" "$WORK/deploy-up.log"
+grep -q "^node1: upgraded earlier to $LAB_UPGRADE_TO; Ready" "$WORK/deploy-up.log" || fail "deploy after the upgrade did not recognise node1 as upgraded" "$WORK/deploy-up.log"
+rc=0; "$AIRGAP" cluster upgrade plan -f "$WORK/cluster.yaml" >"$WORK/down.out" 2>"$WORK/down.err" || rc=$?
+[[ $rc -ne 0 && $(tail -1 "$WORK/down.err") == "error: refusing: "*"downgrade"* ]] || fail "a plan back to v1.20.2 was not refused as a downgrade in one line" "$WORK/down.err"
+NODE_TIMES=$(grep -oE '^node[0-9]: at v[0-9.]+, Ready, uncordoned \([0-9]+ s\)' "$WORK/up.log" | sed -E 's/^(node[0-9]): .*\(([0-9]+) s\)/\1 \2 s/' | paste -sd, - | sed 's/,/, /g')
+echo "cluster upgrade: $UPGRADE_SECONDS s (with the kill and the re-run); NodePort probes failed $PROBES_FAILED of $PROBES_TOTAL; per node after the kill: $NODE_TIMES"
+
 step "cluster reset: every node clean"
 "$AIRGAP" cluster reset -f "$WORK/cluster.yaml" >"$WORK/reset.out" 2>"$WORK/reset.log" || fail "cluster reset" "$WORK/reset.log"
 for n in $N1 $N2 $N3 $N4 $N5; do
@@ -278,6 +378,9 @@ Measured by \`make e2e-cluster\` on this machine (2 cores), $(date -u +%Y-%m-%d)
 | deploy again (nothing to do: checks only) | ${RERUN_SECONDS} s |
 | HA: node2 off, API + new Deployment, node2 back Ready with etcd | ${HA_SECONDS} s |
 | add node5 (only it joins; its kubeadm killed once mid-join, then resumed) | ${ADD_SECONDS} s |
+| airgap cluster upgrade v1.20.2 → ${LAB_UPGRADE_TO}, 3 control planes + 2 workers, rolling (the jump host's airgap SIGKILLed in node2's kubeadm phase, then apply again), with refusals, plan and checks | ${UPGRADE_SECONDS} s |
+| NodePort probes of a 2-replica PDB-guarded workload every 0.5 s (round robin over the 5 nodes) during the upgrade, failed / total | ${PROBES_FAILED} / ${PROBES_TOTAL} |
+| per node in the run after the kill (kubeadm, drain, kubelet, Ready, uncordon; node1 only checked) | ${NODE_TIMES} |
 | whole e2e-cluster | ${TOTAL} s |
 
 Deploy phases (the first deploy):

@@ -325,7 +325,7 @@ IP=$(kubectl get node "$NODE" -o jsonpath='{.status.addresses[?(@.type=="Interna
   done ) &
 PROBE_PID=$!
 T_UPGRADE=$SECONDS
-./bin/airgap upgrade --bundle "$UP_BUNDLE" >"$WORK/upgrade.log" 2>&1 || { touch "$WORK/upgrade.done"; fail "airgap upgrade" "$WORK/upgrade.log"; }
+./bin/airgap upgrade apply --bundle "$UP_BUNDLE" >"$WORK/upgrade.log" 2>&1 || { touch "$WORK/upgrade.done"; fail "airgap upgrade apply" "$WORK/upgrade.log"; }
 UPGRADE_SECONDS=$((SECONDS - T_UPGRADE))
 touch "$WORK/upgrade.done"; wait "$PROBE_PID" 2>/dev/null || true
 read -r PROBES_FAILED PROBES_TOTAL <"$WORK/probes"
@@ -338,7 +338,7 @@ done
 kubectl get node "$NODE" --no-headers | grep -qw Ready || fail "node not Ready after the upgrade"
 if kubectl get pods -A --no-headers | grep -E 'ErrImagePull|ImagePullBackOff'; then fail "a pod could not get its image after the upgrade"; fi
 curl -sf "http://$IP:$PORT/" | grep -q "hello from the lab" || fail "the workload does not answer after the upgrade"
-./bin/airgap upgrade --bundle "$UP_BUNDLE" >"$WORK/upgrade-again.log" 2>&1 || fail "airgap upgrade again" "$WORK/upgrade-again.log"
+./bin/airgap upgrade apply --bundle "$UP_BUNDLE" >"$WORK/upgrade-again.log" 2>&1 || fail "airgap upgrade again" "$WORK/upgrade-again.log"
 [[ $(grep -c 'done earlier; checked' "$WORK/upgrade-again.log") -ge 6 ]] || fail "a second airgap upgrade redid phases instead of checking them" "$WORK/upgrade-again.log"
 rc=0; ./bin/airgap upgrade plan --bundle "$BUNDLE" >"$WORK/downgrade.out" 2>"$WORK/downgrade.err" || rc=$?
 [[ $rc -ne 0 && $(tail -1 "$WORK/downgrade.err") == "error: refusing: "*"downgrade"* ]] || fail "a plan back to v1.20.2 was not refused as a downgrade in one line" "$WORK/downgrade.err"

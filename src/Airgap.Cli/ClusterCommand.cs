@@ -12,6 +12,7 @@ internal static class ClusterCommand
         command.Subcommands.Add(InitConfig());
         command.Subcommands.Add(Deploy());
         command.Subcommands.Add(Status());
+        command.Subcommands.Add(Upgrade());
         command.Subcommands.Add(Reset());
         return command;
     }
@@ -92,6 +93,63 @@ internal static class ClusterCommand
                 Console.WriteLine($"{n.Name,-12} {n.Role,-14} {n.Address,-16} {n.Journal,-22} {n.Kubelet ?? "-",-10} {n.Unreachable ?? n.Ready ?? "not registered"}");
             return nodes.Any(n => n.Unreachable is not null) ? 1 : 0;
         }));
+        return command;
+    }
+
+    private static Command Upgrade()
+    {
+        var command = new Command("upgrade", "Move the whole cluster to cluster.yaml's bundle (point bundle: at the new one), rolling, offline: " +
+                                             "plan shows each node's step or refuses; apply does it.");
+        var file = FileOption();
+        var acceptNew = AcceptNewHostKeysOption();
+        var format = AirgapCli.FormatOption();
+        var plan = new Command("plan", "Read the running cluster over SSH and print what upgrading to cluster.yaml's bundle changes on each node, " +
+                                       "or refuse in one line naming the rule (a skipped minor, a downgrade, another arch or OS).") { file, acceptNew, format };
+        plan.SetAction((result, ct) => AirgapCli.Guard(async () =>
+        {
+            var config = ClusterConfig.Load(result.GetValue(file)!);
+            using var context = await ClusterWorkflows.OpenAsync(config, new LineProgress(Console.Error), new ClusterRunOptions { AcceptNewHostKeys = result.GetValue(acceptNew) }, ct);
+            await new Airgap.Clusters.Phases.ConnectPhase().RunAsync(context, new Airgap.Nodes.Phases.PhaseAttempt(false), ct);
+            var upgrade = await Airgap.Upgrades.Phases.ClusterUpgradePlanPhase.PlanAsync(context, ct);
+            if (result.GetValue(format) == OutputFormat.Json) JsonOutput.Write(new { cluster = config.Name, bundle = config.BundlePath, plan = upgrade });
+            else foreach (var line in Airgap.Upgrades.Phases.ClusterUpgradePlanPhase.Lines(upgrade)) Console.WriteLine(line);
+            return 0;
+        }));
+
+        var applyFile = FileOption();
+        var applyAcceptNew = AcceptNewHostKeysOption();
+        var applyFormat = AirgapCli.FormatOption();
+        var batch = new Option<int>("--batch-size") { Description = "workers upgraded (and drained) at once; control planes always go one at a time", DefaultValueFactory = _ => 1 };
+        var drainTimeout = new Option<string>("--drain-timeout") { Description = "how long each drain may wait for PodDisruptionBudgets, e.g. 300s or 10m", DefaultValueFactory = _ => "5m" };
+        var apply = new Command("apply", PhaseHelp.Describe(
+            "Upgrade every node to cluster.yaml's bundle in kubeadm's order: the bundle shipped to each node and its images loaded before anything restarts, " +
+            "then the first control plane (kubeadm upgrade apply), the other control planes one at a time, the workers in batches — each drained, " +
+            "upgraded, Ready, uncordoned. Stopped anywhere, run it again: what a node finished is checked, not redone.",
+            ClusterWorkflows.Upgrade, usage: null)) { applyFile, applyAcceptNew, batch, drainTimeout, applyFormat };
+        apply.SetAction((result, ct) => AirgapCli.Guard(async () =>
+        {
+            var config = ClusterConfig.Load(result.GetValue(applyFile)!);
+            if (result.GetValue(batch) < 1) throw new AirgapException($"--batch-size {result.GetValue(batch)} must be 1 or more");
+            var timeout = UpgradeCommand.Duration("--drain-timeout", result.GetValue(drainTimeout)!);
+            var json = result.GetValue(applyFormat) == OutputFormat.Json;
+            var reports = await LiveProgress.RunAsync(json, async progress =>
+            {
+                using var context = await ClusterWorkflows.OpenAsync(config, progress, new ClusterRunOptions { AcceptNewHostKeys = result.GetValue(applyAcceptNew) }, ct);
+                context.UpgradeBatchSize = result.GetValue(batch);
+                context.DrainTimeout = timeout;
+                return await ClusterWorkflows.RunAsync(ClusterWorkflows.Upgrade, context, ct);
+            });
+            if (json)
+            {
+                JsonOutput.Write(new { cluster = config.Name, bundle = config.BundlePath, phases = reports });
+                return 0;
+            }
+            foreach (var r in reports) Console.WriteLine($"{r.Phase,-15} {r.Outcome,-22} {r.Seconds,6:0.0} s");
+            Console.WriteLine($"cluster {config.Name} upgraded to the bundle {Path.GetFileName(config.BundlePath)}");
+            return 0;
+        }));
+        command.Subcommands.Add(plan);
+        command.Subcommands.Add(apply);
         return command;
     }
 

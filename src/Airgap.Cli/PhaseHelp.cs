@@ -26,7 +26,7 @@ internal static class PhaseHelp
         var command = new Command(verb, Describe(summary, workflow, Selectable(verb)));
         var all = flags(command, true);
         command.SetAction((result, ct) => AirgapCli.Guard(() => run(all, result, null, ct)));
-        var phase = new Command("phase", $"Run one {verb} phase on its own (its prerequisites are checked; it is journaled), as kubeadm {(verb == "install" ? "init" : verb)} phase does.");
+        var phase = new Command("phase", $"Run one {verb} phase on its own (its prerequisites are checked; it is journaled), as kubeadm's phases do ({verb switch { "install" => "kubeadm init phase", "join" => "kubeadm join phase", _ => "kubeadm upgrade node phase" }}).");
         foreach (var p in workflow.Phases)
         {
             var sub = new Command(p.Name, p.Description);

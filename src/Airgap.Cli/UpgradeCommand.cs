@@ -10,11 +10,13 @@ internal static class UpgradeCommand
 {
     public static Command Create()
     {
-        var command = PhaseHelp.WithPhases("upgrade",
-            "Move this node of a running cluster to a newer bundle, version-locked, offline: images first, then kubeadm upgrade apply " +
-            "(first control plane) or upgrade node, drain, kubelet and kubectl, uncordon. Run it on each node in kubeadm's order; " +
-            "`airgap upgrade plan` shows the order and refuses what the version skew policy forbids.",
+        var command = new Command("upgrade", "Move this node of a running cluster to a newer bundle, version-locked, offline (a whole cluster from cluster.yaml: airgap cluster upgrade).");
+        var apply = PhaseHelp.WithPhases("apply",
+            "Upgrade this node to the bundle: images first, then kubeadm upgrade apply (first control plane) or upgrade node, drain, " +
+            "kubelet and kubectl, uncordon. Run it on each node in kubeadm's order; `airgap upgrade plan` shows the order and refuses " +
+            "what the version skew policy forbids. Stopped anywhere, run it again: finished phases are checked, not redone.",
             NodeWorkflows.Upgrade, (c, withSkipPhases) => new UpgradeFlags(c, withSkipPhases), RunAsync);
+        command.Subcommands.Add(apply);
         var plan = new Command("plan", "Read the running cluster and the bundle; print what the upgrade would change on each node, or refuse in one line naming the rule (a skipped minor, a downgrade, another arch or OS).");
         var flags = new UpgradeFlags(plan, withSkipPhases: false);
         plan.SetAction((result, ct) => AirgapCli.Guard(async () =>
@@ -39,7 +41,12 @@ internal static class UpgradeCommand
         if (!request.DryRun && Environment.UserName != "root") throw new AirgapException("airgap upgrade changes the node (packages, kubeadm, the kubelet): run it as root");
         var json = flags.Json(result);
         IHost host = request.DryRun ? new DryRunHost(new LocalHost()) { Planned = action => Console.Error.WriteLine($"  plan: {action.Text}") } : new RecordingHost(new LocalHost());
-        var reports = await LiveProgress.RunAsync(json: true, progress => new NodeUpgrader(host, progress).UpgradeAsync(request, only, ct));
+        var reports = await LiveProgress.RunAsync(json: true, async progress =>
+        {
+            using var held = request.DryRun ? null
+                : await NodeLock.AcquireAsync(Path.Combine(request.StateDirectory, "upgrade.lock"), "airgap upgrade", TimeSpan.FromMinutes(30), progress, ct);
+            return await new NodeUpgrader(host, progress).UpgradeAsync(request, only, ct);
+        });
         if (json)
         {
             JsonOutput.Write(new
@@ -54,6 +61,16 @@ internal static class UpgradeCommand
         foreach (var r in reports) Console.WriteLine($"{r.Phase,-10} {r.Outcome,-22} {r.Seconds,6:0.0} s{(r.Detail is null ? "" : "  " + r.Detail)}");
         if (!request.DryRun && only is null) Console.WriteLine($"upgraded to {request.Options.KubernetesVersion}: kubectl get nodes");
         return 0;
+    }
+
+    internal static TimeSpan Duration(string option, string text)
+    {
+        var t = text.Trim();
+        var unit = t.Length > 0 && char.IsLetter(t[^1]) ? t[^1] : 's';
+        var number = char.IsLetter(t.Length > 0 ? t[^1] : '0') ? t[..^1] : t;
+        if (!int.TryParse(number, out var n) || n <= 0 || unit is not ('s' or 'm' or 'h'))
+            throw new AirgapException($"{option} {text} is not a duration; write it as 300s, 10m or 1h");
+        return unit switch { 'm' => TimeSpan.FromMinutes(n), 'h' => TimeSpan.FromHours(n), _ => TimeSpan.FromSeconds(n) };
     }
 
     private sealed class UpgradeFlags
@@ -97,14 +114,5 @@ internal static class UpgradeCommand
             };
         }
 
-        private static TimeSpan Duration(string option, string text)
-        {
-            var t = text.Trim();
-            var unit = t.Length > 0 && char.IsLetter(t[^1]) ? t[^1] : 's';
-            var number = char.IsLetter(t.Length > 0 ? t[^1] : '0') ? t[..^1] : t;
-            if (!int.TryParse(number, out var n) || n <= 0 || unit is not ('s' or 'm' or 'h'))
-                throw new AirgapException($"{option} {text} is not a duration; write it as 300s, 10m or 1h");
-            return unit switch { 'm' => TimeSpan.FromMinutes(n), 'h' => TimeSpan.FromHours(n), _ => TimeSpan.FromSeconds(n) };
-        }
     }
 }

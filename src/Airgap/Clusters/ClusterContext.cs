@@ -39,6 +39,15 @@ public sealed class ClusterContext(ClusterConfig config, BundleDocument document
 
     public TimeSpan ReadyTimeout { get; init; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>Upgrade: workers upgraded at once (drained together); control planes always go one at a time.</summary>
+    public int UpgradeBatchSize { get; set; } = 1;
+
+    /// <summary>Upgrade: how long a drain may wait for PodDisruptionBudgets.</summary>
+    public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Upgrade: the plan the plan phase made and printed, which later phases follow.</summary>
+    public Upgrades.UpgradePlan? UpgradePlan { get; set; }
+
     /// <summary>Join tokens and certificate keys for this run, made only when a node needs them.</summary>
     public JoinCredentials Credentials => credentials ??= new JoinCredentials(this);
 

@@ -18,6 +18,16 @@ public static class ClusterWorkflows
         new ControlPlanesPhase(), new SettlePhase(), new WorkersPhase(), new ClusterKubeconfigPhase(), new ReadyPhase(),
     ]);
 
+    /// <summary>
+    /// `airgap cluster upgrade apply`: the cluster to cluster.yaml's (new) bundle, rolling, offline. Not journaled
+    /// here either: each node's upgrade journal and the API server's versions say what is left.
+    /// </summary>
+    public static NodeWorkflow<IPhase<ClusterContext>> Upgrade { get; } = new("cluster upgrade",
+    [
+        new ConnectPhase(), new Upgrades.Phases.ClusterUpgradePlanPhase(), new DistributePhase(), new Upgrades.Phases.ClusterUpgradeImagesPhase(),
+        new Upgrades.Phases.ClusterUpgradeNodesPhase(), new ReadyPhase(),
+    ]);
+
     public static NodeWorkflow<IPhase<ClusterContext>> Reset { get; } = new("cluster reset",
     [
         new ConnectPhase(), new ClusterResetPhase(),

@@ -1,6 +1,5 @@
 using Airgap.Releases;
 using Airgap.Upgrades;
-using Airgap.Upgrades.Phases;
 
 namespace Airgap.Tests.Upgrades;
 
@@ -36,5 +35,5 @@ public sealed class NodeUpgradeTextTests
                 "default/web-6d4cf56db6-7x2lq (Cannot evict pod as it would violate the pod's disruption budget)")]
     [InlineData("""evicting pod default/web-6d4cf56db6-7x2lq""", null)]
     [InlineData("""error when evicting pods/web-1 -n shop: global timeout reached: 5m0s""", "shop/web-1 (global timeout reached: 5m0s)")]
-    public void A_drain_names_the_pod_that_blocks_it_and_why(string line, string? expected) => Assert.Equal(expected, DrainPhase.Blocker(line));
+    public void A_drain_names_the_pod_that_blocks_it_and_why(string line, string? expected) => Assert.Equal(expected, Drain.Blocker(line));
 }

@@ -50,18 +50,26 @@ public sealed class UpgradeKubeadmPhase : IInstallPhase
             c.Progress.Info($"  would run kubeadm upgrade apply {c.Version} -y on the first control plane, kubeadm upgrade node elsewhere");
             return;
         }
-        var view = await NodeUpgradeProbe.ReadAsync(c, ct).ConfigureAwait(false);
-        var self = view.Self;
-        var own = NodeUpgradeProbe.TagVersion(view.ApiServerImage);
-        var spec = self.Role == UpgradeNodeRole.ControlPlane && own is not null && own >= c.Version && !attempt.ResumesUnfinished
-            ? null
-            : self.Role == UpgradeNodeRole.ControlPlane && !view.Cluster.Nodes.Any(n => n.Name != self.Name && n.ApiServer is { } v && v >= c.Version)
-                ? new CommandSpec(kubeadm, ["upgrade", "apply", c.Version.ToString(), "-y", .. IgnoredPreflight(c)])
-                : new CommandSpec(kubeadm, ["upgrade", "node", .. IgnoredPreflight(c)]);
-        if (spec is null)
+        CommandSpec? spec;
+        if (!await c.Host.FileExistsAsync(NodeUpgradeProbe.ApiServerManifest, ct).ConfigureAwait(false))
         {
-            c.Progress.Info($"  this control plane already runs {own}: kubeadm has nothing to upgrade");
-            return;
+            // A worker: no API server to upgrade, and no admin kubeconfig to read the cluster with.
+            spec = new CommandSpec(kubeadm, ["upgrade", "node", .. IgnoredPreflight(c)]);
+        }
+        else
+        {
+            var view = await NodeUpgradeProbe.ReadAsync(c, ct).ConfigureAwait(false);
+            var own = NodeUpgradeProbe.TagVersion(view.ApiServerImage);
+            var applied = view.Cluster.Nodes.Any(n => n.Name != view.Node && n.ApiServer is { } v && v >= c.Version);
+            spec = own is not null && own >= c.Version && !attempt.ResumesUnfinished ? null
+                : applied ? new CommandSpec(kubeadm, ["upgrade", "node", .. IgnoredPreflight(c)])
+                // The first control plane to move: kubeadm upgrade apply upgrades the cluster's configuration and add-ons too.
+                : new CommandSpec(kubeadm, ["upgrade", "apply", c.Version.ToString(), "-y", .. IgnoredPreflight(c)]);
+            if (spec is null)
+            {
+                c.Progress.Info($"  this control plane already runs {own}: kubeadm has nothing to upgrade");
+                return;
+            }
         }
         // kubeadm pre-pulls the new images through the CRI: the images phase put them there, so nothing is fetched.
         await c.Host.RunCheckedAsync(spec with
@@ -94,7 +102,7 @@ public sealed class UpgradeKubeadmPhase : IInstallPhase
 /// timeout and the pods that blocked it named. A single-node cluster is not drained: its pods have
 /// nowhere to go, and they keep running through the kubelet's restart.
 /// </summary>
-public sealed partial class DrainPhase : IInstallPhase
+public sealed class DrainPhase : IInstallPhase
 {
     public string Name => "drain";
     public string Description => "cordon and drain this node (PodDisruptionBudgets respected, with a timeout naming what blocks); a single-node cluster is not drained";
@@ -117,31 +125,9 @@ public sealed partial class DrainPhase : IInstallPhase
             c.Progress.Info($"  {view.Node}'s kubelet already runs {view.Self.Kubelet}: not drained");
             return;
         }
-        // --delete-local-data became --delete-emptydir-data in kubectl 1.20.
-        var emptyDir = view.Self.Kubectl is { } k && k < KubernetesVersion.Create(1, 20, 0) ? "--delete-local-data" : "--delete-emptydir-data";
-        var timeout = c.Request.DrainTimeout;
-        var blocked = new List<string>();
-        var r = await c.Host.RunAsync(await c.KubectlAsync(ct, "drain", view.Node, "--ignore-daemonsets", emptyDir, $"--timeout={(int)timeout.TotalSeconds}s").ConfigureAwait(false) with
-        {
-            Timeout = timeout + TimeSpan.FromMinutes(1),
-            OnOutput = line =>
-            {
-                c.Progress.Info("  kubectl: " + line.Text);
-                if (Blocker(line.Text) is { } blocker) blocked.Add(blocker);
-            },
-        }, ct).ConfigureAwait(false);
-        if (r.ExitCode != 0)
-            throw new AirgapException($"{view.Node} could not be drained within {timeout.TotalSeconds:0} s" +
-                                      (blocked.Count > 0 ? $": {string.Join("; ", blocked.Distinct().TakeLast(3))}" : $": {r.StderrTail.LastOrDefault(l => l.Length > 0) ?? $"kubectl exited {r.ExitCode}"}") +
-                                      "; free the PodDisruptionBudget (more replicas, or another node to run them) or raise --drain-timeout, then run airgap upgrade again");
+        var kubectl = await c.KubectlAsync(ct, Drain.Arguments(view.Node, view.Self.Kubectl, c.Request.DrainTimeout)).ConfigureAwait(false);
+        await Drain.RunAsync(c.Host, kubectl, view.Node, c.Request.DrainTimeout, c.Progress.Info, ct).ConfigureAwait(false);
     }
-
-    /// <summary>The pod and reason from kubectl drain's "error when evicting pods/…" line, or null for any other line.</summary>
-    public static string? Blocker(string line) =>
-        Evicting().Match(line) is { Success: true } m ? $"{m.Groups["ns"].Value}/{m.Groups["pod"].Value} ({m.Groups["why"].Value.Trim().TrimEnd('.')})" : null;
-
-    [GeneratedRegex("""evicting pods/"?(?<pod>[^" ]+)"? -n "?(?<ns>[^" ]+)"?(?: \([^)]*\))?: (?<why>.*)""")]
-    private static partial Regex Evicting();
 }
 
 /// <summary>kubelet and kubectl (and the bundle's other packages) at the bundle's version, held; the sandbox image if it changed; the kubelet restarted.</summary>

@@ -1,0 +1,128 @@
+using Airgap.Clusters;
+using Airgap.Nodes;
+using Airgap.Nodes.Phases;
+using Airgap.Releases;
+
+namespace Airgap.Upgrades.Phases;
+
+/// <summary>The running cluster read over SSH, the skew rules applied to cluster.yaml's bundle, and each node's step printed; a refusal stops everything before it starts.</summary>
+public sealed class ClusterUpgradePlanPhase : IPhase<ClusterContext>
+{
+    public string Name => "plan";
+    public string Description => "read the running cluster (API server, and each node over SSH), check the version skew rules against cluster.yaml's bundle, print each node's step";
+
+    public async Task RunAsync(ClusterContext c, PhaseAttempt attempt, CancellationToken ct)
+    {
+        var plan = await PlanAsync(c, ct).ConfigureAwait(false);
+        foreach (var line in Lines(plan)) c.Progress.Info("  " + line);
+        c.UpgradePlan = plan;
+    }
+
+    public static async Task<UpgradePlan> PlanAsync(ClusterContext c, CancellationToken ct)
+    {
+        var state = await ClusterUpgradeProbe.ReadAsync(c, ct).ConfigureAwait(false);
+        var version = KubernetesVersion.Parse(c.Document.Kubernetes);
+        var bundle = new UpgradeBundle(version, c.Document.Arch, c.Document.Packages.Select(p => p.Os).Distinct().ToList(), BinaryInstaller.Covers(c.Document))
+        {
+            Images = c.Document.Images.Select(i => i.Name).ToList(),
+        };
+        var decision = UpgradePlanner.Plan(state, [bundle], ReleaseTable.Current);
+        if (decision.Refusal is { } refusal) throw new AirgapException(refusal.Message);
+        var plan = decision.Plan!;
+        if (plan.Config.MigrateFirst)
+            throw new AirgapException($"refusing: the kubeadm config on this cluster is {plan.Config.From.ToApiVersion()}, which kubeadm {plan.To} no longer reads; upgrade through the minors between one at a time");
+        return plan;
+    }
+
+    public static IEnumerable<string> Lines(UpgradePlan plan)
+    {
+        yield return $"upgrade {plan.From} → {plan.To} ({plan.Kind.ToString().ToLowerInvariant()})";
+        foreach (var step in plan.Steps)
+            yield return $"  {step.Order}. {step.Node}: {NodeUpgradePlanning.Describe(step.Action)}; {string.Join(", ", step.Changes)} ({step.Source})";
+        if (plan.NothingToDo) yield return $"  every node runs {plan.To}: nothing to do but check";
+        if (plan.Images.Added.Count > 0) yield return $"  images added: {string.Join(", ", plan.Images.Added)}";
+        if (plan.Images.Registry is { } registry) yield return $"  kubeadm's registry moves from {registry.From} to {registry.To}";
+        if (plan.Images.SandboxChanges) yield return $"  containerd's sandbox image moves from {plan.Images.SandboxFrom} to {plan.Images.SandboxTo}";
+        if (plan.Config.Changes) yield return $"  kubeadm config API {plan.Config.From.ToApiVersion()} → {plan.Config.To.ToApiVersion()}";
+        foreach (var note in plan.Notes) yield return "  " + note;
+    }
+}
+
+/// <summary>Every node imports the new bundle's images (only those it lacks) before anything anywhere restarts.</summary>
+public sealed class ClusterUpgradeImagesPhase : IPhase<ClusterContext>
+{
+    public string Name => "images";
+    public string Description => "on every node in parallel: verify the new bundle and import the images its runtime lacks, before anything restarts";
+
+    public Task RunAsync(ClusterContext c, PhaseAttempt attempt, CancellationToken ct) =>
+        c.ForEachAsync(c.Config.Nodes, host => c.RunAirgapAsync(host, NodeArgs(c, "plan", "kubeadm", "drain", "kubelet", "uncordon"), ct), ct);
+
+    /// <summary>`airgap upgrade apply` on a node with the given phases skipped: the jump host plans, drains and uncordons for the cluster.</summary>
+    internal static string[] NodeArgs(ClusterContext c, params string[] skipped) =>
+        ["upgrade", "apply", "--bundle", c.RemoteBundle, "--drain-timeout", $"{(int)c.DrainTimeout.TotalSeconds}s", "--skip-phases", string.Join(',', skipped)];
+}
+
+/// <summary>
+/// The nodes in kubeadm's order, each whole before the next: the first control plane (kubeadm upgrade
+/// apply), the other control planes one at a time, then the workers in batches. Per node: kubeadm on
+/// the node, drain from the first control plane, kubelet on the node, Ready at the new version,
+/// uncordon. The nodes' own journals carry the state: after a kill, the next run checks what a node
+/// finished and continues where it stopped.
+/// </summary>
+public sealed class ClusterUpgradeNodesPhase : IPhase<ClusterContext>
+{
+    public string Name => "nodes";
+    public string Description => "node by node in kubeadm's order (workers in batches): kubeadm upgrade on the node, drain, kubelet and kubectl, Ready at the new version, uncordon";
+
+    public async Task RunAsync(ClusterContext c, PhaseAttempt attempt, CancellationToken ct)
+    {
+        var target = KubernetesVersion.Parse(c.Document.Kubernetes);
+        var state = await ClusterUpgradeProbe.ReadAsync(c, ct).ConfigureAwait(false);
+        var byName = state.Nodes.ToDictionary(n => n.Name);
+        var single = state.Nodes.Count == 1;
+        var workers = c.Config.Workers.Chunk(Math.Max(1, c.UpgradeBatchSize)).ToList();
+        var rounds = c.Config.ControlPlanes.Select(cp => (IReadOnlyList<ClusterHost>)[cp]).Concat(workers).ToList();
+        foreach (var round in rounds)
+        {
+            var started = DateTime.UtcNow;
+            await c.ForEachAsync(round, host => UpgradeNodeAsync(c, host, byName[host.Name.ToLowerInvariant()], target, single, ct), ct).ConfigureAwait(false);
+            foreach (var host in round)
+                c.Progress.Info($"{host.Name}: at {target}, Ready, uncordoned ({(DateTime.UtcNow - started).TotalSeconds:0} s)");
+        }
+    }
+
+    private static async Task UpgradeNodeAsync(ClusterContext c, ClusterHost host, NodeState node, KubernetesVersion target, bool single, CancellationToken ct)
+    {
+        var done = node.Kubelet >= target && (node.Role == UpgradeNodeRole.Worker || node.ApiServer is { } api && api >= target);
+        if (done)
+        {
+            // Already moved: its own journal's checks confirm the bundle's versions, nothing is redone.
+            await c.RunAirgapAsync(host, ClusterUpgradeImagesPhase.NodeArgs(c, "plan", "drain", "uncordon"), ct).ConfigureAwait(false);
+            await UncordonAsync(c, node.Name, target, ct).ConfigureAwait(false);
+            return;
+        }
+        await c.RunAirgapAsync(host, ClusterUpgradeImagesPhase.NodeArgs(c, "plan", "drain", "kubelet", "uncordon"), ct).ConfigureAwait(false);
+        if (single) c.Progress.Info($"{host.Name}: the whole cluster, not drained");
+        else
+        {
+            c.Progress.Info($"{host.Name}: draining (PodDisruptionBudgets respected, up to {c.DrainTimeout.TotalSeconds:0} s)");
+            var kubectl = await ClusterUpgradeProbe.KubectlVersionAsync(c.Ssh(c.FirstControlPlane), ct).ConfigureAwait(false);
+            await Drain.RunAsync(c.Ssh(c.FirstControlPlane), c.Kubectl(Drain.Arguments(node.Name, kubectl, c.DrainTimeout)), node.Name, c.DrainTimeout,
+                line => c.Progress.Info($"{host.Name}: {line.Trim()}"), ct).ConfigureAwait(false);
+        }
+        await c.RunAirgapAsync(host, ClusterUpgradeImagesPhase.NodeArgs(c, "plan", "drain", "uncordon"), ct).ConfigureAwait(false);
+        await UncordonAsync(c, node.Name, target, ct).ConfigureAwait(false);
+    }
+
+    private static async Task UncordonAsync(ClusterContext c, string node, KubernetesVersion target, CancellationToken ct)
+    {
+        var cp = c.Ssh(c.FirstControlPlane);
+        await InstallContext.WaitForAsync($"{node} to be Ready with kubelet {target}", c.ReadyTimeout, async () =>
+        {
+            var r = await cp.RunAsync(c.Kubectl("get", "node", node, "-o",
+                "jsonpath={.status.nodeInfo.kubeletVersion} {.status.conditions[?(@.type==\"Ready\")].status}"), ct).ConfigureAwait(false);
+            return r.ExitCode == 0 && r.Stdout.Trim() == $"{target} True";
+        }, ct).ConfigureAwait(false);
+        await cp.RunCheckedAsync(c.Kubectl("uncordon", node), ct).ConfigureAwait(false);
+    }
+}
