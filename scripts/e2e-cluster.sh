@@ -311,8 +311,8 @@ grep -q "upgrade v1.20.2 → $LAB_UPGRADE_TO (patch)" "$WORK/up-plan.txt" || fai
 PROBE_PID=$!
 # The jump host's airgap killed (SIGKILL) while node2, the second control plane, is in its kubeadm upgrade.
 "$AIRGAP" cluster upgrade apply -f "$WORK/cluster-up.yaml" >"$WORK/up-cut.out" 2>"$WORK/up-cut.log" & up=$!
-for _ in $(seq 1200); do grep -q '^node2: \[kubeadm\]' "$WORK/up-cut.log" && break; kill -0 "$up" 2>/dev/null || break; sleep 0.5; done
-grep -q '^node2: \[kubeadm\]' "$WORK/up-cut.log" || { touch "$WORK/upgrade.done"; fail "the upgrade never reached node2's kubeadm phase" "$WORK/up-cut.log"; }
+for _ in $(seq 1200); do grep -q '^node2: \[kubeadm\] install' "$WORK/up-cut.log" && break; kill -0 "$up" 2>/dev/null || break; sleep 0.5; done
+grep -q '^node2: \[kubeadm\] install' "$WORK/up-cut.log" || { touch "$WORK/upgrade.done"; fail "the upgrade never reached node2's kubeadm phase" "$WORK/up-cut.log"; }
 sleep 3
 kill -9 "$up" 2>/dev/null || true; wait "$up" 2>/dev/null || true
 "$AIRGAP" cluster upgrade apply -f "$WORK/cluster-up.yaml" -o json >"$WORK/up.json" 2>"$WORK/up.log" || { touch "$WORK/upgrade.done"; fail "cluster upgrade apply after the kill" "$WORK/up.log"; }
