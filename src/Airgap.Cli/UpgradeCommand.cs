@@ -59,7 +59,9 @@ internal static class UpgradeCommand
             return 0;
         }
         foreach (var r in reports) Console.WriteLine($"{r.Phase,-10} {r.Outcome,-22} {r.Seconds,6:0.0} s{(r.Detail is null ? "" : "  " + r.Detail)}");
-        if (!request.DryRun && only is null) Console.WriteLine($"upgraded to {request.Options.KubernetesVersion}: kubectl get nodes");
+        // A cluster's jump host runs the node's upgrade in parts (--skip-phases): only the part with the kubelet finishes it.
+        if (!request.DryRun && only is null && reports.Any(r => r.Phase == "kubelet" && r.Outcome != "skipped"))
+            Console.WriteLine($"upgraded to {request.Options.KubernetesVersion}: kubectl get nodes");
         return 0;
     }
 

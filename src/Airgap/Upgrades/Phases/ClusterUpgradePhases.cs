@@ -63,55 +63,74 @@ public sealed class ClusterUpgradeImagesPhase : IPhase<ClusterContext>
 }
 
 /// <summary>
-/// The nodes in kubeadm's order, each whole before the next: the first control plane (kubeadm upgrade
-/// apply), the other control planes one at a time, then the workers in batches. Per node: kubeadm on
-/// the node, drain from the first control plane, kubelet on the node, Ready at the new version,
-/// uncordon. The nodes' own journals carry the state: after a kill, the next run checks what a node
-/// finished and continues where it stopped.
+/// The plan's steps in its order — the first control plane's `kubeadm upgrade apply`, the other control
+/// planes' `kubeadm upgrade node` one at a time, each control plane's kubelet (drained from the first
+/// control plane, upgraded, Ready, uncordoned), then the workers whole, `--batch-size` at a time. The
+/// plan is made again from the running cluster, and it leaves out what is at the target already: after
+/// a kill the next run continues where the cluster stands, and each node's own journal checks what it
+/// finished rather than redoing it.
 /// </summary>
 public sealed class ClusterUpgradeNodesPhase : IPhase<ClusterContext>
 {
     public string Name => "nodes";
-    public string Description => "node by node in kubeadm's order (workers in batches): kubeadm upgrade on the node, drain, kubelet and kubectl, Ready at the new version, uncordon";
+    public string Description => "the plan's steps in order: kubeadm upgrade apply, then upgrade node on the other control planes, then each kubelet (drain, upgrade, Ready, uncordon); workers in batches";
 
     public async Task RunAsync(ClusterContext c, PhaseAttempt attempt, CancellationToken ct)
     {
-        var target = KubernetesVersion.Parse(c.Document.Kubernetes);
-        var state = await ClusterUpgradeProbe.ReadAsync(c, ct).ConfigureAwait(false);
-        var byName = state.Nodes.ToDictionary(n => n.Name);
-        var single = state.Nodes.Count == 1;
-        var workers = c.Config.Workers.Chunk(Math.Max(1, c.UpgradeBatchSize)).ToList();
-        var rounds = c.Config.ControlPlanes.Select(cp => (IReadOnlyList<ClusterHost>)[cp]).Concat(workers).ToList();
-        foreach (var round in rounds)
+        var plan = await ClusterUpgradePlanPhase.PlanAsync(c, ct).ConfigureAwait(false);
+        var hosts = c.Config.Nodes.ToDictionary(h => h.Name.ToLowerInvariant());
+        var single = c.Config.Nodes.Count == 1;
+        // Nodes the plan leaves out are at the target: their journals' checks confirm it, and one killed
+        // between its kubelet and its uncordon is uncordoned now.
+        var moving = plan.Steps.Select(s => s.Node).ToHashSet();
+        var settled = c.Config.Nodes.Where(h => !moving.Contains(h.Name.ToLowerInvariant())).ToList();
+        await c.ForEachAsync(settled, async host =>
         {
-            var started = DateTime.UtcNow;
-            await c.ForEachAsync(round, host => UpgradeNodeAsync(c, host, byName[host.Name.ToLowerInvariant()], target, single, ct), ct).ConfigureAwait(false);
-            foreach (var host in round)
-                c.Progress.Info($"{host.Name}: at {target}, Ready, uncordoned ({(DateTime.UtcNow - started).TotalSeconds:0} s)");
+            await c.RunAirgapAsync(host, ClusterUpgradeImagesPhase.NodeArgs(c, "plan", "drain", "uncordon"), ct).ConfigureAwait(false);
+            await UncordonAsync(c, host.Name.ToLowerInvariant(), plan.To, ct).ConfigureAwait(false);
+        }, ct).ConfigureAwait(false);
+
+        var steps = plan.Steps.OrderBy(s => s.Order).ToList();
+        for (var i = 0; i < steps.Count;)
+        {
+            var step = steps[i];
+            if (step.Action == UpgradeAction.UpgradeWorker)
+            {
+                var batch = steps.Skip(i).TakeWhile(s => s.Action == UpgradeAction.UpgradeWorker).Take(Math.Max(1, c.UpgradeBatchSize)).ToList();
+                i += batch.Count;
+                await c.ForEachAsync(batch.Select(s => hosts[s.Node]), async host =>
+                {
+                    await KubeadmAsync(c, host, ct).ConfigureAwait(false);
+                    await KubeletAsync(c, host, plan.To, single, ct).ConfigureAwait(false);
+                }, ct).ConfigureAwait(false);
+                continue;
+            }
+            i++;
+            var node = hosts[step.Node];
+            if (step.Action is UpgradeAction.ApplyControlPlane or UpgradeAction.UpgradeControlPlane) await KubeadmAsync(c, node, ct).ConfigureAwait(false);
+            else await KubeletAsync(c, node, plan.To, single, ct).ConfigureAwait(false);
         }
     }
 
-    private static async Task UpgradeNodeAsync(ClusterContext c, ClusterHost host, NodeState node, KubernetesVersion target, bool single, CancellationToken ct)
+    /// <summary>The node's kubeadm and its upgrade (apply on the first control plane, node elsewhere: the node's phase decides from the cluster).</summary>
+    private static Task KubeadmAsync(ClusterContext c, ClusterHost host, CancellationToken ct) =>
+        c.RunAirgapAsync(host, ClusterUpgradeImagesPhase.NodeArgs(c, "plan", "drain", "kubelet", "uncordon"), ct);
+
+    private static async Task KubeletAsync(ClusterContext c, ClusterHost host, KubernetesVersion target, bool single, CancellationToken ct)
     {
-        var done = node.Kubelet >= target && (node.Role == UpgradeNodeRole.Worker || node.ApiServer is { } api && api >= target);
-        if (done)
-        {
-            // Already moved: its own journal's checks confirm the bundle's versions, nothing is redone.
-            await c.RunAirgapAsync(host, ClusterUpgradeImagesPhase.NodeArgs(c, "plan", "drain", "uncordon"), ct).ConfigureAwait(false);
-            await UncordonAsync(c, node.Name, target, ct).ConfigureAwait(false);
-            return;
-        }
-        await c.RunAirgapAsync(host, ClusterUpgradeImagesPhase.NodeArgs(c, "plan", "drain", "kubelet", "uncordon"), ct).ConfigureAwait(false);
+        var started = DateTime.UtcNow;
+        var node = host.Name.ToLowerInvariant();
         if (single) c.Progress.Info($"{host.Name}: the whole cluster, not drained");
         else
         {
             c.Progress.Info($"{host.Name}: draining (PodDisruptionBudgets respected, up to {c.DrainTimeout.TotalSeconds:0} s)");
             var kubectl = await ClusterUpgradeProbe.KubectlVersionAsync(c.Ssh(c.FirstControlPlane), ct).ConfigureAwait(false);
-            await Drain.RunAsync(c.Ssh(c.FirstControlPlane), c.Kubectl(Drain.Arguments(node.Name, kubectl, c.DrainTimeout)), node.Name, c.DrainTimeout,
+            await Drain.RunAsync(c.Ssh(c.FirstControlPlane), c.Kubectl(Drain.Arguments(node, kubectl, c.DrainTimeout)), node, c.DrainTimeout,
                 line => c.Progress.Info($"{host.Name}: {line.Trim()}"), ct).ConfigureAwait(false);
         }
         await c.RunAirgapAsync(host, ClusterUpgradeImagesPhase.NodeArgs(c, "plan", "drain", "uncordon"), ct).ConfigureAwait(false);
-        await UncordonAsync(c, node.Name, target, ct).ConfigureAwait(false);
+        await UncordonAsync(c, node, target, ct).ConfigureAwait(false);
+        c.Progress.Info($"{host.Name}: at {target}, Ready, uncordoned ({(DateTime.UtcNow - started).TotalSeconds:0} s)");
     }
 
     private static async Task UncordonAsync(ClusterContext c, string node, KubernetesVersion target, CancellationToken ct)
