@@ -40,9 +40,15 @@ public static class ClusterUpgradeProbe
                           ?? await VersionAsync(ssh, new CommandSpec(BinaryInstaller.PathOf("kubeadm"), "version", "-o", "short"), ct).ConfigureAwait(false);
             var kubectl = await KubectlVersionAsync(ssh, ct).ConfigureAwait(false);
             var controlPlane = c.Config.ControlPlanes.Contains(host);
+            // A control plane whose API server is restarting (kubeadm upgrading it, or an upgrade cut there) has
+            // no mirror pod for a moment; the static pod's manifest on the node says what kubeadm last set.
+            var apiServer = apiServers.GetValueOrDefault(name);
+            if (controlPlane && apiServer is null &&
+                await ssh.ReadTextAsync(NodeUpgradeProbe.ApiServerManifest, ct).ConfigureAwait(false) is { } manifest)
+                apiServer = NodeUpgradeProbe.TagVersion(NodeUpgradeProbe.ImageOf(manifest));
             states[hosts.ToList().IndexOf(host)] = new NodeState(name, controlPlane ? UpgradeNodeRole.ControlPlane : UpgradeNodeRole.Worker,
                 info.GetProperty("architecture").GetString() ?? "unknown", os, KubernetesVersion.Parse(info.GetProperty("kubeletVersion").GetString()!),
-                kubeadm, kubectl, apiServers.GetValueOrDefault(name));
+                kubeadm, kubectl, apiServer);
         }, ct).ConfigureAwait(false);
         return new ClusterState(states.Select(s => s!).OrderBy(s => s.Role).ToList());
     }

@@ -35,6 +35,9 @@ public static class NodeUpgradeProbe
             var image = pod.GetProperty("spec").GetProperty("containers")[0].GetProperty("image").GetString();
             if (node is not null && TagVersion(image) is { } version) apiServers[node] = version;
         }
+        // This node's API server restarting has no mirror pod for a moment: its manifest says what kubeadm last set.
+        var manifest = await c.Host.ReadTextAsync(ApiServerManifest, ct).ConfigureAwait(false);
+        if (!apiServers.ContainsKey(me) && TagVersion(manifest is null ? null : ImageOf(manifest)) is { } own) apiServers[me] = own;
         var os = facts.Os?.Profile ?? "unknown";
         var kubeadm = await VersionOfAsync(c, [await c.KubeadmProgramAsync(ct).ConfigureAwait(false), "version", "-o", "short"], ct).ConfigureAwait(false);
         var kubectlSpec = await c.KubectlAsync(ct, "version", "--client", "-o", "json").ConfigureAwait(false);
@@ -59,7 +62,6 @@ public static class NodeUpgradeProbe
             throw new AirgapException($"this node ({me}) is not a node of the cluster the API server answers for; run airgap upgrade on one of its nodes");
         // The leader first, as cluster.yaml would list it: the control plane with the oldest API server.
         states = states.OrderBy(s => s.Role).ThenBy(s => s.Name == me ? 0 : 1).ToList();
-        var manifest = await c.Host.ReadTextAsync(ApiServerManifest, ct).ConfigureAwait(false);
         return new NodeUpgradeView(me, new ClusterState(states), manifest is null ? null : ImageOf(manifest));
     }
 
