@@ -5,7 +5,11 @@ using Airgap.Oci;
 
 namespace Airgap.Bundles;
 
-public sealed record BuiltBundle(string Path, string Arch, long Size, int Images, int Blobs, long BlobBytes, int Binaries, int Packages);
+public sealed record BuiltBundle(string Path, string Arch, long Size, int Images, int Blobs, long BlobBytes, int Binaries, int Packages)
+{
+    /// <summary>The fingerprint of the key that signed bundle.yaml, or null for an unsigned bundle.</summary>
+    public string? SignedBy { get; init; }
+}
 
 /// <summary>
 /// The build flow: plan, then fetch images (every platform, each blob once), binaries and packages into
@@ -59,8 +63,11 @@ public sealed class BundleBuilder(RegistryClient registry, BlobCache cache, File
                 AddBinaries(document, members, archBinaries);
                 AddPackages(document, members, packages.Where(p => p.Arch == arch));
                 await AddInstallerAsync(spec, arch, members, linked.Token).ConfigureAwait(false);
-                await BundleWriter.WriteAsync(path, document, members, progress, linked.Token).ConfigureAwait(false);
-                results.Add(new BuiltBundle(path, arch, new FileInfo(path).Length, archImages.Count, blobs, blobBytes, archBinaries.Count, document.Packages.Count));
+                await BundleWriter.WriteAsync(path, document, members, progress, linked.Token, spec.SigningKey).ConfigureAwait(false);
+                results.Add(new BuiltBundle(path, arch, new FileInfo(path).Length, archImages.Count, blobs, blobBytes, archBinaries.Count, document.Packages.Count)
+                {
+                    SignedBy = spec.SigningKey?.Fingerprint,
+                });
             }
             await (await imagesTask.ConfigureAwait(false)).Landing.ConfigureAwait(false);
             return results;
