@@ -23,6 +23,7 @@ internal static class AirgapCli
             UpgradeCommand.Create(),
             ResetCommand.Create(),
             ClusterCommand.Create(),
+            KeyCommand.Create(),
             ApiServerProxyCommand.Create(),
             VersionCommand.Create(),
         };

@@ -41,12 +41,13 @@ internal static class BuildCommand
         var installerDir = new Option<string?>("--installer-dir") { Description = "where airgap-linux-<arch> (from make publish) are found for bin/airgap (default: beside this airgap)" };
         var noImages = new Option<bool>("--no-images") { Description = "leave images out" };
         var noBinaries = new Option<bool>("--no-binaries") { Description = "leave the binaries (kubeadm, kubelet, kubectl, crictl, CNI plugins, containerd, runc) out" };
+        var signKey = new Option<string?>("--sign-key") { Description = "PEM ECDSA P-256 private key (airgap key generate) that signs bundle.yaml into bundle.yaml.sig" };
         var format = AirgapCli.FormatOption(withLongName: false);
         var command = new Command("build", "Pull everything a Kubernetes version needs into one verified bundle per architecture.");
         foreach (var o in plan.All) command.Options.Add(o);
         foreach (var o in new Option[] { arch, mirror, plainHttp, output, username, password, cacheDir,
                      binariesUrl, githubMirror, crictlVersion, cniVersion, containerdVersion, runcVersion,
-                     os, osMirror, k8sRepo, k8sRepoKey, reposFile, package, noPackages, allowUnsigned, installerDir, noImages, noBinaries, format }) command.Options.Add(o);
+                     os, osMirror, k8sRepo, k8sRepoKey, reposFile, package, noPackages, allowUnsigned, installerDir, noImages, noBinaries, signKey, format }) command.Options.Add(o);
 
         command.SetAction((result, ct) => AirgapCli.Guard(async () =>
         {
@@ -85,7 +86,12 @@ internal static class BuildCommand
                     KeyDirectory = Path.Combine(cache.Root, "keys"),
                 },
             };
-            spec = spec with { Installers = Installers.Find(result.GetValue(installerDir), spec.Architectures) };
+            spec = spec with
+            {
+                Installers = Installers.Find(result.GetValue(installerDir), spec.Architectures),
+                // Read now: a bad key should stop the build before it downloads anything.
+                SigningKey = result.GetValue(signKey) is { } keyPath ? BundleSigningKey.Load(keyPath) : null,
+            };
             if (!spec.IncludeImages && !spec.IncludeBinaries && (!spec.IncludePackages || profiles.Count == 0))
                 throw new AirgapException("nothing to bundle: --no-images and --no-binaries without --os");
 
@@ -118,7 +124,8 @@ internal static class BuildCommand
                 return 0;
             }
             foreach (var b in bundles)
-                Console.WriteLine($"{b.Path}  {Sizes.Human(b.Size)}  {b.Images} images, {b.Blobs} blobs ({Sizes.Human(b.BlobBytes)}), {b.Binaries} binaries, {b.Packages} packages");
+                Console.WriteLine($"{b.Path}  {Sizes.Human(b.Size)}  {b.Images} images, {b.Blobs} blobs ({Sizes.Human(b.BlobBytes)}), {b.Binaries} binaries, {b.Packages} packages, " +
+                                  (b.SignedBy is null ? "unsigned" : $"signed by {b.SignedBy}"));
             Console.Error.WriteLine($"done in {seconds:0.0} s; check with: airgap verify {bundles[0].Path}");
             return 0;
         }));

@@ -44,10 +44,11 @@ internal static class ClusterCommand
         var kubeconfig = new Option<string?>("--kubeconfig") { Description = "where the admin kubeconfig goes (default NAME-admin.conf beside cluster.yaml)" };
         var acceptNew = AcceptNewHostKeysOption();
         var format = AirgapCli.FormatOption();
+        var trust = TrustOption.Create();
         var command = new Command("deploy", PhaseHelp.Describe(
             "Bring up (or converge) the whole cluster from cluster.yaml, offline: every node gets the bundle over SSH and installs or joins from it. " +
             "Run it again after a failure, or after adding a node to cluster.yaml: nodes that are done are checked, not redone.",
-            ClusterWorkflows.Deploy, usage: null)) { file, kubeconfig, acceptNew, format };
+            ClusterWorkflows.Deploy, usage: null)) { file, kubeconfig, acceptNew, trust, format };
         command.SetAction((result, ct) => AirgapCli.Guard(async () =>
         {
             var config = ClusterConfig.Load(result.GetValue(file)!);
@@ -55,7 +56,7 @@ internal static class ClusterCommand
             var reports = await LiveProgress.RunAsync(json, async progress =>
             {
                 using var context = await ClusterWorkflows.OpenAsync(config, progress,
-                    new ClusterRunOptions { Kubeconfig = result.GetValue(kubeconfig), AcceptNewHostKeys = result.GetValue(acceptNew) }, ct);
+                    new ClusterRunOptions { Kubeconfig = result.GetValue(kubeconfig), AcceptNewHostKeys = result.GetValue(acceptNew), Trust = TrustOption.Read(result, trust) }, ct);
                 var phases = await ClusterWorkflows.RunAsync(ClusterWorkflows.Deploy, context, ct);
                 return (phases, context.KubeconfigPath);
             });
@@ -119,13 +120,14 @@ internal static class ClusterCommand
         var applyFile = FileOption();
         var applyAcceptNew = AcceptNewHostKeysOption();
         var applyFormat = AirgapCli.FormatOption();
+        var applyTrust = TrustOption.Create();
         var batch = new Option<int>("--batch-size") { Description = "workers upgraded (and drained) at once; control planes always go one at a time", DefaultValueFactory = _ => 1 };
         var drainTimeout = new Option<string>("--drain-timeout") { Description = "how long each drain may wait for PodDisruptionBudgets, e.g. 300s or 10m", DefaultValueFactory = _ => "5m" };
         var apply = new Command("apply", PhaseHelp.Describe(
             "Upgrade every node to cluster.yaml's bundle in kubeadm's order: the bundle shipped to each node and its images loaded before anything restarts, " +
             "then the first control plane (kubeadm upgrade apply), the other control planes one at a time, the workers in batches — each drained, " +
             "upgraded, Ready, uncordoned. Stopped anywhere, run it again: what a node finished is checked, not redone.",
-            ClusterWorkflows.Upgrade, usage: null)) { applyFile, applyAcceptNew, batch, drainTimeout, applyFormat };
+            ClusterWorkflows.Upgrade, usage: null)) { applyFile, applyAcceptNew, batch, drainTimeout, applyTrust, applyFormat };
         apply.SetAction((result, ct) => AirgapCli.Guard(async () =>
         {
             var config = ClusterConfig.Load(result.GetValue(applyFile)!);
@@ -134,7 +136,8 @@ internal static class ClusterCommand
             var json = result.GetValue(applyFormat) == OutputFormat.Json;
             var reports = await LiveProgress.RunAsync(json, async progress =>
             {
-                using var context = await ClusterWorkflows.OpenAsync(config, progress, new ClusterRunOptions { AcceptNewHostKeys = result.GetValue(applyAcceptNew) }, ct);
+                using var context = await ClusterWorkflows.OpenAsync(config, progress,
+                    new ClusterRunOptions { AcceptNewHostKeys = result.GetValue(applyAcceptNew), Trust = TrustOption.Read(result, applyTrust) }, ct);
                 context.UpgradeBatchSize = result.GetValue(batch);
                 context.DrainTimeout = timeout;
                 return await ClusterWorkflows.RunAsync(ClusterWorkflows.Upgrade, context, ct);

@@ -17,11 +17,17 @@ internal static class InspectCommand
         {
             var path = result.GetValue(bundle)!;
             var doc = await BundleReader.ReadDocumentAsync(path, ct);
+            // Described, not judged: airgap verify --trust-key checks the signature.
+            var (_, signature) = await BundleReader.ReadSignedDocumentAsync(path, ct);
+            var signed = signature is null ? "unsigned" : $"signed ({BundleSignature.FileName}; check it with airgap verify --trust-key PUB.pem)";
+            var sbom = doc.Sbom is null ? "none (built before airgap wrote one)"
+                : $"{doc.Sbom} (CycloneDX {BundleSbom.SpecVersion} JSON: {doc.Images.Count} images, {doc.Packages.Count} packages, {doc.Binaries.Count} binaries)";
             if (result.GetValue(format) == OutputFormat.Json)
             {
                 JsonOutput.Write(new
                 {
                     bundle = path, doc.Name, doc.Kubernetes, doc.Os, doc.Arch, doc.CreatedBy,
+                    signed = signature is not null, sbom = doc.Sbom,
                     cni = doc.Cni,
                     images = doc.Images,
                     binaries = doc.Binaries,
@@ -37,6 +43,8 @@ internal static class InspectCommand
             Console.WriteLine($"cni:         {doc.Cni.Name}{(doc.Cni.Version is null ? "" : " " + doc.Cni.Version)}");
             Console.WriteLine($"created by:  {doc.CreatedBy}");
             Console.WriteLine($"files:       {doc.Files.Count} ({Sizes.Human(doc.Files.Sum(f => f.Size))})");
+            Console.WriteLine($"signature:   {signed}");
+            Console.WriteLine($"sbom:        {sbom}");
             if (doc.Binaries.Count > 0)
             {
                 Console.WriteLine($"binaries ({doc.Binaries.Count}):");

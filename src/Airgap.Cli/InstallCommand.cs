@@ -45,6 +45,7 @@ internal static class InstallCommand
         private readonly PeerFlags peers = new();
         private readonly MirrorFlags mirror = new();
         private readonly Option<OutputFormat> format = AirgapCli.FormatOption();
+        private readonly Option<string[]> trust = TrustOption.Create();
         private readonly bool withSkipPhases;
 
         public InstallFlags(Command command, bool withSkipPhases)
@@ -53,7 +54,7 @@ internal static class InstallCommand
             foreach (var o in new Option[] { bundle, role, singleNode, podCidr, serviceCidr, proxyMode, advertise, endpoint, certSans, cni, runtime, mirror.Mirror, mirror.Ca, ignore, fix })
                 command.Options.Add(o);
             if (withSkipPhases) command.Options.Add(skip);
-            foreach (var o in new Option[] { dryRun, kubeconfigUser, config, peers.Peers, peers.SshKey, peers.KnownHosts, peers.AcceptNewHostKeys, format })
+            foreach (var o in new Option[] { trust, dryRun, kubeconfigUser, config, peers.Peers, peers.SshKey, peers.KnownHosts, peers.AcceptNewHostKeys, format })
                 command.Options.Add(o);
         }
 
@@ -113,6 +114,7 @@ internal static class InstallCommand
                 Peers = ParsePeers(PickList(peers.Peers, node.Peers)),
                 Ssh = peers.Settings(result),
                 Mirror = mirror.Read(result, options.Runtime, node),
+                Trust = TrustOption.Read(result, trust),
             };
             // Refused here, before anything runs, when the flags cannot work together.
             InstallPlan.Create(options);

@@ -42,6 +42,7 @@ internal static class JoinCommand
         private readonly InstallCommand.PeerFlags peers = new();
         private readonly InstallCommand.MirrorFlags mirror = new();
         private readonly Option<OutputFormat> format = AirgapCli.FormatOption();
+        private readonly Option<string[]> trust = TrustOption.Create();
         private readonly bool withSkipPhases;
 
         public JoinFlags(Command command, bool withSkipPhases)
@@ -50,7 +51,7 @@ internal static class JoinCommand
             foreach (var o in new Option[] { bundle, joinFile, endpoint, token, caHash, controlPlane, certificateKey, advertise, runtime, mirror.Mirror, mirror.Ca, ignore, fix })
                 command.Options.Add(o);
             if (withSkipPhases) command.Options.Add(skip);
-            foreach (var o in new Option[] { dryRun, peers.Peers, peers.SshKey, peers.KnownHosts, peers.AcceptNewHostKeys, format }) command.Options.Add(o);
+            foreach (var o in new Option[] { trust, dryRun, peers.Peers, peers.SshKey, peers.KnownHosts, peers.AcceptNewHostKeys, format }) command.Options.Add(o);
         }
 
         public bool DryRun(ParseResult result) => result.GetValue(dryRun);
@@ -99,6 +100,7 @@ internal static class JoinCommand
                 Peers = InstallCommand.ParsePeers(result.GetValue(peers.Peers) ?? []),
                 Ssh = peers.Settings(result),
                 Mirror = mirror.Read(result, options.Runtime),
+                Trust = TrustOption.Read(result, trust),
             };
             return (request, document);
         }

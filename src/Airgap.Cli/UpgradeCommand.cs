@@ -84,12 +84,13 @@ internal static class UpgradeCommand
         private readonly Option<string[]> skip = InstallCommand.SkipPhasesOption(NodeWorkflows.Upgrade);
         private readonly Option<bool> dryRun = new("--dry-run") { Description = "print every command and file the upgrade would run and write, change nothing" };
         private readonly Option<OutputFormat> format = AirgapCli.FormatOption();
+        private readonly Option<string[]> trust = TrustOption.Create();
         private readonly bool withSkipPhases;
 
         public UpgradeFlags(Command command, bool withSkipPhases)
         {
             this.withSkipPhases = withSkipPhases;
-            foreach (var o in new Option[] { bundle, runtime, ignore, drainTimeout }) command.Options.Add(o);
+            foreach (var o in new Option[] { bundle, runtime, ignore, drainTimeout, trust }) command.Options.Add(o);
             if (withSkipPhases) command.Options.Add(skip);
             command.Options.Add(dryRun);
             command.Options.Add(format);
@@ -113,6 +114,7 @@ internal static class UpgradeCommand
                 IgnorePreflight = IgnoredPreflightErrors.Parse(result.GetValue(ignore) ?? []),
                 DrainTimeout = Duration("--drain-timeout", result.GetValue(drainTimeout)!),
                 DryRun = result.GetValue(dryRun),
+                Trust = TrustOption.Read(result, trust),
             };
         }
 

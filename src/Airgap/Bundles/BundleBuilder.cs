@@ -5,7 +5,11 @@ using Airgap.Oci;
 
 namespace Airgap.Bundles;
 
-public sealed record BuiltBundle(string Path, string Arch, long Size, int Images, int Blobs, long BlobBytes, int Binaries, int Packages);
+public sealed record BuiltBundle(string Path, string Arch, long Size, int Images, int Blobs, long BlobBytes, int Binaries, int Packages)
+{
+    /// <summary>The fingerprint of the key that signed bundle.yaml, or null for an unsigned bundle.</summary>
+    public string? SignedBy { get; init; }
+}
 
 /// <summary>
 /// The build flow: plan, then fetch images (every platform, each blob once), binaries and packages into
@@ -58,9 +62,14 @@ public sealed class BundleBuilder(RegistryClient registry, BlobCache cache, File
                 var archBinaries = binaries.Where(b => b.Artifact.Arch == arch).ToList();
                 AddBinaries(document, members, archBinaries);
                 AddPackages(document, members, packages.Where(p => p.Arch == arch));
-                await AddInstallerAsync(spec, arch, members, linked.Token).ConfigureAwait(false);
-                await BundleWriter.WriteAsync(path, document, members, progress, linked.Token).ConfigureAwait(false);
-                results.Add(new BuiltBundle(path, arch, new FileInfo(path).Length, archImages.Count, blobs, blobBytes, archBinaries.Count, document.Packages.Count));
+                var installerSha = await AddInstallerAsync(spec, arch, members, linked.Token).ConfigureAwait(false);
+                document.Sbom = BundleSbom.FileName;
+                members.Add(BundleSbom.Member(document, ToolVersion, installerSha));
+                await BundleWriter.WriteAsync(path, document, members, progress, linked.Token, spec.SigningKey).ConfigureAwait(false);
+                results.Add(new BuiltBundle(path, arch, new FileInfo(path).Length, archImages.Count, blobs, blobBytes, archBinaries.Count, document.Packages.Count)
+                {
+                    SignedBy = spec.SigningKey?.Fingerprint,
+                });
             }
             await (await imagesTask.ConfigureAwait(false)).Landing.ConfigureAwait(false);
             return results;
@@ -89,17 +98,19 @@ public sealed class BundleBuilder(RegistryClient registry, BlobCache cache, File
         }
     }
 
-    private async Task AddInstallerAsync(BundleSpec spec, string arch, List<BundleMember> members, CancellationToken ct)
+    /// <summary>Adds bin/airgap when there is one for the architecture and returns its sha256.</summary>
+    private async Task<string?> AddInstallerAsync(BundleSpec spec, string arch, List<BundleMember> members, CancellationToken ct)
     {
         if (!spec.Installers.TryGetValue(arch, out var installer))
         {
             progress.Warn($"no self-contained airgap for linux/{arch} (make publish writes dist/airgap-linux-{arch}); the bundle has no bin/airgap, so nodes need airgap installed another way");
-            return;
+            return null;
         }
         // Hashed as it is read here; the writer checks the same bytes again as it copies them.
         await using var file = File.OpenRead(installer);
         var sha = Convert.ToHexStringLower(await System.Security.Cryptography.SHA256.HashDataAsync(file, ct).ConfigureAwait(false));
         members.Add(BundleMember.FromFile("bin/airgap", installer, sha, file.Length, 0x1ED));
+        return sha;
     }
 
     private async Task<IReadOnlyList<Packages.CollectedPackages>> CollectPackagesAsync(BundleSpec spec, CancellationToken ct)

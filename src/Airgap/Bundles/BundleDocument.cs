@@ -23,6 +23,9 @@ public sealed class BundleDocument
     public List<BundlePackage> Packages { get; set; } = [];
     public List<BundleFile> Files { get; set; } = [];
 
+    /// <summary>The member holding the CycloneDX bill of materials; null in bundles written before it.</summary>
+    public string? Sbom { get; set; }
+
     private static readonly ISerializer Serializer = new SerializerBuilder()
         .WithNamingConvention(CamelCaseNamingConvention.Instance)
         .ConfigureDefaultValuesHandling(DefaultValuesHandling.OmitNull)

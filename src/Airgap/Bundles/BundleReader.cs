@@ -5,7 +5,7 @@ using Airgap.Oci;
 
 namespace Airgap.Bundles;
 
-public sealed record VerifyReport(BundleDocument Document, int Members, long Bytes, int Images, int Blobs);
+public sealed record VerifyReport(BundleDocument Document, int Members, long Bytes, int Images, int Blobs, SignatureStatus Signature);
 
 /// <summary>
 /// Reads bundles as a stream, member by member, never extracting to disk: verification hashes every
@@ -40,7 +40,41 @@ public static class BundleReader
         throw new AirgapException($"{bundlePath} has no bundle.yaml: it is not an airgap bundle");
     }
 
-    public static async Task<VerifyReport> VerifyAsync(string bundlePath, IProgressSink progress, CancellationToken ct)
+    /// <summary>
+    /// bundle.yaml's bytes and bundle.yaml.sig's (null when there is none). The writer puts both before
+    /// any other member but SHA256SUMS, so reading stops at the first other member: a signature moved
+    /// further in counts as missing, which fails closed.
+    /// </summary>
+    public static async Task<(byte[] Yaml, byte[]? Signature)> ReadSignedDocumentAsync(string bundlePath, CancellationToken ct)
+    {
+        await using var file = Open(bundlePath);
+        var reader = new TarReader(file);
+        byte[]? yaml = null;
+        byte[]? signature = null;
+        try
+        {
+            while (await reader.GetNextEntryAsync(copyData: false, ct).ConfigureAwait(false) is { } entry)
+            {
+                CheckEntry(bundlePath, entry);
+                if (entry.Name is not (BundleDocument.FileName or BundleDocument.SumsFileName or BundleSignature.FileName)) break;
+                if (entry.Name == BundleDocument.SumsFileName) continue;
+                var bytes = await ReadBytesAsync(bundlePath, entry, ct).ConfigureAwait(false);
+                if (entry.Name == BundleDocument.FileName) yaml = bytes;
+                else signature = bytes;
+            }
+        }
+        catch (Exception e) when (e is InvalidDataException or EndOfStreamException or FormatException)
+        {
+            throw Damaged(bundlePath, e);
+        }
+        return (yaml ?? throw new AirgapException($"{bundlePath} has no bundle.yaml: it is not an airgap bundle"), signature);
+    }
+
+    /// <summary>
+    /// Streams the bundle once and checks every member; bundle.yaml's signature is checked against
+    /// <paramref name="trust"/> before anything bundle.yaml says is relied on.
+    /// </summary>
+    public static async Task<VerifyReport> VerifyAsync(string bundlePath, IProgressSink progress, BundleTrust trust, CancellationToken ct)
     {
         var hashes = new Dictionary<string, (string Sha256, long Size)>(StringComparer.Ordinal);
         var small = new Dictionary<string, byte[]>(StringComparer.Ordinal);
@@ -60,7 +94,7 @@ public static class BundleReader
                     if (hashes.ContainsKey(entry.Name))
                         throw new AirgapException($"{bundlePath}: member {entry.Name} appears twice; the bundle was tampered with, build it again");
                     using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-                    var isDocument = entry.Name is BundleDocument.FileName or BundleDocument.SumsFileName;
+                    var isDocument = entry.Name is BundleDocument.FileName or BundleDocument.SumsFileName or BundleSignature.FileName;
                     if (isDocument && entry.Length > MaxDocument)
                         throw new AirgapException($"{bundlePath}: {entry.Name} is implausibly large ({entry.Length} bytes); the bundle is damaged");
                     MemoryStream? keep = entry.Length <= SmallMember || isDocument ? new MemoryStream((int)entry.Length) : null;
@@ -97,6 +131,8 @@ public static class BundleReader
         progress.TransferFinished("verify", fromCache: false);
 
         if (yamlText is null) throw new AirgapException($"{bundlePath} has no bundle.yaml: it is not an airgap bundle");
+        // First, so that an altered bundle.yaml is named as what it is (a bad signature), not as a checksum mismatch.
+        var signature = BundleSignature.Check(bundlePath, small[BundleDocument.FileName], small.GetValueOrDefault(BundleSignature.FileName), trust);
         if (sumsText is null) throw new AirgapException($"{bundlePath} has no SHA256SUMS: it is not a complete airgap bundle, build it again");
         var document = BundleDocument.Parse(yamlText, bundlePath);
 
@@ -108,7 +144,8 @@ public static class BundleReader
             if (actual.Sha256 != sha)
                 throw new AirgapException($"{bundlePath}: {path} has sha256 {actual.Sha256}, SHA256SUMS says {sha}; the bundle is corrupt, copy it again");
         }
-        var unlisted = hashes.Keys.FirstOrDefault(k => k != BundleDocument.SumsFileName && !sums.ContainsKey(k));
+        // The signature cannot be listed in what it signs; it is checked above instead.
+        var unlisted = hashes.Keys.FirstOrDefault(k => k is not (BundleDocument.SumsFileName or BundleSignature.FileName) && !sums.ContainsKey(k));
         if (unlisted is not null)
             throw new AirgapException($"{bundlePath}: {unlisted} is not covered by SHA256SUMS; the bundle was altered after it was built");
         foreach (var f in document.Files)
@@ -118,7 +155,7 @@ public static class BundleReader
         }
 
         var (images, blobs) = CheckImages(bundlePath, document, small, hashes);
-        return new VerifyReport(document, hashes.Count, total, images, blobs);
+        return new VerifyReport(document, hashes.Count, total, images, blobs, signature);
     }
 
     private static (int Images, int Blobs) CheckImages(string bundlePath, BundleDocument document,
@@ -199,13 +236,16 @@ public static class BundleReader
             throw new AirgapException($"{bundlePath}: member \"{Truncate(entry.Name)}\" is a {entry.EntryType}, bundles hold only regular files; refusing the bundle");
     }
 
-    private static async Task<string> ReadTextAsync(string bundlePath, TarEntry entry, CancellationToken ct)
+    private static async Task<string> ReadTextAsync(string bundlePath, TarEntry entry, CancellationToken ct) =>
+        Encoding.UTF8.GetString(await ReadBytesAsync(bundlePath, entry, ct).ConfigureAwait(false));
+
+    private static async Task<byte[]> ReadBytesAsync(string bundlePath, TarEntry entry, CancellationToken ct)
     {
         if (entry.Length > MaxDocument) throw new AirgapException($"{bundlePath}: {entry.Name} is implausibly large");
         using var memory = new MemoryStream();
         if (entry.DataStream is not null) await entry.DataStream.CopyToAsync(memory, ct).ConfigureAwait(false);
         if (memory.Length != entry.Length) throw new EndOfStreamException($"{entry.Name} is cut short");
-        return Encoding.UTF8.GetString(memory.ToArray());
+        return memory.ToArray();
     }
 
     private static FileStream Open(string bundlePath)

@@ -57,6 +57,9 @@ public sealed record BundleSpec
     /// </summary>
     public IReadOnlyDictionary<string, string> Installers { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>Signs each bundle's bundle.yaml into bundle.yaml.sig; null leaves bundles unsigned.</summary>
+    public BundleSigningKey? SigningKey { get; init; }
+
     /// <summary>Versions of crictl, CNI plugins, containerd and runc; null means the table's default for the minor.</summary>
     public Artifacts.BinaryVersions? BinaryVersions { get; init; }
 

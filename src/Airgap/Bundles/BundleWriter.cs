@@ -27,8 +27,9 @@ public sealed record BundleMember(string Path, long Size, string Sha256, Func<St
 }
 
 /// <summary>
-/// Writes a bundle tar: bundle.yaml, SHA256SUMS, then every member sorted by path, with fixed owners
-/// and times, so the same inputs give the same bytes. Written under a temporary name and renamed
+/// Writes a bundle tar: bundle.yaml, SHA256SUMS, bundle.yaml.sig when signing, then every member sorted
+/// by path, with fixed owners and times, so the same inputs give the same bytes. The signature is in
+/// neither bundle.yaml nor SHA256SUMS (it signs them), so signing adds one member and changes no other. Written under a temporary name and renamed
 /// only when complete and verified; on any failure nothing is left behind.
 /// </summary>
 public static class BundleWriter
@@ -41,7 +42,7 @@ public static class BundleWriter
     }
 
     public static async Task WriteAsync(string destination, BundleDocument document, IReadOnlyList<BundleMember> members,
-        IProgressSink progress, CancellationToken ct)
+        IProgressSink progress, CancellationToken ct, BundleSigningKey? signer = null)
     {
         var duplicates = members.GroupBy(m => m.Path).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
         if (duplicates.Count > 0) throw new AirgapException($"bundle would contain {duplicates[0]} twice; this is a bug in airgap");
@@ -49,11 +50,14 @@ public static class BundleWriter
 
         var sorted = members.OrderBy(m => m.Path, StringComparer.Ordinal).ToList();
         document.Files = sorted.Select(m => new BundleFile { Path = m.Path, Sha256 = m.Sha256, Size = m.Size }).ToList();
-        var yaml = BundleMember.FromBytes(BundleDocument.FileName, Encoding.UTF8.GetBytes(document.ToYaml()));
+        var yamlBytes = Encoding.UTF8.GetBytes(document.ToYaml());
+        var yaml = BundleMember.FromBytes(BundleDocument.FileName, yamlBytes);
         var sums = new StringBuilder();
         foreach (var m in new[] { yaml }.Concat(sorted).OrderBy(m => m.Path, StringComparer.Ordinal))
             sums.Append(m.Sha256).Append("  ").Append(m.Path).Append('\n');
         var sumsMember = BundleMember.FromBytes(BundleDocument.SumsFileName, Encoding.ASCII.GetBytes(sums.ToString()));
+        List<BundleMember> head = [yaml, sumsMember];
+        if (signer is not null) head.Add(BundleMember.FromBytes(BundleSignature.FileName, signer.Sign(yamlBytes)));
 
         var directory = Path.GetDirectoryName(Path.GetFullPath(destination))!;
         Directory.CreateDirectory(directory);
@@ -66,7 +70,7 @@ public static class BundleWriter
                 var tar = new TarArchiveWriter(file);
                 var progressId = "write " + destination;
                 progress.TransferStarted(progressId, $"write {Path.GetFileName(destination)}", members.Sum(m => m.Size));
-                foreach (var member in new[] { yaml, sumsMember }.Concat(sorted))
+                foreach (var member in head.Concat(sorted))
                 {
                     if (member.Ready is not null) await member.Ready().ConfigureAwait(false);
                     progress.TransferAdvanced(progressId, member.Size);

@@ -37,6 +37,9 @@ public sealed class ClusterContext(ClusterConfig config, BundleDocument document
     /// <summary>Record the host keys of nodes missing from known_hosts instead of refusing them (each one is printed).</summary>
     public bool AcceptNewHostKeys { get; init; }
 
+    /// <summary>The keys the bundle must be signed with (--trust-key, /etc/airgap/trusted on this host).</summary>
+    public Bundles.BundleTrust Trust { get; init; } = Bundles.BundleTrust.None;
+
     public TimeSpan ReadyTimeout { get; init; } = TimeSpan.FromMinutes(10);
 
     /// <summary>Upgrade: workers upgraded at once (drained together); control planes always go one at a time.</summary>

@@ -44,7 +44,7 @@ public static class ClusterWorkflows
     {
         if (!File.Exists(config.BundlePath)) throw new AirgapException($"bundle {config.BundlePath} (from cluster.yaml) does not exist; build it with airgap build or fix bundle:");
         var document = await BundleReader.ReadDocumentAsync(config.BundlePath, ct).ConfigureAwait(false);
-        return new ClusterContext(config, document, progress) { KubeconfigOutput = options.Kubeconfig, AcceptNewHostKeys = options.AcceptNewHostKeys };
+        return new ClusterContext(config, document, progress) { KubeconfigOutput = options.Kubeconfig, AcceptNewHostKeys = options.AcceptNewHostKeys, Trust = options.Trust };
     }
 }
 
@@ -56,4 +56,7 @@ public sealed record ClusterRunOptions
 
     /// <summary>Record the host keys of nodes not yet in known_hosts (printed), as ssh's accept-new.</summary>
     public bool AcceptNewHostKeys { get; init; }
+
+    /// <summary>The keys the bundle must be signed with, checked on this host before it is sent to any node.</summary>
+    public BundleTrust Trust { get; init; } = BundleTrust.None;
 }

@@ -41,6 +41,9 @@ public sealed record InstallRequest
     /// what the installer itself would unpack or wait for is named instead of done.
     /// </summary>
     public bool DryRun { get; init; }
+
+    /// <summary>The keys the bundle must be signed with (--trust-key, /etc/airgap/trusted); none means unsigned bundles are taken.</summary>
+    public BundleTrust Trust { get; init; } = BundleTrust.None;
 }
 
 /// <summary>
@@ -58,6 +61,9 @@ public sealed class Installer(IHost host, IProgressSink progress)
 
     private async Task<IReadOnlyList<PhaseReport>> RunAsync(InstallRequest request, string? only, CancellationToken ct)
     {
+        // Here and not only in the verify phase: a skipped or already journaled verify must not let a bundle
+        // through that this node's trust keys refuse.
+        BundleSignature.Report(progress, request.BundlePath, await BundleSignature.CheckAsync(request.BundlePath, request.Trust, ct).ConfigureAwait(false));
         var document = await BundleReader.ReadDocumentAsync(request.BundlePath, ct).ConfigureAwait(false);
         var version = KubernetesVersion.Parse(document.Kubernetes);
         var options = request.Options with { KubernetesVersion = version };

@@ -31,6 +31,9 @@ public sealed class PackageCollector(FileDownloader downloads, IProgressSink pro
         "systemd", "systemd-libs", "libgcc", "ncurses-base", "ncurses-libs", "tzdata", "/bin/sh", "/bin/bash",
     };
 
+    /// <summary>The clock repository keys are judged by.</summary>
+    public TimeProvider Clock { get; init; } = TimeProvider.System;
+
     public async Task<CollectedPackages> CollectAsync(string os, string arch, KubernetesVersion kubernetes, RepositoryOverrides overrides,
         IReadOnlyList<string> extraPackages, CancellationToken ct)
     {
@@ -41,7 +44,10 @@ public sealed class PackageCollector(FileDownloader downloads, IProgressSink pro
         {
             overrides = overrides with { KubernetesLayout = layout };
         }
-        var repositories = await selector.ChooseAsync(profile.RepositoryChoices(kubernetes, arch, overrides), ct).ConfigureAwait(false);
+        var choices = profile.RepositoryChoices(kubernetes, arch, overrides);
+        // Before any mirror is asked: a key that has expired (pkgs.k8s.io's renews yearly) is named with how to replace it.
+        OpenPgpKeyInfo.CheckNotExpired(choices.SelectMany(c => c.Candidates), Clock.GetUtcNow());
+        var repositories = await selector.ChooseAsync(choices, ct).ConfigureAwait(false);
         var requests = profile.NodePackages(kubernetes, overrides.KubernetesLayout ?? KubernetesRepositoryLayouts.ForVersion(kubernetes))
             .Concat(extraPackages.Select(p => ParseRequest(p))).ToList();
         progress.Info($"{os}/{arch}: resolving {requests.Count} packages against {string.Join(", ", repositories.Select(r => r.Name))}");

@@ -41,6 +41,7 @@ public sealed class NodeUpgrader(IHost host, IProgressSink progress)
 
     private async Task<(InstallContext, InstallOptions)> ContextAsync(InstallRequest request, CancellationToken ct)
     {
+        BundleSignature.Report(progress, request.BundlePath, await BundleSignature.CheckAsync(request.BundlePath, request.Trust, ct).ConfigureAwait(false));
         var document = await BundleReader.ReadDocumentAsync(request.BundlePath, ct).ConfigureAwait(false);
         var version = KubernetesVersion.Parse(document.Kubernetes);
         // The images must be known to kubeadm's table (or the operator's releases.yaml) to name the pause image.

@@ -39,7 +39,7 @@ public sealed class BundleSafetyTests : IDisposable
             await tar.WriteEntryAsync(entry);
         }
 
-        var e = await Assert.ThrowsAsync<AirgapException>(() => BundleReader.VerifyAsync(bundle, NullProgress.Instance, default));
+        var e = await Assert.ThrowsAsync<AirgapException>(() => BundleReader.VerifyAsync(bundle, NullProgress.Instance, BundleTrust.None, default));
 
         Assert.Contains(name, e.Message);
         Assert.Contains(why, e.Message);

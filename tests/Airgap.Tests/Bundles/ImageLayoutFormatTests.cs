@@ -41,7 +41,7 @@ public sealed class ImageLayoutFormatTests : IDisposable
         var path = Path.Combine(work, Guid.NewGuid().ToString("N") + ".tar");
         List<BundleMember> members = [BundleMember.FromBytes("images/oci-layout", OciLayout.LayoutFile()), BundleMember.FromBytes("images/index.json", Json(indexJson)), .. blobs.DistinctBy(b => b.Path)];
         await BundleWriter.WriteAsync(path, document, members, NullProgress.Instance, default);
-        return await BundleReader.VerifyAsync(path, NullProgress.Instance, default);
+        return await BundleReader.VerifyAsync(path, NullProgress.Instance, BundleTrust.None, default);
     }
 
     [Fact]

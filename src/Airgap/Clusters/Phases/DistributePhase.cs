@@ -11,10 +11,14 @@ namespace Airgap.Clusters.Phases;
 public sealed class DistributePhase : IPhase<ClusterContext>
 {
     public string Name => "distribute";
-    public string Description => $"send the bundle and its bin/airgap to {ClusterContext.DistDirectory} on every node: sha256-checked there, skipped when present, resumed when cut";
+    public string Description => $"check the bundle's signature (with trust keys), then send it and its bin/airgap to {ClusterContext.DistDirectory} on every node: sha256-checked there, skipped when present, resumed when cut";
 
     public async Task RunAsync(ClusterContext c, PhaseAttempt attempt, CancellationToken ct)
     {
+        // Before a byte leaves this host. Each node's own verify phase then checks every member against
+        // this (signed) bundle.yaml: the copy it got is sha256-checked against this file.
+        var signature = await BundleSignature.CheckAsync(c.Config.BundlePath, c.Trust, ct).ConfigureAwait(false);
+        BundleSignature.Report(c.Progress, c.Config.BundlePath, signature);
         var bundle = await UploadItem.FromFileAsync("bundle", c.Config.BundlePath, c.RemoteBundle, ct).ConfigureAwait(false);
         var scratch = Directory.CreateTempSubdirectory("airgap-cluster-");
         try

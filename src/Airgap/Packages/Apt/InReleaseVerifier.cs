@@ -21,7 +21,7 @@ public sealed class InReleaseVerifier
 
     /// <summary>Loads a binary keyring (.gpg, as in /usr/share/keyrings) or one or more ASCII-armored keys (.asc).</summary>
     public static InReleaseVerifier FromKeyFile(string keyFile, string repository, Func<DateTimeOffset>? now = null) =>
-        new(OpenPgpKeyRing.FromKeyFile(keyFile, $"repository '{repository}'", now));
+        new(OpenPgpKeyRing.FromKeyFile(keyFile, $"repository '{repository}'", now, repository));
 
     /// <summary>Verifies a clearsigned InRelease and returns the Release text it carries.</summary>
     public string VerifyClearsigned(byte[] inRelease)

@@ -20,9 +20,10 @@ internal sealed class OpenPgpKeyRing
     private readonly PgpPublicKeyRingBundle _keys;
     private readonly Func<DateTimeOffset> _now;
 
-    private OpenPgpKeyRing(PgpPublicKeyRingBundle keys, string keyFile, string repository, Func<DateTimeOffset>? now)
+    private OpenPgpKeyRing(PgpPublicKeyRingBundle keys, string keyFile, string repository, Func<DateTimeOffset>? now, string repositoryName)
     {
         _keys = keys;
+        RepositoryName = repositoryName;
         KeyFile = keyFile;
         Repository = repository;
         _now = now ?? (() => DateTimeOffset.UtcNow);
@@ -39,7 +40,8 @@ internal sealed class OpenPgpKeyRing
     /// </summary>
     /// <param name="repository">How messages name the repository, e.g. "repository 'kubernetes'".</param>
     /// <param name="now">The clock key expiry is judged by.</param>
-    public static OpenPgpKeyRing FromKeyFile(string keyFile, string repository, Func<DateTimeOffset>? now = null)
+    /// <param name="repositoryName">The repository's own name ("kubernetes"), which decides the advice for an expired key.</param>
+    public static OpenPgpKeyRing FromKeyFile(string keyFile, string repository, Func<DateTimeOffset>? now = null, string? repositoryName = null)
     {
         byte[] bytes;
         try
@@ -50,7 +52,7 @@ internal sealed class OpenPgpKeyRing
         {
             throw new AirgapException($"{repository}: cannot read its key file {keyFile}: {e.Message}", e);
         }
-        return new OpenPgpKeyRing(LoadKeys(bytes, keyFile, repository), keyFile, repository, now);
+        return new OpenPgpKeyRing(new PgpPublicKeyRingBundle(LoadRings(bytes, keyFile, repository)), keyFile, repository, now, repositoryName ?? repository);
     }
 
     /// <summary>
@@ -80,18 +82,29 @@ internal sealed class OpenPgpKeyRing
                     $"{Repository}: {what} is signed with the weak digest {sig.HashAlgorithm}, which apt and dnf refuse too; the repository must be re-signed");
             if (key.HasRevocation())
                 throw new AirgapException($"{Repository}: {what} is signed by key {KeyIdText(key.KeyId)}, which {KeyFile} marks as revoked; {KeyAdvice}");
-            var valid = key.GetValidSeconds();
-            if (valid > 0)
+            // gpgv (so apt) and dnf refuse a signature by a key that has expired since, and one made after the key
+            // expired; a signing subkey is dead with its primary key too.
+            var primary = key.IsMasterKey ? key : PrimaryOf(key);
+            foreach (var k in new[] { key, primary }.OfType<PgpPublicKey>().Distinct())
             {
-                var expires = new DateTimeOffset(key.CreationTime, TimeSpan.Zero).AddSeconds(valid);
-                // gpgv (so apt) and dnf refuse a signature by a key that has expired since, and one made after the key expired.
+                if (OpenPgpKeyInfo.ExpiryOf(k, primary ?? k) is not { } expires) continue;
                 if (expires < _now() || new DateTimeOffset(sig.CreationTime, TimeSpan.Zero) > expires)
-                    throw new AirgapException(
-                        $"{Repository}: {what} is signed by key {KeyIdText(key.KeyId)}, which expired on {expires:yyyy-MM-dd}; {KeyAdvice} (a current one)");
+                    throw new AirgapException(OpenPgpKeyInfo.ExpiredMessage(Repository, RepositoryName, Convert.ToHexString(k.GetFingerprint()), expires, KeyFile,
+                        Profiles.OsProfileCatalog.IsShipped(KeyFile, null)));
             }
         }
         return signer ?? throw new AirgapException(
             $"{Repository}: {what} is signed only by key(s) {string.Join(", ", signatures.Select(s => KeyIdText(s.KeyId)).Distinct())}, none of them in {KeyFile}; {KeyAdvice}");
+    }
+
+    /// <summary>The repository's own name ("kubernetes"), for the advice only the Kubernetes repository gets.</summary>
+    private string RepositoryName { get; }
+
+    private PgpPublicKey? PrimaryOf(PgpPublicKey subkey)
+    {
+        foreach (PgpPublicKeyRing ring in _keys.GetKeyRings())
+            if (ring.GetPublicKey(subkey.KeyId) is not null) return ring.GetPublicKey();
+        return null;
     }
 
     internal static string KeyIdText(long keyId) => keyId.ToString("X16", CultureInfo.InvariantCulture);
@@ -156,7 +169,8 @@ internal sealed class OpenPgpKeyRing
         }
     }
 
-    private static PgpPublicKeyRingBundle LoadKeys(byte[] bytes, string keyFile, string repository)
+    /// <summary>The key rings of a binary or armored key file; <paramref name="repository"/> starts any error.</summary>
+    internal static IReadOnlyList<PgpPublicKeyRing> LoadRings(byte[] bytes, string keyFile, string repository)
     {
         // GnuPG 2.1+ keeps ~/.gnupg/pubring.kbx in its own keybox format, which apt and dnf do not read either.
         if (bytes.Length > 12 && bytes[8] == 'K' && bytes[9] == 'B' && bytes[10] == 'X' && bytes[11] == 'f')
@@ -173,7 +187,7 @@ internal sealed class OpenPgpKeyRing
                 if (rings.TrueForAll(r => r.GetPublicKey().KeyId != ring.GetPublicKey().KeyId)) rings.Add(ring);
             }
             if (rings.Count == 0) throw new PgpException("no public key in it");
-            return new PgpPublicKeyRingBundle(rings);
+            return rings;
         }
         catch (Exception e) when (e is PgpException or IOException or ArgumentException or InvalidOperationException)
         {

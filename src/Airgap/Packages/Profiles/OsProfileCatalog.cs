@@ -89,6 +89,29 @@ public static class OsProfileCatalog
             .ToList();
     }
 
+    /// <summary>
+    /// Whether <paramref name="path"/> is a copy of a key shipped with airgap (its name and bytes), so
+    /// messages can say "shipped with airgap" rather than a cache path. <paramref name="bytes"/> may be
+    /// given when already read.
+    /// </summary>
+    public static bool IsShipped(string path, byte[]? bytes)
+    {
+        var name = Path.GetFileName(path);
+        if (!KnownKeys.Contains(name)) return false;
+        try
+        {
+            return (bytes ?? File.ReadAllBytes(path)).AsSpan().SequenceEqual(KeyBytes(name));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Every shipped key file with the primary keys in it, for `airgap key list`.</summary>
+    public static IReadOnlyList<(string File, IReadOnlyList<OpenPgpKeyInfo> Keys)> ShippedKeys() =>
+        KnownKeys.Select(name => (name, OpenPgpKeyInfo.Read(KeyBytes(name), $"built-in key {name}"))).ToList();
+
     private static string? KeyName(string keyName) =>
         KnownKeys.Contains(keyName) ? KeyPrefix + keyName : null;
 

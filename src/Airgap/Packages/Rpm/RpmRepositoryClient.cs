@@ -76,7 +76,7 @@ public sealed class RpmRepositoryClient(FileDownloader downloader, IProgressSink
             throw new AirgapException($"{source}: cannot fetch repodata/repomd.xml.asc, needed because the repository has a key ({e.Message})", e);
         }
         // Verified over the bytes as served: decoding first would drop a byte-order mark and break the signature.
-        var keys = OpenPgpKeyRing.FromKeyFile(repository.KeyFile, source, Time.GetUtcNow);
+        var keys = OpenPgpKeyRing.FromKeyFile(repository.KeyFile, source, Time.GetUtcNow, repository.Name);
         return keys.VerifyDetached(repomd, signature, "repomd.xml", "repomd.xml.asc");
     }
 
