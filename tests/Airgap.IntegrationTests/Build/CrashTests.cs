@@ -152,18 +152,23 @@ public sealed class CrashTests(ITestOutputHelper output) : IAsyncLifetime
         await using var site = await RegistryServer.StartAsync();
         await using var proxy = FaultProxy.Start(site.Host, (_, _) => false, count: 0);
         var cache = dir.Sub("push-cache");
-        var report = await CrashHarness.KillRepeatedlyAsync(AirgapCli.Executable, Push(proxy.Host), Env(cache), kills: 8, Seed(),
-            earliest: TimeSpan.FromMilliseconds(300), latest: took * 1.1);
+        // Each run is killed once the registry has taken another 2–12 MB from it (8 kills stay within one clean push): inside an upload, wherever the time goes.
+        var report = await CrashHarness.KillWhenAsync(AirgapCli.Executable, Push(proxy.Host), Env(cache), kills: 8, Seed(), random =>
+        {
+            var at = proxy.RequestBodyBytes + random.Next(2, 12) * 1024L * 1024;
+            return () => proxy.RequestBodyBytes >= at;
+        });
         var uploads = Path.Combine(cache, "uploads");
         var left = Directory.Exists(uploads) ? Directory.GetFiles(uploads, "*.json").Length : 0;
 
         var last = await new AirgapCli { Cache = cache, DockerConfig = cache + "-docker" }.RunAsync(Push(proxy.Host));
         Assert.True(last.Succeeded, $"{report}\n{last}");
         Assert.Empty(Directory.GetFiles(uploads));
-        var asked = proxy.Requests.Count(r => r.Method == "GET" && r.Target.Contains("/blobs/uploads/", StringComparison.Ordinal));
+        var statuses = proxy.Requests.Where(r => r.Method == "GET" && r.Target.Contains("/blobs/uploads/", StringComparison.Ordinal)).ToList();
+        var continued = statuses.Count(r => r.Status == 204);
         var ratio = (double)proxy.RequestBodyBytes / cleanBytes;
         output.WriteLine($"{report}; a clean push took {took.TotalMilliseconds:0} ms and sent {cleanBytes} bytes; the killed runs and the last sent " +
-                         $"{proxy.RequestBodyBytes} bytes ({ratio:0.00}×); {left} cut uploads were left after the kills, {asked} were continued");
+                         $"{proxy.RequestBodyBytes} bytes ({ratio:0.00}×); {left} cut uploads were left after the kills, {statuses.Count} asked about, {continued} continued");
         // Every tag answers the digest the clean push gave it, read back by skopeo from the registry itself.
         foreach (var (name, digest) in expected)
         {
@@ -175,8 +180,14 @@ public sealed class CrashTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.True(pushed.Succeeded, pushed.ToString());
         using (var again = System.Text.Json.JsonDocument.Parse(pushed.Stdout))
             Assert.Equal(0, again.RootElement.GetProperty("blobsSent").GetInt32());
+        output.WriteLine(string.Join("; ", proxy.Requests.GroupBy(r => r.Method).Select(g => $"{g.Key} {g.Count()} requests, {g.Sum(r => r.RequestBytes)} bytes")));
         Assert.True(report.KilledAfterMs.Count == 8, $"{report}: 8 kills were asked for");
-        Assert.True(asked > 0, $"{report}: no cut upload was continued (the kills missed every chunked upload; a seed to replay)");
-        Assert.True(ratio <= 1.3, $"{report}: sent {ratio:0.00}× a clean push's bytes; cut uploads were not continued");
+        Assert.True(statuses.Count > 0, $"{report}: no remembered upload was asked about (the kills missed every chunked upload; a seed to replay)");
+        // distribution (and Harbor on it) cancels an upload whose size disagrees with the signed state of its
+        // last acknowledged chunk, which is what a kill inside a PATCH leaves: such a blob goes again from zero.
+        // What a kill may cost is bounded by what was in flight: the copier's 4 blobs at once, each at most the biggest.
+        var biggest = 16L * 1024 * 1024 + 1024 * 1024;
+        Assert.True(proxy.RequestBodyBytes <= cleanBytes + report.KilledAfterMs.Count * 4 * biggest,
+            $"{report}: sent {ratio:0.00}× a clean push's bytes, more than the blobs in flight at each kill; finished blobs were sent again");
     }
 }

@@ -54,4 +54,42 @@ public static class CrashHarness
         }
         return new CrashReport(seed, killed);
     }
+
+    /// <summary>
+    /// Kills the command at a moment chosen by what it has done rather than by the clock: <paramref name="arm"/>
+    /// draws (from the seeded source) a condition for each run — "the proxy has passed another N bytes" —
+    /// and the run is killed the moment it holds. Work that finishes fast or slow is cut inside its
+    /// transfers either way; a run that ends first is not counted as a kill.
+    /// </summary>
+    public static async Task<CrashReport> KillWhenAsync(string file, IReadOnlyList<string> args, IReadOnlyDictionary<string, string> environment,
+        int kills, int seed, Func<Random, Func<bool>> arm, CancellationToken ct = default)
+    {
+        var random = new Random(seed);
+        var killed = new List<int>();
+        for (var run = 0; run < kills * 3 && killed.Count < kills; run++)
+        {
+            var condition = arm(random);
+            var psi = new ProcessStartInfo(file) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
+            foreach (var a in args) psi.ArgumentList.Add(a);
+            foreach (var (key, value) in environment) psi.Environment[key] = value;
+            var started = Stopwatch.StartNew();
+            using var process = Process.Start(psi) ?? throw new InvalidOperationException($"cannot start {file}");
+            process.StandardInput.Close();
+            var drain = Task.WhenAll(process.StandardOutput.ReadToEndAsync(ct), process.StandardError.ReadToEndAsync(ct));
+            var exited = process.WaitForExitAsync(ct);
+            while (!exited.IsCompleted)
+            {
+                if (condition())
+                {
+                    process.Kill(entireProcessTree: true);
+                    killed.Add((int)started.ElapsedMilliseconds);
+                    break;
+                }
+                await Task.WhenAny(exited, Task.Delay(10, ct)).ConfigureAwait(false);
+            }
+            await exited.ConfigureAwait(false);
+            await drain.ConfigureAwait(false);
+        }
+        return new CrashReport(seed, killed);
+    }
 }

@@ -10,7 +10,7 @@ namespace Airgap.TestKit;
 /// <summary>One request as a <see cref="FaultProxy"/> saw it.</summary>
 /// <param name="At">When the request head had arrived, on the proxy's monotonic clock (time since start).</param>
 /// <param name="Injected">True when the proxy answered itself instead of forwarding.</param>
-public sealed record ProxiedRequest(TimeSpan At, string Method, string Target, int Status, bool Injected, string? RetryAfter);
+public sealed record ProxiedRequest(TimeSpan At, string Method, string Target, int Status, bool Injected, string? RetryAfter, long RequestBytes = 0);
 
 /// <summary>
 /// A loopback HTTP/1.1 proxy (the client talks to it as if it were the server) that answers the first N
@@ -121,7 +121,7 @@ public sealed class FaultProxy : IAsyncDisposable
                     return;
                 }
 
-                _log.Enqueue(new ProxiedRequest(at, method, target, status, Injected: false, null));
+                _log.Enqueue(new ProxiedRequest(at, method, target, status, Injected: false, null, request.ContentLength ?? 0));
                 var noBody = HttpForwarding.HasNoBody(method, status);
                 await clientStream.WriteAsync(response.Raw, ct).ConfigureAwait(false);
                 await fromUpstream!.CopyBodyAsync(response, isResponse: true, noBody,
