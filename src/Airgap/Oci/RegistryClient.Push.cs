@@ -8,6 +8,12 @@ public sealed partial class RegistryClient
 {
     private const string PushActions = "pull,push";
 
+    /// <summary>
+    /// A blob found in place needs no remembered upload: a push killed after the registry closed the upload
+    /// but before it forgot the session leaves one, and the next run finds the blob by HEAD.
+    /// </summary>
+    public void ForgetUpload(ImageReference repository, Digest digest) => _options.UploadSessions?.Forget(repository, digest);
+
     /// <summary>HEAD on the blob: true when the repository already has it (with the expected size).</summary>
     public async Task<bool> BlobExistsAsync(ImageReference repository, Digest digest, long size, CancellationToken ct)
     {

@@ -20,11 +20,15 @@ public sealed class RegistryImageSink(RegistryClient client) : IImageSink
         if (await client.BlobExistsAsync(repository, digest, blob.Size, ct).ConfigureAwait(false))
         {
             placed.TryAdd(blob.Digest, repository.Repository);
+            client.ForgetUpload(repository, digest);
             return true;
         }
         if (placed.TryGetValue(blob.Digest, out var from) && from != repository.Repository &&
             await client.MountBlobAsync(repository, digest, from, ct).ConfigureAwait(false))
+        {
+            client.ForgetUpload(repository, digest);
             return true;
+        }
         return false;
     }
 

@@ -23,7 +23,8 @@ public sealed class UploadSessions
     {
         this.directory = directory;
         Directory.CreateDirectory(directory);
-        Bundles.OrphanFiles.Remove(Directory.EnumerateFiles(directory, "*.tmp"), name => name.Split('.') is [_, var pid, "tmp"] ? pid : null);
+        // HEX.json.PID.tmp: a save killed between write and rename.
+        Bundles.OrphanFiles.Remove(Directory.EnumerateFiles(directory, "*.tmp"), name => name.Split('.') is [_, "json", var pid, "tmp"] ? pid : null);
     }
 
     /// <summary>Under the blob cache (~/.cache/airgap/uploads), beside the partial downloads.</summary>
