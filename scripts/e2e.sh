@@ -344,6 +344,7 @@ rc=0; ./bin/airgap upgrade plan --bundle "$BUNDLE" >"$WORK/downgrade.out" 2>"$WO
 [[ $rc -ne 0 && $(tail -1 "$WORK/downgrade.err") == "error: refusing: "*"downgrade"* ]] || fail "a plan back to v1.20.2 was not refused as a downgrade in one line" "$WORK/downgrade.err"
 echo "upgrade: $UPGRADE_SECONDS s, NodePort probes failed $PROBES_FAILED of $PROBES_TOTAL" | tee -a "$WORK/upgrade.log"
 ./bin/airgap reset >"$WORK/reset-kill.log" 2>&1 || fail "airgap reset (after the kills)" "$WORK/reset-kill.log"
+[[ ! -e /var/lib/airgap/upgrade-journal.json ]] || fail "airgap reset left the upgrade journal (a later upgrade would think it done)"
 KILL_SUMMARY="dpkg journal entries left by the kill: $KILLED_DPKG, packages not fully installed: $KILLED_STATES; images named in containerd after the kill inside the import: $IMPORTED_BEFORE_KILL"
 echo "$KILL_SUMMARY" | tee -a "$WORK/kill-resume.log"
 

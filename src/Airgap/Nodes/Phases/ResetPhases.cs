@@ -37,7 +37,8 @@ public sealed class AirgapFilesResetPhase : IPhase<ResetContext>
         [
             $"/etc/cni/net.d/{BridgeCniConfig.FileName}", KubeadmConfig.DefaultPath, Path.Combine(state, "journal.json"),
             Path.Combine(state, "join.txt"), Path.Combine(state, "kube-flannel.yml"), "/root/.kube/config",
-            Path.Combine(state, "join-control-plane.txt"), Path.Combine(state, "certificate-key"), .. BundlePackageSources.SourceFiles, recorded,
+            Path.Combine(state, "join-control-plane.txt"), Path.Combine(state, "certificate-key"),
+            Path.Combine(state, Upgrades.NodeUpgrader.JournalName), Path.Combine(state, "upgrade.lock"), .. BundlePackageSources.SourceFiles, recorded,
             // Flannel's own files: kubeadm reset leaves CNI configuration alone, and a stale one breaks the next network add-on.
             "/etc/cni/net.d/10-flannel.conflist", "/run/flannel/subnet.env",
         ];
