@@ -58,6 +58,9 @@ public sealed class AirgapFilesResetPhase : IPhase<ResetContext>
         if (await c.Host.DeleteFileAsync(RegistryMirror.CaPath, ct).ConfigureAwait(false)) c.Progress.Info($"  removed {RegistryMirror.CaPath}");
         // The unpacked repository is made again from the bundle by the next install.
         await c.Host.RunAsync(new CommandSpec("rm", "-rf", Path.Combine(state, "repo")), ct).ConfigureAwait(false);
+        // kubeadm upgrade keeps its backups in its scratch directory /etc/kubernetes/tmp (the old static pod manifests,
+        // etcd's data, the kubelet's config), and kubeadm reset leaves them: they belong to the cluster being reset.
+        await c.Host.RunAsync(new CommandSpec("rm", "-rf", "/etc/kubernetes/tmp"), ct).ConfigureAwait(false);
         // kubeadm reset empties /etc/kubernetes but leaves its directories; with ours gone, empty ones go too
         // (a file someone else put there keeps its directory).
         await c.Host.RunAsync(new CommandSpec("find", "/etc/kubernetes", "-depth", "-type", "d", "-empty", "-delete"), ct).ConfigureAwait(false);
