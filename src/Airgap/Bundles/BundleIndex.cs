@@ -1,21 +1,22 @@
 using System.Security.Cryptography;
-using Microsoft.Win32.SafeHandles;
+using Airgap.Bundles.Parts;
 
 namespace Airgap.Bundles;
 
 /// <summary>
 /// Where each member of a bundle lies in the tar, found by reading the headers only (the reader
 /// seeks past the data), so members can be read in place, in any order and concurrently, without
-/// unpacking: push and serve read blobs straight out of the bundle.
+/// unpacking: push and serve read blobs straight out of the bundle. A split bundle reads the same way,
+/// straight out of its parts.
 /// </summary>
 public sealed class BundleIndex : IDisposable
 {
     public sealed record Member(string Name, long Offset, long Size);
 
     private readonly Dictionary<string, Member> members;
-    private readonly SafeFileHandle handle;
+    private readonly RandomAccessBundle handle;
 
-    private BundleIndex(string path, Dictionary<string, Member> members, SafeFileHandle handle)
+    private BundleIndex(string path, Dictionary<string, Member> members, RandomAccessBundle handle)
     {
         Path = path;
         this.members = members;
@@ -28,10 +29,13 @@ public sealed class BundleIndex : IDisposable
 
     public static async Task<BundleIndex> OpenAsync(string path, CancellationToken ct)
     {
-        if (!File.Exists(path)) throw new AirgapException($"bundle {path} does not exist; give the .tar airgap build wrote");
+        var stored = StoredBundle.Open(path);
+        if (stored.Index is not null) path = stored.Path;
         var found = new Dictionary<string, Member>(StringComparer.Ordinal);
-        await using (var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 4096, FileOptions.RandomAccess))
+        var bytes = stored.OpenRandomAccess();
+        try
         {
+            await using var file = new FileWindowStream(bytes, 0, stored.Length, 0);
             var length = file.Length;
             var header = new byte[512];
             long position = 0;
@@ -52,13 +56,13 @@ public sealed class BundleIndex : IDisposable
                 switch (type)
                 {
                     case 'x':
-                        (longName, paxSize) = await PaxAsync(file, data, size, longName, paxSize, ct).ConfigureAwait(false);
+                        (longName, paxSize) = await PaxAsync(file, path, data, size, longName, paxSize, ct).ConfigureAwait(false);
                         continue;
                     case 'L':
-                        var bytes = new byte[size];
+                        var text = new byte[size];
                         file.Position = data;
-                        await file.ReadExactlyAsync(bytes, ct).ConfigureAwait(false);
-                        longName = System.Text.Encoding.UTF8.GetString(bytes).TrimEnd('\0');
+                        await file.ReadExactlyAsync(text, ct).ConfigureAwait(false);
+                        longName = System.Text.Encoding.UTF8.GetString(text).TrimEnd('\0');
                         continue;
                     case 'g':
                         continue;
@@ -82,7 +86,12 @@ public sealed class BundleIndex : IDisposable
                     throw new AirgapException($"{path}: member {name} appears twice; the bundle was tampered with, build it again");
             }
         }
-        return new BundleIndex(path, found, File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.RandomAccess));
+        catch
+        {
+            bytes.Dispose();
+            throw;
+        }
+        return new BundleIndex(path, found, bytes);
     }
 
     public Member? Find(string name) => members.GetValueOrDefault(name);
@@ -129,9 +138,9 @@ public sealed class BundleIndex : IDisposable
     }
 
     /// <summary>A PAX extended header's path and size records, which override the next header's fields.</summary>
-    private static async Task<(string? Name, long? Size)> PaxAsync(FileStream file, long data, long size, string? name, long? realSize, CancellationToken ct)
+    private static async Task<(string? Name, long? Size)> PaxAsync(Stream file, string path, long data, long size, string? name, long? realSize, CancellationToken ct)
     {
-        if (size > 1 << 20) throw new AirgapException($"{file.Name}: a PAX header is implausibly large; the bundle is damaged");
+        if (size > 1 << 20) throw new AirgapException($"{path}: a PAX header is implausibly large; the bundle is damaged");
         var bytes = new byte[size];
         file.Position = data;
         await file.ReadExactlyAsync(bytes, ct).ConfigureAwait(false);
@@ -160,7 +169,7 @@ public sealed class BundleIndex : IDisposable
         var read = 0;
         while (read < bytes.Length)
         {
-            var n = await RandomAccess.ReadAsync(handle, bytes.AsMemory(read), member.Offset + read, ct).ConfigureAwait(false);
+            var n = await handle.ReadAsync(bytes.AsMemory(read), member.Offset + read, ct).ConfigureAwait(false);
             if (n == 0) throw new AirgapException($"{Path} is truncated inside {member.Name}; copy the bundle again");
             read += n;
         }
@@ -180,8 +189,8 @@ public sealed class BundleIndex : IDisposable
     public void Dispose() => handle.Dispose();
 }
 
-/// <summary>A window of a file read with positional reads, so concurrent readers of one handle never share a position.</summary>
-internal sealed class FileWindowStream(SafeFileHandle handle, long offset, long length, long start) : Stream
+/// <summary>A window of a bundle read with positional reads, so concurrent readers of one bundle never share a position.</summary>
+internal sealed class FileWindowStream(RandomAccessBundle source, long offset, long length, long start, bool ownsSource = false) : Stream
 {
     private long position = start;
 
@@ -202,7 +211,7 @@ internal sealed class FileWindowStream(SafeFileHandle handle, long offset, long 
     {
         var n = (int)Math.Min(buffer.Length, Math.Max(0, length - position));
         if (n == 0) return 0;
-        n = RandomAccess.Read(handle, buffer[..n], offset + position);
+        n = source.Read(buffer[..n], offset + position);
         position += n;
         return n;
     }
@@ -211,7 +220,7 @@ internal sealed class FileWindowStream(SafeFileHandle handle, long offset, long 
     {
         var n = (int)Math.Min(buffer.Length, Math.Max(0, length - position));
         if (n == 0) return 0;
-        n = await RandomAccess.ReadAsync(handle, buffer[..n], offset + position, cancellationToken).ConfigureAwait(false);
+        n = await source.ReadAsync(buffer[..n], offset + position, cancellationToken).ConfigureAwait(false);
         position += n;
         return n;
     }
@@ -229,4 +238,10 @@ internal sealed class FileWindowStream(SafeFileHandle handle, long offset, long 
     public override void Flush() { }
     public override void SetLength(long value) => throw new NotSupportedException();
     public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing && ownsSource) source.Dispose();
+        base.Dispose(disposing);
+    }
 }

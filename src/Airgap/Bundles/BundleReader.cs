@@ -248,21 +248,8 @@ public static class BundleReader
         return memory.ToArray();
     }
 
-    private static FileStream Open(string bundlePath)
-    {
-        try
-        {
-            return new FileStream(bundlePath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan | FileOptions.Asynchronous);
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-        {
-            throw new AirgapException($"bundle {bundlePath} does not exist; pass the path of a .tar written by airgap build");
-        }
-        catch (UnauthorizedAccessException)
-        {
-            throw new AirgapException($"bundle {bundlePath} cannot be read (permission denied); run as a user who can read it");
-        }
-    }
+    /// <summary>The tar, or a split bundle's parts read as one stream (each part checked against its index before use).</summary>
+    internal static Stream Open(string bundlePath) => Parts.StoredBundle.Open(bundlePath).OpenSequential();
 
     private static AirgapException Damaged(string bundlePath, Exception e) =>
         new($"{bundlePath} is truncated or not a tar archive ({e.Message.Split('\n')[0]}); copy the bundle again or build a new one", e);
@@ -413,7 +400,7 @@ public static class BundleExtractor
 
     private static async Task ForEachAsync(string bundlePath, string prefix, Func<string, TarEntry, Task> action, CancellationToken ct, bool exact = false)
     {
-        await using var file = new FileStream(bundlePath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan | FileOptions.Asynchronous);
+        await using var file = BundleReader.Open(bundlePath);
         var reader = new TarReader(file);
         try
         {
