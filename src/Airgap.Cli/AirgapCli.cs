@@ -14,6 +14,7 @@ internal static class AirgapCli
             ImagesCommand.Create(),
             BuildCommand.Create(),
             VerifyCommand.Create(),
+            SplitCommand.Create(),
             PushCommand.Create(),
             ServeCommand.Create(),
             CacheCommand.Create(),

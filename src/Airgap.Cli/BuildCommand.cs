@@ -42,15 +42,18 @@ internal static class BuildCommand
         var noImages = new Option<bool>("--no-images") { Description = "leave images out" };
         var noBinaries = new Option<bool>("--no-binaries") { Description = "leave the binaries (kubeadm, kubelet, kubectl, crictl, CNI plugins, containerd, runc) out" };
         var signKey = new Option<string?>("--sign-key") { Description = "PEM ECDSA P-256 private key (airgap key generate) that signs bundle.yaml into bundle.yaml.sig" };
+        var splitSize = new Option<string?>("--split-size") { Description = "write each bundle as NAME.part-001… of at most this size (e.g. 4G, 300M) plus the index NAME.parts, and no whole .tar (see airgap split)" };
         var format = AirgapCli.FormatOption(withLongName: false);
         var command = new Command("build", "Pull everything a Kubernetes version needs into one verified bundle per architecture.");
         foreach (var o in plan.All) command.Options.Add(o);
         foreach (var o in new Option[] { arch, mirror, plainHttp, output, username, password, cacheDir,
                      binariesUrl, githubMirror, crictlVersion, cniVersion, containerdVersion, runcVersion,
-                     os, osMirror, k8sRepo, k8sRepoKey, reposFile, package, noPackages, allowUnsigned, installerDir, noImages, noBinaries, signKey, format }) command.Options.Add(o);
+                     os, osMirror, k8sRepo, k8sRepoKey, reposFile, package, noPackages, allowUnsigned, installerDir, noImages, noBinaries, signKey, splitSize, format }) command.Options.Add(o);
 
         command.SetAction((result, ct) => AirgapCli.Guard(async () =>
         {
+            // Parsed first: a bad size should stop the build before it downloads anything.
+            var partSize = result.GetValue(splitSize) is { } sizeText ? ByteSize.Parse("--split-size", sizeText) : (long?)null;
             var cache = new BlobCache(result.GetValue(cacheDir) ?? BlobCache.DefaultRoot());
             var mirrors = new MirrorRules();
             foreach (var rule in result.GetValue(mirror) ?? []) mirrors.Add(rule);
@@ -107,7 +110,7 @@ internal static class BuildCommand
 
             var json = result.GetValue(format) == OutputFormat.Json;
             var started = DateTime.UtcNow;
-            var bundles = await LiveProgress.RunAsync(json, async progress =>
+            var (bundles, splits) = await LiveProgress.RunAsync(json, async progress =>
             {
                 using var registry = new RegistryClient(new RegistryClientOptions
                 {
@@ -115,18 +118,35 @@ internal static class BuildCommand
                     PlainHttpHosts = (result.GetValue(plainHttp) ?? []).ToHashSet(StringComparer.OrdinalIgnoreCase),
                 });
                 using var downloads = new FileDownloader(cache, progress);
-                return await new BundleBuilder(registry, cache, downloads, progress).BuildAsync(spec, ct);
+                var built = await new BundleBuilder(registry, cache, downloads, progress).BuildAsync(spec, ct);
+                var splits = new List<Airgap.Bundles.Parts.BundleSplitter.Result>();
+                if (partSize is { } size)
+                {
+                    // Whoever asks for parts carries parts: the whole tar would only double the disk used.
+                    foreach (var b in built)
+                    {
+                        splits.Add(await Airgap.Bundles.Parts.BundleSplitter.SplitAsync(b.Path, size, progress, ct));
+                        File.Delete(b.Path);
+                    }
+                }
+                return (built, splits);
             });
             var seconds = (DateTime.UtcNow - started).TotalSeconds;
             if (json)
             {
-                JsonOutput.Write(new { kubernetes = spec.Kubernetes.ToString(), seconds = Math.Round(seconds, 1), bundles });
+                JsonOutput.Write(new
+                {
+                    kubernetes = spec.Kubernetes.ToString(), seconds = Math.Round(seconds, 1), bundles,
+                    parts = splits.Select(s => new { index = s.IndexPath, parts = s.PartPaths.Zip(s.Index.Parts, (path, p) => new { path, bytes = p.Size, sha256 = p.Sha256 }) }),
+                });
                 return 0;
             }
             foreach (var b in bundles)
                 Console.WriteLine($"{b.Path}  {Sizes.Human(b.Size)}  {b.Images} images, {b.Blobs} blobs ({Sizes.Human(b.BlobBytes)}), {b.Binaries} binaries, {b.Packages} packages, " +
                                   (b.SignedBy is null ? "unsigned" : $"signed by {b.SignedBy}"));
-            Console.Error.WriteLine($"done in {seconds:0.0} s; check with: airgap verify {bundles[0].Path}");
+            foreach (var s in splits)
+                Console.WriteLine($"{s.IndexPath}  split into {s.Index.Parts.Count} parts: {string.Join(", ", s.PartPaths.Select(Path.GetFileName))} (the whole .tar was removed)");
+            Console.Error.WriteLine($"done in {seconds:0.0} s; check with: airgap verify {(splits.Count > 0 ? splits[0].IndexPath : bundles[0].Path)}");
             return 0;
         }));
         return command;

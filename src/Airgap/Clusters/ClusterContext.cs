@@ -24,8 +24,13 @@ public sealed class ClusterContext(ClusterConfig config, BundleDocument document
     public BundleDocument Document { get; } = document;
     public IProgressSink Progress { get; } = progress;
 
-    /// <summary>The bundle's path on every node.</summary>
-    public string RemoteBundle => $"{DistDirectory}/{Path.GetFileName(Config.BundlePath)}";
+    /// <summary>The bundle on this host: a tar, or a split bundle's index and parts.</summary>
+    public Bundles.Parts.StoredBundle Bundle => bundle ??= Bundles.Parts.StoredBundle.Open(Config.BundlePath);
+
+    private Bundles.Parts.StoredBundle? bundle;
+
+    /// <summary>The bundle's path on every node: the tar, or the index the parts are sent with.</summary>
+    public string RemoteBundle => $"{DistDirectory}/{Bundles.Parts.StoredBundle.FileNameOf(Config.BundlePath)}";
 
     public ClusterHost FirstControlPlane => Config.ControlPlanes[0];
 

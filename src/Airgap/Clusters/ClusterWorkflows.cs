@@ -42,7 +42,8 @@ public static class ClusterWorkflows
 
     public static async Task<ClusterContext> OpenAsync(ClusterConfig config, IProgressSink progress, ClusterRunOptions options, CancellationToken ct)
     {
-        if (!File.Exists(config.BundlePath)) throw new AirgapException($"bundle {config.BundlePath} (from cluster.yaml) does not exist; build it with airgap build or fix bundle:");
+        if (!File.Exists(config.BundlePath) && !File.Exists(config.BundlePath + Bundles.Parts.PartsIndex.Extension) && Bundles.Parts.PartsIndex.BundleNameOfPart(Path.GetFileName(config.BundlePath)) is null)
+            throw new AirgapException($"bundle {config.BundlePath} (from cluster.yaml) does not exist; build it with airgap build or fix bundle:");
         var document = await BundleReader.ReadDocumentAsync(config.BundlePath, ct).ConfigureAwait(false);
         return new ClusterContext(config, document, progress) { KubeconfigOutput = options.Kubeconfig, AcceptNewHostKeys = options.AcceptNewHostKeys, Trust = options.Trust };
     }

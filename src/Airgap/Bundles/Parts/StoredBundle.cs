@@ -34,6 +34,16 @@ public sealed class StoredBundle
 
     public string PartPath(PartEntry part) => System.IO.Path.Combine(System.IO.Path.GetDirectoryName(IndexPath!)!, part.Name);
 
+    /// <summary>The file name <see cref="Open"/> will read <paramref name="path"/> as (the tar's or the index's), without opening anything.</summary>
+    public static string FileNameOf(string path)
+    {
+        var name = System.IO.Path.GetFileName(path);
+        if (PartsIndex.BundleNameOfPart(name) is { } whole) return PartsIndex.IndexName(whole);
+        return !name.EndsWith(PartsIndex.Extension, StringComparison.Ordinal) && !File.Exists(path) && File.Exists(path + PartsIndex.Extension)
+            ? name + PartsIndex.Extension
+            : name;
+    }
+
     /// <summary>
     /// Finds what <paramref name="path"/> names. Parts are checked here only for presence and size
     /// (cheap, and the commonest transfer fault); their sha256 before their first byte is used.
@@ -97,6 +107,17 @@ public sealed class StoredBundle
         }
         var source = OpenRandomAccess(FileOptions.SequentialScan);
         return new BufferedStream(new FileWindowStream(source, 0, Length, 0, ownsSource: true), 1 << 20);
+    }
+
+    /// <summary>Checks every part against the index now (parts already checked in this process are not read again).</summary>
+    public async Task VerifyPartsAsync(CancellationToken ct)
+    {
+        if (Index is null) return;
+        foreach (var part in Index.Parts)
+        {
+            using var handle = File.OpenHandle(PartPath(part), FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.SequentialScan);
+            await VerifyPartAsync(part, handle, ct).ConfigureAwait(false);
+        }
     }
 
     /// <summary>Positional reads over the whole bundle; many readers may share it.</summary>

@@ -6,7 +6,8 @@ namespace Airgap.Clusters.Phases;
 
 /// <summary>
 /// The bundle and the node's own airgap (bin/airgap from the bundle: always the bundle's architecture)
-/// onto every node, in parallel up to ssh.maxParallel, each sha256-checked on the node.
+/// onto every node, in parallel up to ssh.maxParallel, each sha256-checked on the node. A split bundle
+/// travels as its parts and index (never joined, here or there): the node's airgap reads the index.
 /// </summary>
 public sealed class DistributePhase : IPhase<ClusterContext>
 {
@@ -19,7 +20,7 @@ public sealed class DistributePhase : IPhase<ClusterContext>
         // this (signed) bundle.yaml: the copy it got is sha256-checked against this file.
         var signature = await BundleSignature.CheckAsync(c.Config.BundlePath, c.Trust, ct).ConfigureAwait(false);
         BundleSignature.Report(c.Progress, c.Config.BundlePath, signature);
-        var bundle = await UploadItem.FromFileAsync("bundle", c.Config.BundlePath, c.RemoteBundle, ct).ConfigureAwait(false);
+        var bundle = await BundleUploadsAsync(c, ct).ConfigureAwait(false);
         var scratch = Directory.CreateTempSubdirectory("airgap-cluster-");
         try
         {
@@ -40,12 +41,28 @@ public sealed class DistributePhase : IPhase<ClusterContext>
                 if (ca is not null) await upload.EnsureAsync(ca, ct).ConfigureAwait(false);
                 await upload.EnsureAsync(binary, ct).ConfigureAwait(false);
                 await c.Ssh(host).RunCheckedAsync(new CommandSpec("chmod", "0755", ClusterContext.RemoteAirgap), ct).ConfigureAwait(false);
-                await upload.EnsureAsync(bundle, ct).ConfigureAwait(false);
+                foreach (var item in bundle) await upload.EnsureAsync(item, ct).ConfigureAwait(false);
             }, ct).ConfigureAwait(false);
         }
         finally
         {
             scratch.Delete(recursive: true);
         }
+    }
+
+    /// <summary>The tar; or every part (checked here against the index, whose digests the nodes then check) and the index last.</summary>
+    private static async Task<IReadOnlyList<UploadItem>> BundleUploadsAsync(ClusterContext c, CancellationToken ct)
+    {
+        var stored = c.Bundle;
+        if (stored.Index is not { } index)
+            return [await UploadItem.FromFileAsync("bundle", stored.Path, c.RemoteBundle, ct).ConfigureAwait(false)];
+        await stored.VerifyPartsAsync(ct).ConfigureAwait(false);
+        var items = index.Parts.Select(p =>
+        {
+            var local = stored.PartPath(p);
+            return new UploadItem($"bundle {p.Name}", $"{ClusterContext.DistDirectory}/{p.Name}", p.Size, p.Sha256, _ => Task.FromResult<Stream>(File.OpenRead(local)));
+        }).ToList();
+        items.Add(await UploadItem.FromFileAsync("bundle index", stored.Path, c.RemoteBundle, ct).ConfigureAwait(false));
+        return items;
     }
 }
