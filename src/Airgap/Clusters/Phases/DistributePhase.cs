@@ -1,4 +1,5 @@
 using Airgap.Bundles;
+using Airgap.Bundles.Parts;
 using Airgap.Nodes;
 using Airgap.Nodes.Phases;
 
@@ -20,7 +21,7 @@ public sealed class DistributePhase : IPhase<ClusterContext>
         // this (signed) bundle.yaml: the copy it got is sha256-checked against this file.
         var signature = await BundleSignature.CheckAsync(c.Config.BundlePath, c.Trust, ct).ConfigureAwait(false);
         BundleSignature.Report(c.Progress, c.Config.BundlePath, signature);
-        var bundle = await BundleUploadsAsync(c, ct).ConfigureAwait(false);
+        var bundle = await BundleUploadsAsync(c.Bundle, ClusterContext.DistDirectory, ct).ConfigureAwait(false);
         var scratch = Directory.CreateTempSubdirectory("airgap-cluster-");
         try
         {
@@ -51,18 +52,18 @@ public sealed class DistributePhase : IPhase<ClusterContext>
     }
 
     /// <summary>The tar; or every part (checked here against the index, whose digests the nodes then check) and the index last.</summary>
-    private static async Task<IReadOnlyList<UploadItem>> BundleUploadsAsync(ClusterContext c, CancellationToken ct)
+    internal static async Task<IReadOnlyList<UploadItem>> BundleUploadsAsync(StoredBundle stored, string remoteDirectory, CancellationToken ct)
     {
-        var stored = c.Bundle;
+        var remoteBundle = $"{remoteDirectory}/{Path.GetFileName(stored.Path)}";
         if (stored.Index is not { } index)
-            return [await UploadItem.FromFileAsync("bundle", stored.Path, c.RemoteBundle, ct).ConfigureAwait(false)];
+            return [await UploadItem.FromFileAsync("bundle", stored.Path, remoteBundle, ct).ConfigureAwait(false)];
         await stored.VerifyPartsAsync(ct).ConfigureAwait(false);
         var items = index.Parts.Select(p =>
         {
             var local = stored.PartPath(p);
-            return new UploadItem($"bundle {p.Name}", $"{ClusterContext.DistDirectory}/{p.Name}", p.Size, p.Sha256, _ => Task.FromResult<Stream>(File.OpenRead(local)));
+            return new UploadItem($"bundle {p.Name}", $"{remoteDirectory}/{p.Name}", p.Size, p.Sha256, _ => Task.FromResult<Stream>(File.OpenRead(local)));
         }).ToList();
-        items.Add(await UploadItem.FromFileAsync("bundle index", stored.Path, c.RemoteBundle, ct).ConfigureAwait(false));
+        items.Add(await UploadItem.FromFileAsync("bundle index", stored.Path, remoteBundle, ct).ConfigureAwait(false));
         return items;
     }
 }
