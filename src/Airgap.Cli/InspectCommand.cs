@@ -7,7 +7,7 @@ internal static class InspectCommand
 {
     public static Command Create()
     {
-        var bundle = new Argument<string>("BUNDLE") { Description = "the bundle .tar to describe" };
+        var bundle = new Argument<string>("BUNDLE") { Description = "the bundle .tar to describe, or a split bundle's .parts index or first part" };
         var format = AirgapCli.FormatOption();
         var command = new Command("inspect", "Show what a bundle holds: versions, architecture, images with their sources and digests.")
         {

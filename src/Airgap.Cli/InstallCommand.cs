@@ -25,7 +25,7 @@ internal static class InstallCommand
     /// <summary>install's flags, made once for `airgap install` and once for each `airgap install phase NAME`.</summary>
     private sealed class InstallFlags
     {
-        private readonly Option<string> bundle = new("--bundle") { Description = "the bundle .tar (bin/airgap inside it runs with no .NET installed)", Required = true };
+        private readonly Option<string> bundle = new("--bundle") { Description = "the bundle .tar, or a split bundle's .parts index or first part (bin/airgap inside it runs with no .NET installed)", Required = true };
         private readonly Option<string> role = new("--role") { Description = "control-plane (kubeadm init, the default); workers use airgap join", DefaultValueFactory = _ => "control-plane" };
         private readonly Option<bool> singleNode = new("--single-node") { Description = "this node is the whole cluster: remove the control-plane taint" };
         private readonly Option<string> podCidr = new("--pod-network-cidr") { Description = "pod network, as kubeadm's flag", DefaultValueFactory = _ => "10.244.0.0/16" };

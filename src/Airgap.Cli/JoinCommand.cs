@@ -26,7 +26,7 @@ internal static class JoinCommand
     /// <summary>join's flags, made once for `airgap join` and once for each `airgap join phase NAME`.</summary>
     private sealed class JoinFlags
     {
-        private readonly Option<string> bundle = new("--bundle") { Description = "the bundle .tar the cluster was installed from", Required = true };
+        private readonly Option<string> bundle = new("--bundle") { Description = "the bundle .tar the cluster was installed from, or a split bundle's .parts index or first part", Required = true };
         private readonly Option<string?> joinFile = new("--join-file") { Description = "the file airgap install wrote on the first control plane (/var/lib/airgap/join.txt), or any `kubeadm join` line" };
         private readonly Option<string?> endpoint = new("--endpoint") { Description = "API server HOST:PORT (instead of --join-file)" };
         private readonly Option<string?> token = new("--token") { Description = "bootstrap token (instead of --join-file)" };

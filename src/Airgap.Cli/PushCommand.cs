@@ -8,7 +8,7 @@ internal static class PushCommand
 {
     public static Command Create()
     {
-        var bundle = new Argument<string>("BUNDLE") { Description = "the bundle .tar (read in place, nothing unpacked)" };
+        var bundle = new Argument<string>("BUNDLE") { Description = "the bundle .tar, or a split bundle's .parts index or first part (read in place, nothing unpacked or joined)" };
         var registry = new Option<string>("--registry") { Description = "the site's registry as HOST[:PORT][/PREFIX]; images keep their full path below it: HOST/PREFIX/k8s.gcr.io/kube-apiserver", Required = true };
         var flat = new Option<bool>("--flat") { Description = "keep only the last path element: HOST/PREFIX/kube-apiserver (kubeadm's imageRepository, a Harbor project)" };
         var username = new Option<string?>("--username") { Description = "user for the registry (else ~/.docker/config.json)" };

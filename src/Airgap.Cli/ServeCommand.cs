@@ -9,7 +9,7 @@ internal static class ServeCommand
 {
     public static Command Create()
     {
-        var bundle = new Argument<string>("BUNDLE") { Description = "the bundle .tar (served in place, nothing unpacked)" };
+        var bundle = new Argument<string>("BUNDLE") { Description = "the bundle .tar, or a split bundle's .parts index or first part (served in place, nothing unpacked or joined)" };
         var address = new Option<string>("--address") { Description = "[HOST]:PORT to listen on (:5000 is every address)", DefaultValueFactory = _ => ":5000" };
         var tlsCert = new Option<string?>("--tls-cert") { Description = "PEM certificate to serve HTTPS with (with --tls-key)" };
         var tlsKey = new Option<string?>("--tls-key") { Description = "PEM private key of --tls-cert" };

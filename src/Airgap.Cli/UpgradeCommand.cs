@@ -77,7 +77,7 @@ internal static class UpgradeCommand
 
     private sealed class UpgradeFlags
     {
-        private readonly Option<string> bundle = new("--bundle") { Description = "the new bundle .tar (verified before anything changes)", Required = true };
+        private readonly Option<string> bundle = new("--bundle") { Description = "the new bundle .tar, or a split bundle's .parts index or first part (verified before anything changes)", Required = true };
         private readonly Option<string> runtime = InstallCommand.RuntimeOption();
         private readonly Option<string[]> ignore = new("--ignore-preflight-errors") { Description = "kubeadm upgrade's checks to demote to warnings (a,b or all), as kubeadm's flag" };
         private readonly Option<string> drainTimeout = new("--drain-timeout") { Description = "how long drain may wait for PodDisruptionBudgets, e.g. 300s or 10m", DefaultValueFactory = _ => "5m" };

@@ -7,7 +7,7 @@ internal static class VerifyCommand
 {
     public static Command Create()
     {
-        var bundle = new Argument<string>("BUNDLE") { Description = "the bundle .tar to check" };
+        var bundle = new Argument<string>("BUNDLE") { Description = "the bundle .tar to check, or a split bundle's .parts index or first part (each part is checked against the index too)" };
         var format = AirgapCli.FormatOption();
         var trust = TrustOption.Create();
         var command = new Command("verify", "Check a bundle's signature (against trust keys), every member against SHA256SUMS and bundle.yaml, and every image blob against its digest.")
