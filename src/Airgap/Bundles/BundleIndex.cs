@@ -14,13 +14,13 @@ public sealed class BundleIndex : IDisposable
     public sealed record Member(string Name, long Offset, long Size);
 
     private readonly Dictionary<string, Member> members;
-    private readonly RandomAccessBundle handle;
+    private readonly RandomAccessBundle content;
 
-    private BundleIndex(string path, Dictionary<string, Member> members, RandomAccessBundle handle)
+    private BundleIndex(string path, Dictionary<string, Member> members, RandomAccessBundle content)
     {
         Path = path;
         this.members = members;
-        this.handle = handle;
+        this.content = content;
     }
 
     public string Path { get; }
@@ -158,7 +158,7 @@ public sealed class BundleIndex : IDisposable
     }
 
     /// <summary>A read-only stream over one member's bytes from <paramref name="start"/> up to <paramref name="end"/> (exclusive); many may be open at once.</summary>
-    public Stream Open(Member member, long start = 0, long? end = null) => new FileWindowStream(handle, member.Offset, end ?? member.Size, start);
+    public Stream Open(Member member, long start = 0, long? end = null) => new FileWindowStream(content, member.Offset, end ?? member.Size, start);
 
     /// <summary>A small member read whole and checked against its sha256 (from SHA256SUMS or its blob name).</summary>
     public async Task<byte[]> ReadCheckedAsync(Member member, string sha256, long limit, CancellationToken ct)
@@ -169,7 +169,7 @@ public sealed class BundleIndex : IDisposable
         var read = 0;
         while (read < bytes.Length)
         {
-            var n = await handle.ReadAsync(bytes.AsMemory(read), member.Offset + read, ct).ConfigureAwait(false);
+            var n = await content.ReadAsync(bytes.AsMemory(read), member.Offset + read, ct).ConfigureAwait(false);
             if (n == 0) throw new AirgapException($"{Path} is truncated inside {member.Name}; copy the bundle again");
             read += n;
         }
@@ -186,7 +186,7 @@ public sealed class BundleIndex : IDisposable
         return Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, ct).ConfigureAwait(false)) == sha256;
     }
 
-    public void Dispose() => handle.Dispose();
+    public void Dispose() => content.Dispose();
 }
 
 /// <summary>A window of a bundle read with positional reads, so concurrent readers of one bundle never share a position.</summary>

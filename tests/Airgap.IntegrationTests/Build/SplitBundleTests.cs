@@ -86,6 +86,26 @@ public sealed class SplitBundleTests(BuildFixture fixture) : IClassFixture<Build
     }
 
     [Fact]
+    public async Task Containerd_imports_every_image_from_the_parts_as_from_the_tar()
+    {
+        var (index, _) = await SplitAsync("containerd");
+        await using var containerd = await ContainerdServer.StartAsync();
+        var host = new Airgap.IntegrationTests.Nodes.RootedHost("/", spec => spec with
+        {
+            Env = new Dictionary<string, string>(spec.Env ?? new Dictionary<string, string>()) { ["CONTAINERD_ADDRESS"] = containerd.Address },
+        });
+        var store = new ContainerdImageStore(host);
+
+        await store.ImportAsync(index, new HashSet<string>(), default);
+
+        var names = await store.NamesAsync(default);
+        Assert.Equal(BuildFixture.CanonicalNames, names.Where(n => !n.Contains('@')).Order(StringComparer.Ordinal));
+        var run = await containerd.RunAsync("k8s.gcr.io/pause:3.2", "airgap-it-" + Guid.NewGuid().ToString("N")[..8], ["/bin/busybox", "echo", "pause from the parts"]);
+        Assert.True(run.exit == 0, run.stderr + containerd.LogTail());
+        Assert.Contains("pause from the parts", run.stdout);
+    }
+
+    [Fact]
     public async Task Push_from_parts_gives_the_registry_what_push_from_the_tar_gives()
     {
         var (index, _) = await SplitAsync("push");

@@ -164,6 +164,20 @@ public sealed class BundlePartsTests : IDisposable
     }
 
     [Fact]
+    public async Task The_name_a_node_gets_is_the_tar_s_or_the_index_s()
+    {
+        var (path, _) = await FileOf(1000);
+        Assert.Equal("b.tar", StoredBundle.FileNameOf(path));
+        await BundleSplitter.SplitAsync(path, 300, NullProgress.Instance, default);
+        Assert.Equal("b.tar", StoredBundle.FileNameOf(path));
+        File.Delete(path);
+
+        Assert.Equal("b.tar.parts", StoredBundle.FileNameOf(path));
+        Assert.Equal("b.tar.parts", StoredBundle.FileNameOf(path + ".part-001"));
+        Assert.Equal("b.tar.parts", StoredBundle.FileNameOf(path + ".parts"));
+    }
+
+    [Fact]
     public async Task Reads_at_any_offset_cross_part_boundaries()
     {
         var (path, bytes) = await FileOf(10_000);
