@@ -42,7 +42,7 @@ internal static class BuildCommand
         var noImages = new Option<bool>("--no-images") { Description = "leave images out" };
         var noBinaries = new Option<bool>("--no-binaries") { Description = "leave the binaries (kubeadm, kubelet, kubectl, crictl, CNI plugins, containerd, runc) out" };
         var signKey = new Option<string?>("--sign-key") { Description = "PEM ECDSA P-256 private key (airgap key generate) that signs bundle.yaml into bundle.yaml.sig" };
-        var splitSize = new Option<string?>("--split-size") { Description = "write each bundle as NAME.part-001… of at most this size (e.g. 4G, 300M) plus the index NAME.parts, and no whole .tar (see airgap split)" };
+        var splitSize = new Option<string?>("--split-size") { Description = "write each bundle as NAME.part-001… of at most this size (e.g. 300M; 4095M for FAT32 media) plus the index NAME.parts, and no whole .tar (see airgap split)" };
         var format = AirgapCli.FormatOption(withLongName: false);
         var command = new Command("build", "Pull everything a Kubernetes version needs into one verified bundle per architecture.");
         foreach (var o in plan.All) command.Options.Add(o);

@@ -8,17 +8,18 @@ internal static class SplitCommand
     public static Command Create()
     {
         var bundle = new Argument<string>("BUNDLE") { Description = "the bundle .tar to cut (it is kept; delete it yourself once the parts are on the media)" };
-        var size = new Option<string>("--size") { Description = "largest part, e.g. 300M, 4G (binary units): FAT32 media take at most 4095M", Required = true };
+        var size = new Option<string>("--size") { Description = "largest part, e.g. 300M, 2G (binary units); FAT32 media take at most 4095M", Required = true };
+        var to = new Option<string?>("--to") { Description = "write the parts and index into this directory (a mounted medium, say) instead of beside the bundle" };
         var format = AirgapCli.FormatOption();
         var command = new Command("split", "Cut a bundle into BUNDLE.part-001… of at most --size plus the index BUNDLE.parts (each part's size and sha256; sha256sum -c reads it). verify, install, join, upgrade, push, serve and cluster deploy take the index or the first part and read the parts in place, never joining them.")
         {
-            bundle, size, format,
+            bundle, size, to, format,
         };
         command.SetAction((result, ct) => AirgapCli.Guard(async () =>
         {
             var partSize = ByteSize.Parse("--size", result.GetValue(size)!);
             var json = result.GetValue(format) == OutputFormat.Json;
-            var split = await LiveProgress.RunAsync(json, p => BundleSplitter.SplitAsync(result.GetValue(bundle)!, partSize, p, ct));
+            var split = await LiveProgress.RunAsync(json, p => BundleSplitter.SplitAsync(result.GetValue(bundle)!, partSize, p, ct, result.GetValue(to)));
             Print(split, json);
             return 0;
         }));

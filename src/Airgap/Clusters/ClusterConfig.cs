@@ -17,7 +17,7 @@ public sealed class ClusterConfig
     [Description("Names the admin kubeconfig written beside cluster.yaml: NAME-admin.conf.")]
     public string Name { get; set; } = "cluster";
 
-    [Required, Description("The bundle built by airgap build, on this host: relative to cluster.yaml or absolute. Every node gets a copy.")]
+    [Required, Description("The bundle built by airgap build, on this host: relative to cluster.yaml or absolute; its .tar, or a split bundle's .parts index. Every node gets a copy (of a split bundle: its parts and index, never joined).")]
     public string Bundle { get; set; } = "";
 
     [Required, Description("Every node. This host (the jump host) must reach each one over SSH.")]

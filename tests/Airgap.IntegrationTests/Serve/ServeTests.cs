@@ -54,6 +54,24 @@ public sealed class ServeTests(BuildFixture fixture) : IClassFixture<BuildFixtur
     }
 
     [Fact]
+    public async Task Serves_a_split_bundle_from_its_parts()
+    {
+        using var dir = new TempDir();
+        var copy = Path.Combine(dir.Sub("parts"), Path.GetFileName(fixture.BundlePath));
+        File.Copy(fixture.BundlePath, copy);
+        var split = await fixture.Cli.RunAsync("split", copy, "--size", (new FileInfo(copy).Length / 4 + 3).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.True(split.Succeeded, split.ToString());
+        File.Delete(copy);
+        await using var served = await ServeAsync(copy + ".part-001", dir);
+
+        foreach (var image in fixture.Set.All)
+            Assert.Equal(image.Digest, await RawDigestAsync($"{served.Host}/{BuildFixture.CanonicalOf(image)}"));
+        // Every blob of an image, read out of the parts and checked by skopeo against its digest.
+        var copied = await ProcessRunner.RunAsync("skopeo", ["copy", "--src-tls-verify=false", $"docker://{served.Host}/k8s.gcr.io/etcd:3.4.13-0", $"oci:{dir.Sub("oci")}:etcd"]);
+        Assert.True(copied.Succeeded, copied.ToString());
+    }
+
+    [Fact]
     public async Task Serves_every_image_by_tag_and_digest_with_upstream_digests_to_skopeo_and_plain_http()
     {
         using var dir = new TempDir();

@@ -100,6 +100,21 @@ public sealed class BundlePartsTests : IDisposable
     }
 
     [Fact]
+    public async Task Parts_can_be_written_straight_to_another_directory()
+    {
+        var (path, bytes) = await FileOf(1000);
+        var medium = Directory.CreateDirectory(Path.Combine(work, "medium")).FullName;
+
+        var split = await BundleSplitter.SplitAsync(path, 400, NullProgress.Instance, default, medium);
+
+        Assert.Equal(Path.Combine(medium, "b.tar.parts"), split.IndexPath);
+        Assert.Equal(["b.tar.part-001", "b.tar.part-002", "b.tar.part-003", "b.tar.parts"], Directory.EnumerateFiles(medium).Select(Path.GetFileName).Order());
+        Assert.Equal(bytes, await ReadAllAsync(StoredBundle.Open(split.IndexPath).OpenSequential()));
+        var e = await Assert.ThrowsAsync<AirgapException>(() => BundleSplitter.SplitAsync(path, 400, NullProgress.Instance, default, Path.Combine(work, "nowhere")));
+        Assert.Contains("does not exist", e.Message);
+    }
+
+    [Fact]
     public async Task Splitting_again_into_fewer_parts_leaves_none_of_the_old_ones()
     {
         var (path, bytes) = await FileOf(1000);

@@ -14,7 +14,8 @@ public static class BundleSplitter
 
     public sealed record Result(string IndexPath, PartsIndex Index, IReadOnlyList<string> PartPaths);
 
-    public static async Task<Result> SplitAsync(string bundlePath, long partSize, IProgressSink progress, CancellationToken ct)
+    /// <param name="outputDirectory">where the parts and index go (the medium itself, say); null: beside the bundle</param>
+    public static async Task<Result> SplitAsync(string bundlePath, long partSize, IProgressSink progress, CancellationToken ct, string? outputDirectory = null)
     {
         if (partSize <= 0) throw new AirgapException($"a part size must be positive, not {partSize}");
         var stored = StoredBundle.Open(bundlePath);
@@ -27,7 +28,8 @@ public static class BundleSplitter
         if (count > MaxParts)
             throw new AirgapException($"{source} ({length} bytes) in parts of {partSize} bytes would make {count} parts, at most {MaxParts} are allowed; give a size of at least {Mebibytes((length + MaxParts - 1) / MaxParts)}M");
 
-        var directory = Path.GetDirectoryName(source)!;
+        var directory = outputDirectory is null ? Path.GetDirectoryName(source)! : Path.GetFullPath(outputDirectory);
+        if (!Directory.Exists(directory)) throw new AirgapException($"{directory} does not exist; create it (or mount the medium) first");
         var name = Path.GetFileName(source);
         RemoveOrphans(directory, name);
         var temporaries = new List<string>();
