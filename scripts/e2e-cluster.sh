@@ -47,14 +47,16 @@ OS_MIRROR=$(grep -hoE '^URIs: +https?://[^ ]+' /etc/apt/sources.list.d/*.sources
 [[ -n $OS_MIRROR ]] || OS_MIRROR=$(grep -hoE '^deb +https?://[^ ]+' /etc/apt/sources.list 2>/dev/null | awk '{print $2}' | head -1)
 [[ -n $OS_MIRROR ]] || fail "cannot read the host's Debian mirror from its apt sources"
 
-step "airgap build with Flannel v0.13.0 (the seeds' choice)"
+step "airgap build with Flannel v0.13.0 (the seeds' choice), signed"
+"$AIRGAP" key generate --out "$WORK/site" >"$WORK/key.out" 2>&1 || fail "airgap key generate" "$WORK/key.out"
+SITE_KEY=$(awk '/^fingerprint /{print $2}' "$WORK/key.out")
 BUILD_START=$SECONDS
 CI=1 "$AIRGAP" build --k8s v1.20.2 --os debian-12 --cni flannel:v0.13.0 \
   --flannel-manifest "$LAB_FLANNEL_MANIFEST_URL" --flannel-manifest-sha256 526baa6f631ce5cb452117f49207350db60612dfcce9e475fe5f94075e98fd4b \
   --mirror "quay.io=$LAB_REGISTRY" --image-repository "$LAB_IMAGE_REPOSITORY" --image "$LAB_WORKLOAD_IMAGE" \
   --k8s-repo "$LAB_APT_URL" --k8s-repo-key "$LAB_APT_KEY" --os-mirror "$OS_MIRROR" \
   --binaries-url "$LAB_DL_URL" --github-mirror "$LAB_GITHUB_MIRROR" \
-  --output "$WORK/out" --cache-dir "$WORK/cache" >"$WORK/build.log" 2>&1 || fail "airgap build" "$WORK/build.log"
+  --sign-key "$WORK/site.pem" --output "$WORK/out" --cache-dir "$WORK/cache" >"$WORK/build.log" 2>&1 || fail "airgap build" "$WORK/build.log"
 BUILD_SECONDS=$((SECONDS - BUILD_START))
 BUNDLE=$WORK/out/airgap-k8s-v1.20.2-linux-amd64.tar
 # The release the cluster is upgraded to later, built the same way.
@@ -63,7 +65,7 @@ CI=1 "$AIRGAP" build --k8s "$LAB_UPGRADE_TO" --os debian-12 --cni flannel:v0.13.
   --mirror "quay.io=$LAB_REGISTRY" --image-repository "$LAB_IMAGE_REPOSITORY" --image "$LAB_WORKLOAD_IMAGE" \
   --k8s-repo "$LAB_APT_URL" --k8s-repo-key "$LAB_APT_KEY" --os-mirror "$OS_MIRROR" \
   --binaries-url "$LAB_DL_URL" --github-mirror "$LAB_GITHUB_MIRROR" \
-  --output "$WORK/up-out" --cache-dir "$WORK/cache" >"$WORK/build-up.log" 2>&1 || fail "airgap build $LAB_UPGRADE_TO" "$WORK/build-up.log"
+  --sign-key "$WORK/site.pem" --output "$WORK/up-out" --cache-dir "$WORK/cache" >"$WORK/build-up.log" 2>&1 || fail "airgap build $LAB_UPGRADE_TO" "$WORK/build-up.log"
 UP_BUNDLE=$WORK/up-out/airgap-k8s-$LAB_UPGRADE_TO-linux-amd64.tar
 "$KIT/upstream.sh" stop >/dev/null 2>&1
 rm -rf "$WORK/cache"
@@ -96,6 +98,8 @@ controlPlaneEndpoint:
 network:
   podNetworkCidr: 10.244.0.0/16
   cni: flannel
+install:
+  trustKeys: [$WORK/site.pub.pem]
 ssh:
   privateKeyPath: $LAB_NODE_SSH_KEY
   knownHosts: $LAB_NODE_KNOWN_HOSTS
@@ -126,7 +130,11 @@ ssh-keygen -q -t ed25519 -N '' -f "$WORK/other_key" >/dev/null
 cluster_yaml "$WORK/cred.yaml" node4
 sed -i "s#privateKeyPath: .*#privateKeyPath: $WORK/other_key#" "$WORK/cred.yaml"
 expect_refused "refused credentials" "$WORK/cred.yaml" "was refused for root"
-for n in $N1 $N4; do on "$n" test ! -e /var/lib/airgap || fail "a refused deploy left /var/lib/airgap on $n"; done
+"$AIRGAP" key generate --out "$WORK/other" >/dev/null 2>&1 || fail "airgap key generate (a second key)"
+cluster_yaml "$WORK/foreign.yaml" node4
+sed -i "s#trustKeys: .*#trustKeys: [$WORK/other.pub.pem]#" "$WORK/foreign.yaml"
+expect_refused "a bundle signed by a key the site does not trust" "$WORK/foreign.yaml" "bundle.yaml.sig does not verify with any trusted key"
+for n in $N1 $N4; do on "$n" test ! -e /var/lib/airgap -a ! -e /etc/airgap/trusted || fail "a refused deploy left /var/lib/airgap or trust keys on $n"; done
 
 step "airgap cluster deploy: 3 control planes (built-in load balancer) + 1 worker"
 cluster_yaml "$WORK/cluster.yaml" node4
@@ -137,6 +145,10 @@ DEPLOY_SECONDS=$((SECONDS - DEPLOY_START))
 grep -q 'even number' "$WORK/deploy.log" && fail "3 control planes drew the even-number warning" "$WORK/deploy.log"
 [[ $(stat -c %a "$KUBECONFIG_FILE") == 600 ]] || fail "the admin kubeconfig is not 0600"
 if grep -E -- '--token [a-z0-9]{6}\.|certificate-key [0-9a-f]{64}' "$WORK/deploy.log" "$WORK/deploy.json"; then fail "a join secret was printed"; fi
+# install.trustKeys went to every node: each node's own airgap now requires the site's signature.
+for n in $N1 $N2 $N3 $N4; do
+  on "$n" /var/lib/airgap/dist/airgap key list 2>&1 | grep -qF "$SITE_KEY  /etc/airgap/trusted/airgap-" || fail "$n does not trust the site key $SITE_KEY"
+done
 
 step "checks: nodes, etcd, Flannel, a workload across nodes, held packages"
 for n in node1 node2 node3 node4; do

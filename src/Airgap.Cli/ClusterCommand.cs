@@ -113,7 +113,7 @@ internal static class ClusterCommand
             await new Airgap.Clusters.Phases.ConnectPhase().RunAsync(context, new Airgap.Nodes.Phases.PhaseAttempt(false), ct);
             var upgrade = await Airgap.Upgrades.Phases.ClusterUpgradePlanPhase.PlanAsync(context, ct);
             if (result.GetValue(format) == OutputFormat.Json) JsonOutput.Write(new { cluster = config.Name, bundle = config.BundlePath, plan = upgrade });
-            else foreach (var line in Airgap.Upgrades.Phases.ClusterUpgradePlanPhase.Lines(upgrade)) Console.WriteLine(line);
+            else foreach (var line in Airgap.Upgrades.NodeUpgradePlanning.Lines(upgrade)) Console.WriteLine(line);
             return 0;
         }));
 

@@ -114,7 +114,7 @@ internal static class InstallCommand
                 Peers = ParsePeers(PickList(peers.Peers, node.Peers)),
                 Ssh = peers.Settings(result),
                 Mirror = mirror.Read(result, options.Runtime, node),
-                Trust = TrustOption.Read(result, trust),
+                Trust = TrustOption.Read(result, trust, node.TrustKeys),
             };
             // Refused here, before anything runs, when the flags cannot work together.
             InstallPlan.Create(options);

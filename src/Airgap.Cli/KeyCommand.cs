@@ -61,7 +61,7 @@ internal static class KeyCommand
             else
             {
                 Console.WriteLine($"{key.PrivateKeyPath}  private: airgap build --sign-key {key.PrivateKeyPath} (keep it on the build host)");
-                Console.WriteLine($"{key.PublicKeyPath}  public: copy to {BundleTrust.DefaultDirectory}/ on nodes, or --trust-key");
+                Console.WriteLine($"{key.PublicKeyPath}  public: copy to {BundleTrust.DefaultDirectory}/ on nodes, or --trust-key, or install.trustKeys in cluster.yaml");
                 Console.WriteLine($"fingerprint {key.Fingerprint}");
             }
             return Task.FromResult(0);

@@ -11,5 +11,7 @@ internal static class TrustOption
         Description = $"a PEM public key (airgap key generate's KEYBASE.pub.pem) the bundle must be signed with (repeatable; {BundleTrust.DefaultDirectory}/*.pem count too)",
     };
 
-    public static BundleTrust Read(ParseResult result, Option<string[]> option) => BundleTrust.Load(result.GetValue(option) ?? []);
+    /// <summary>The flag's keys plus those a config file names (node.yaml's trustKeys): both count, neither replaces the other.</summary>
+    public static BundleTrust Read(ParseResult result, Option<string[]> option, IEnumerable<string>? fromConfig = null) =>
+        BundleTrust.Load([.. result.GetValue(option) ?? [], .. fromConfig ?? []]);
 }

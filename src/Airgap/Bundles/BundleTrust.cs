@@ -7,6 +7,12 @@ public sealed record TrustedKey(string Source, byte[] SubjectPublicKeyInfo)
 {
     public string Fingerprint => KeyFingerprint.Of(SubjectPublicKeyInfo);
 
+    /// <summary>The key as a PEM file for another host's trusted directory.</summary>
+    public string Pem => PemEncoding.WriteString("PUBLIC KEY", SubjectPublicKeyInfo) + "\n";
+
+    /// <summary>Named by the key itself, so sending it to a node twice (or from two jump hosts) is one file, and a node's own keys keep their names.</summary>
+    public string FileName => $"airgap-{Convert.ToHexStringLower(SHA256.HashData(SubjectPublicKeyInfo))[..16]}.pem";
+
     public bool Verifies(byte[] data, byte[] signature)
     {
         using var ecdsa = ECDsa.Create();
@@ -35,6 +41,9 @@ public sealed record BundleTrust(IReadOnlyList<TrustedKey> Keys)
     public static BundleTrust None { get; } = new([]);
 
     public bool Required => Keys.Count > 0;
+
+    /// <summary>Both sets of keys (a flag's and a config file's): each counts, neither replaces the other.</summary>
+    public BundleTrust With(BundleTrust other) => new([.. Keys, .. other.Keys.Where(k => Keys.All(m => m.Fingerprint != k.Fingerprint))]);
 
     /// <summary>
     /// Loads <paramref name="files"/> and the <c>*.pem</c> files of <paramref name="directory"/> (absent is fine).

@@ -189,6 +189,7 @@ public sealed class ClusterConfig
           fix: false                     # let preflight turn swap off
           # registryMirror: https://harbor.site/k8s   # pull through the site's registry (airgap push/serve) instead of importing
           # registryCa: ./harbor-ca.crt              # its CA, on this host; copied to every node
+          # trustKeys: [./site.pub.pem]              # bundles must be signed with one of these; copied to every node's /etc/airgap/trusted/
 
         ssh:
           privateKeyPath: ~/.ssh/id_ed25519   # default key for hosts without one
@@ -292,6 +293,9 @@ public sealed class NodeOptions
 
     [Description("PEM file on this host of the CA that signed registryMirror's certificate; every node gets a copy.")]
     public string? RegistryCa { get; set; }
+
+    [Description("PEM public keys on this host (airgap key generate's KEYBASE.pub.pem) the bundle must be signed with, as --trust-key: checked here before distributing, and copied to every node's /etc/airgap/trusted/ so each node refuses unsigned or foreign bundles too (later upgrades included).")]
+    public List<string> TrustKeys { get; set; } = [];
 }
 
 public sealed class SshOptions

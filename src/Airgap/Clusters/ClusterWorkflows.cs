@@ -45,7 +45,8 @@ public static class ClusterWorkflows
         if (!File.Exists(config.BundlePath) && !File.Exists(config.BundlePath + Bundles.Parts.PartsIndex.Extension) && Bundles.Parts.PartsIndex.BundleNameOfPart(Path.GetFileName(config.BundlePath)) is null)
             throw new AirgapException($"bundle {config.BundlePath} (from cluster.yaml) does not exist; build it with airgap build or fix bundle:");
         var document = await BundleReader.ReadDocumentAsync(config.BundlePath, ct).ConfigureAwait(false);
-        return new ClusterContext(config, document, progress) { KubeconfigOutput = options.Kubeconfig, AcceptNewHostKeys = options.AcceptNewHostKeys, Trust = options.Trust };
+        return new ClusterContext(config, document, progress) { KubeconfigOutput = options.Kubeconfig, AcceptNewHostKeys = options.AcceptNewHostKeys,
+            Trust = options.Trust.With(BundleTrust.Load(config.Install.TrustKeys.Select(config.Resolve), directory: null)) };
     }
 }
 

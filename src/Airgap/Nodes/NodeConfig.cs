@@ -27,6 +27,7 @@ public sealed class NodeConfig
     public List<string>? Peers { get; set; }
     public string? RegistryMirror { get; set; }
     public string? RegistryCa { get; set; }
+    public List<string>? TrustKeys { get; set; }
 
     private static readonly IDeserializer Deserializer = new DeserializerBuilder()
         .WithNamingConvention(CamelCaseNamingConvention.Instance)

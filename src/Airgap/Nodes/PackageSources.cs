@@ -15,6 +15,9 @@ public interface IBundlePackageSource
 
     /// <summary>The installed version in the bundle's spelling, or null when the package is not installed.</summary>
     Task<string?> InstalledVersionAsync(string package, CancellationToken ct);
+
+    /// <summary>Orders two versions the way this package manager does (dpkg's or rpm's rules).</summary>
+    int CompareVersions(string a, string b);
 }
 
 public static class BundlePackageSources
@@ -60,8 +63,13 @@ public static class BundlePackageSources
         foreach (var p in packages.Where(p => Held.Contains(p.Name)))
         {
             var installed = await source.InstalledVersionAsync(p.Name, ct).ConfigureAwait(false);
-            if (installed is not null && installed != p.Version)
-                progress.Warn($"{p.Name} {installed} is installed; replacing it with the bundle's {p.Version} (the bundle is the version lock)");
+            if (installed is null || installed == p.Version) continue;
+            // Moving up to the bundle's version is what an upgrade asks for; moving down is the version
+            // lock overriding something newer someone installed, which the operator should hear about.
+            if (source.CompareVersions(installed, p.Version) < 0)
+                progress.Info($"  {p.Name} {installed} → {p.Version} (the bundle's)");
+            else
+                progress.Warn($"{p.Name} {installed} is installed; replacing it with the bundle's older {p.Version} (the bundle is the version lock)");
         }
     }
 }
@@ -122,6 +130,8 @@ public sealed class AptBundleSource(IHost host, IProgressSink progress) : IBundl
             ? text.Split(' ', StringSplitOptions.RemoveEmptyEntries).Last()
             : null;
     }
+
+    public int CompareVersions(string a, string b) => Packages.Apt.DebianVersion.Parse(a).CompareTo(Packages.Apt.DebianVersion.Parse(b));
 }
 
 /// <summary>
@@ -175,7 +185,7 @@ public sealed class DnfBundleSource(IHost host, IProgressSink progress, string p
         foreach (var p in exact)
         {
             var installed = await InstalledVersionAsync(p.Name, ct).ConfigureAwait(false);
-            if (installed is null || Packages.Rpm.RpmVersion.Parse(installed).CompareTo(Packages.Rpm.RpmVersion.Parse(p.Version)) < 0) install.Add(Spec(p));
+            if (installed is null || CompareVersions(installed, p.Version) < 0) install.Add(Spec(p));
             else if (installed != p.Version) downgrade.Add(Spec(p));
         }
         foreach (var p in byName)
@@ -222,6 +232,8 @@ public sealed class DnfBundleSource(IHost host, IProgressSink progress, string p
         var versions = await InstalledVersionsAsync(package, ct).ConfigureAwait(false);
         return versions.Count == 0 ? null : versions.MaxBy(Packages.Rpm.RpmVersion.Parse);
     }
+
+    public int CompareVersions(string a, string b) => Packages.Rpm.RpmVersion.Parse(a).CompareTo(Packages.Rpm.RpmVersion.Parse(b));
 
     private async Task<IReadOnlyList<string>> InstalledVersionsAsync(string package, CancellationToken ct)
     {

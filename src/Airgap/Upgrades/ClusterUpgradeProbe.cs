@@ -36,8 +36,8 @@ public static class ClusterUpgradeProbe
             var ssh = c.Ssh(host);
             var osText = await ssh.ReadTextAsync("/etc/os-release", ct).ConfigureAwait(false);
             var os = osText is null ? "unknown" : OsRelease.Parse(osText).Profile;
-            var kubeadm = await VersionAsync(ssh, new CommandSpec("kubeadm", "version", "-o", "short"), ct).ConfigureAwait(false)
-                          ?? await VersionAsync(ssh, new CommandSpec(BinaryInstaller.PathOf("kubeadm"), "version", "-o", "short"), ct).ConfigureAwait(false);
+            var kubeadm = await NodeUpgradeProbe.ToolVersionAsync(ssh, new CommandSpec("kubeadm", "version", "-o", "short"), ct).ConfigureAwait(false)
+                          ?? await NodeUpgradeProbe.ToolVersionAsync(ssh, new CommandSpec(BinaryInstaller.PathOf("kubeadm"), "version", "-o", "short"), ct).ConfigureAwait(false);
             var kubectl = await KubectlVersionAsync(ssh, ct).ConfigureAwait(false);
             var controlPlane = c.Config.ControlPlanes.Contains(host);
             // A control plane whose API server is restarting (kubeadm upgrading it, or an upgrade cut there) has
@@ -55,8 +55,8 @@ public static class ClusterUpgradeProbe
 
     /// <summary>The node's kubectl (the package's on PATH, else the binary path's), which the drain flags depend on.</summary>
     public static async Task<KubernetesVersion?> KubectlVersionAsync(SshHost ssh, CancellationToken ct) =>
-        await VersionAsync(ssh, new CommandSpec("kubectl", "version", "--client", "-o", "json"), ct).ConfigureAwait(false)
-        ?? await VersionAsync(ssh, new CommandSpec(BinaryInstaller.PathOf("kubectl"), "version", "--client", "-o", "json"), ct).ConfigureAwait(false);
+        await NodeUpgradeProbe.ToolVersionAsync(ssh, new CommandSpec("kubectl", "version", "--client", "-o", "json"), ct).ConfigureAwait(false)
+        ?? await NodeUpgradeProbe.ToolVersionAsync(ssh, new CommandSpec(BinaryInstaller.PathOf("kubectl"), "version", "--client", "-o", "json"), ct).ConfigureAwait(false);
 
     private static async Task<JsonDocument> JsonAsync(ClusterContext c, SshHost cp, CancellationToken ct, params string[] args)
     {
@@ -65,18 +65,5 @@ public static class ClusterUpgradeProbe
             throw new AirgapException($"{c.FirstControlPlane.Name}: the API server does not answer (kubectl {string.Join(' ', args)}: " +
                                       $"{r.StderrTail.LastOrDefault(l => l.Length > 0) ?? $"exit {r.ExitCode}"}); an upgrade needs the running cluster");
         return JsonDocument.Parse(r.Stdout);
-    }
-
-    private static async Task<KubernetesVersion?> VersionAsync(SshHost ssh, CommandSpec spec, CancellationToken ct)
-    {
-        var r = await ssh.RunAsync(spec with { Timeout = TimeSpan.FromSeconds(30) }, ct).ConfigureAwait(false);
-        if (r.ExitCode != 0) return null;
-        var text = r.Stdout.Trim();
-        if (text.StartsWith('{'))
-        {
-            using var json = JsonDocument.Parse(text);
-            text = json.RootElement.TryGetProperty("clientVersion", out var client) ? client.GetProperty("gitVersion").GetString() ?? "" : "";
-        }
-        return KubernetesVersion.TryParse(text, out var v) ? v : null;
     }
 }

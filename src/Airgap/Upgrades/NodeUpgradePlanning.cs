@@ -56,12 +56,15 @@ public static class NodeUpgradePlanning
     };
 
     /// <summary>The plan as an operator reads it, one line each.</summary>
-    public static IEnumerable<string> Lines(NodeUpgradeDecision d)
+    public static IEnumerable<string> Lines(NodeUpgradeDecision d) => Lines(d.Plan, d.View.Node, d.View.Cluster.Nodes.Count);
+
+    /// <summary>The plan as printed by `airgap upgrade plan` (one node, marked) and `airgap cluster upgrade plan`.</summary>
+    public static IEnumerable<string> Lines(UpgradePlan plan, string? thisNode = null, int? clusterSize = null)
     {
-        var plan = d.Plan;
-        yield return $"upgrade {plan.From} → {plan.To} ({plan.Kind.ToString().ToLowerInvariant()}), cluster of {d.View.Cluster.Nodes.Count} node{(d.View.Cluster.Nodes.Count == 1 ? "" : "s")}";
+        yield return $"upgrade {plan.From} → {plan.To} ({plan.Kind.ToString().ToLowerInvariant()})" +
+                     (clusterSize is { } n ? $", cluster of {n} node{(n == 1 ? "" : "s")}" : "");
         foreach (var step in plan.Steps)
-            yield return $"  {step.Order}. {step.Node}: {Describe(step.Action)}; {string.Join(", ", step.Changes)} ({step.Source}){(step.Node == d.View.Node ? "  ← this node" : "")}";
+            yield return $"  {step.Order}. {step.Node}: {Describe(step.Action)}; {string.Join(", ", step.Changes)} ({step.Source}){(step.Node == thisNode ? "  ← this node" : "")}";
         if (plan.NothingToDo) yield return $"  every node runs {plan.To}: nothing to do but check";
         if (plan.Images.Added.Count > 0) yield return $"  images added: {string.Join(", ", plan.Images.Added)}";
         if (plan.Images.Registry is { } registry) yield return $"  kubeadm's registry moves from {registry.From} to {registry.To}";

@@ -39,9 +39,9 @@ public static class NodeUpgradeProbe
         var manifest = await c.Host.ReadTextAsync(ApiServerManifest, ct).ConfigureAwait(false);
         if (!apiServers.ContainsKey(me) && TagVersion(manifest is null ? null : ImageOf(manifest)) is { } own) apiServers[me] = own;
         var os = facts.Os?.Profile ?? "unknown";
-        var kubeadm = await VersionOfAsync(c, [await c.KubeadmProgramAsync(ct).ConfigureAwait(false), "version", "-o", "short"], ct).ConfigureAwait(false);
+        var kubeadm = await ToolVersionAsync(c.Host, new CommandSpec(await c.KubeadmProgramAsync(ct).ConfigureAwait(false), "version", "-o", "short"), ct).ConfigureAwait(false);
         var kubectlSpec = await c.KubectlAsync(ct, "version", "--client", "-o", "json").ConfigureAwait(false);
-        var kubectl = await VersionOfAsync(c, [kubectlSpec.File, "version", "--client", "-o", "json"], ct).ConfigureAwait(false);
+        var kubectl = await ToolVersionAsync(c.Host, new CommandSpec(kubectlSpec.File, "version", "--client", "-o", "json"), ct).ConfigureAwait(false);
         var states = new List<NodeState>();
         foreach (var item in nodes.RootElement.GetProperty("items").EnumerateArray())
         {
@@ -82,9 +82,9 @@ public static class NodeUpgradeProbe
     }
 
     /// <summary>A version from `kubeadm version -o short` (v1.20.2) or kubectl's JSON (clientVersion.gitVersion); null when absent.</summary>
-    private static async Task<KubernetesVersion?> VersionOfAsync(InstallContext c, string[] command, CancellationToken ct)
+    public static async Task<KubernetesVersion?> ToolVersionAsync(IHost host, CommandSpec spec, CancellationToken ct)
     {
-        var r = await c.Host.RunAsync(new CommandSpec(command[0], command[1..]) { Timeout = TimeSpan.FromSeconds(30) }, ct).ConfigureAwait(false);
+        var r = await host.RunAsync(spec with { Timeout = TimeSpan.FromSeconds(30) }, ct).ConfigureAwait(false);
         if (r.ExitCode != 0) return null;
         var text = r.Stdout.Trim();
         if (text.StartsWith('{'))

@@ -30,27 +30,15 @@ public static class CrashHarness
         for (var run = 0; run < kills * 3 && killed.Count < kills; run++)
         {
             var after = random.Next(low, high);
-            var psi = new ProcessStartInfo(file) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-            foreach (var a in args) psi.ArgumentList.Add(a);
-            foreach (var (key, value) in environment) psi.Environment[key] = value;
-            var started = Stopwatch.StartNew();
-            using var process = Process.Start(psi) ?? throw new InvalidOperationException($"cannot start {file}");
-            process.StandardInput.Close();
-            var drain = Task.WhenAll(process.StandardOutput.ReadToEndAsync(ct), process.StandardError.ReadToEndAsync(ct));
-            var exited = process.WaitForExitAsync(ct);
-            if (await Task.WhenAny(exited, Task.Delay(after, ct)).ConfigureAwait(false) != exited)
-            {
-                process.Kill(entireProcessTree: true);
-                killed.Add(after);
-            }
+            var (cut, elapsed) = await RunOnceAsync(file, args, environment,
+                async exited => await Task.WhenAny(exited, Task.Delay(after, ct)).ConfigureAwait(false) != exited, ct).ConfigureAwait(false);
+            if (cut) killed.Add(after);
             else
             {
                 // It finished first: later kills fall within the time a run takes now.
-                high = Math.Max(2, (int)started.ElapsedMilliseconds);
+                high = Math.Max(2, (int)elapsed);
                 low = Math.Min(low, high / 4);
             }
-            await exited.ConfigureAwait(false);
-            await drain.ConfigureAwait(false);
         }
         return new CrashReport(seed, killed);
     }
@@ -69,27 +57,37 @@ public static class CrashHarness
         for (var run = 0; run < kills * 3 && killed.Count < kills; run++)
         {
             var condition = arm(random);
-            var psi = new ProcessStartInfo(file) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-            foreach (var a in args) psi.ArgumentList.Add(a);
-            foreach (var (key, value) in environment) psi.Environment[key] = value;
-            var started = Stopwatch.StartNew();
-            using var process = Process.Start(psi) ?? throw new InvalidOperationException($"cannot start {file}");
-            process.StandardInput.Close();
-            var drain = Task.WhenAll(process.StandardOutput.ReadToEndAsync(ct), process.StandardError.ReadToEndAsync(ct));
-            var exited = process.WaitForExitAsync(ct);
-            while (!exited.IsCompleted)
+            var (cut, elapsed) = await RunOnceAsync(file, args, environment, async exited =>
             {
-                if (condition())
+                while (!exited.IsCompleted)
                 {
-                    process.Kill(entireProcessTree: true);
-                    killed.Add((int)started.ElapsedMilliseconds);
-                    break;
+                    if (condition()) return true;
+                    await Task.WhenAny(exited, Task.Delay(10, ct)).ConfigureAwait(false);
                 }
-                await Task.WhenAny(exited, Task.Delay(10, ct)).ConfigureAwait(false);
-            }
-            await exited.ConfigureAwait(false);
-            await drain.ConfigureAwait(false);
+                return false;
+            }, ct).ConfigureAwait(false);
+            if (cut) killed.Add((int)elapsed);
         }
         return new CrashReport(seed, killed);
+    }
+
+    /// <summary>One run of the command, SIGKILLed (whole tree) when <paramref name="killNow"/>, given the exit task, says so; its output drained either way.</summary>
+    private static async Task<(bool Killed, long ElapsedMs)> RunOnceAsync(string file, IReadOnlyList<string> args, IReadOnlyDictionary<string, string> environment,
+        Func<Task, Task<bool>> killNow, CancellationToken ct)
+    {
+        var psi = new ProcessStartInfo(file) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        foreach (var (key, value) in environment) psi.Environment[key] = value;
+        var started = Stopwatch.StartNew();
+        using var process = Process.Start(psi) ?? throw new InvalidOperationException($"cannot start {file}");
+        process.StandardInput.Close();
+        var drain = Task.WhenAll(process.StandardOutput.ReadToEndAsync(ct), process.StandardError.ReadToEndAsync(ct));
+        var exited = process.WaitForExitAsync(ct);
+        var killed = await killNow(exited).ConfigureAwait(false);
+        var elapsed = started.ElapsedMilliseconds;
+        if (killed) process.Kill(entireProcessTree: true);
+        await exited.ConfigureAwait(false);
+        await drain.ConfigureAwait(false);
+        return (killed, elapsed);
     }
 }

@@ -183,4 +183,33 @@ public sealed class BundleSigningTests : IDisposable
         File.WriteAllText(other, p384.ExportPkcs8PrivateKeyPem());
         Assert.Contains("another curve", Assert.Throws<AirgapException>(() => BundleSigningKey.Load(other)).Message);
     }
+
+    [Fact]
+    public void A_trust_key_sent_to_a_node_as_pem_is_the_same_key_under_a_name_derived_from_it()
+    {
+        var key = NewKey("site");
+        var trusted = BundleTrust.LoadKey(key.PublicKeyPath);
+        var copy = Path.Combine(work, trusted.FileName);
+        File.WriteAllText(copy, trusted.Pem);
+
+        var shipped = BundleTrust.LoadKey(copy);
+        Assert.Equal(key.Fingerprint, shipped.Fingerprint);
+        Assert.Equal(trusted.FileName, shipped.FileName);
+        Assert.Matches("^airgap-[0-9a-f]{16}\\.pem$", trusted.FileName);
+        Assert.NotEqual(trusted.FileName, BundleTrust.LoadKey(NewKey("other").PublicKeyPath).FileName);
+    }
+
+    [Fact]
+    public void Keys_from_the_flag_and_from_a_config_file_both_count_once_each()
+    {
+        var site = NewKey("site");
+        var other = NewKey("other");
+        var flag = BundleTrust.Load([site.PublicKeyPath], directory: null);
+        var config = BundleTrust.Load([other.PublicKeyPath, site.PublicKeyPath], directory: null);
+
+        var both = flag.With(config);
+        Assert.Equal([site.Fingerprint, other.Fingerprint], both.Keys.Select(k => k.Fingerprint));
+        Assert.False(BundleTrust.None.With(BundleTrust.None).Required);
+        Assert.Equal(flag.Keys, flag.With(BundleTrust.None).Keys);
+    }
 }

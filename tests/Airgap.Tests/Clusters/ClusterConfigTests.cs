@@ -110,6 +110,14 @@ public sealed class ClusterConfigTests : IDisposable
     }
 
     [Fact]
+    public void Trust_keys_are_read_from_install_relative_to_cluster_yaml()
+    {
+        var config = ClusterConfig.Load(Write(Hosts + "roleGroups: {controlPlane: [node1]}\ninstall: {trustKeys: [./site.pub.pem, /etc/keys/b.pem]}\n"));
+        Assert.Equal([Path.Combine(dir, "site.pub.pem"), "/etc/keys/b.pem"], config.Install.TrustKeys.Select(p => Path.GetFullPath(config.Resolve(p))));
+        Assert.Empty(ClusterConfig.Load(Write(Hosts + "roleGroups: {controlPlane: [node1]}\n")).Install.TrustKeys);
+    }
+
+    [Fact]
     public void An_external_load_balancer_is_the_endpoint()
     {
         var config = ClusterConfig.Load(Write(Hosts + "roleGroups: {controlPlane: [node1]}\ncontrolPlaneEndpoint: {loadBalancer: external, address: 10.0.0.60, port: 8443}\n"));

@@ -255,7 +255,7 @@ public sealed class InstallerTests : IDisposable
         var repo = node.Host.Text(DnfBundleSource.RepoFile)!;
         Assert.Contains($"baseurl=file://{Path.Combine(work, "state", "repo")}/rocky-9-amd64-", repo);
         Assert.Contains("exclude=kubeadm kubelet kubectl", repo);
-        Assert.Contains(node.Progress.Warnings, w => w == "kubectl 1.28.2-150500.1.1 is installed; replacing it with the bundle's 1.20.2-0 (the bundle is the version lock)");
+        Assert.Contains(node.Progress.Warnings, w => w == "kubectl 1.28.2-150500.1.1 is installed; replacing it with the bundle's older 1.20.2-0 (the bundle is the version lock)");
     }
 
     [Fact]

@@ -13,7 +13,7 @@ namespace Airgap.Clusters.Phases;
 public sealed class DistributePhase : IPhase<ClusterContext>
 {
     public string Name => "distribute";
-    public string Description => $"check the bundle's signature (with trust keys), then send it and its bin/airgap to {ClusterContext.DistDirectory} on every node: sha256-checked there, skipped when present, resumed when cut";
+    public string Description => $"check the bundle's signature (with trust keys, which every node then trusts too), then send it and its bin/airgap to {ClusterContext.DistDirectory} on every node: sha256-checked there, skipped when present, resumed when cut";
 
     public async Task RunAsync(ClusterContext c, PhaseAttempt attempt, CancellationToken ct)
     {
@@ -38,6 +38,7 @@ public sealed class DistributePhase : IPhase<ClusterContext>
                 : null;
             await c.ForEachAsync(c.Config.Nodes, async host =>
             {
+                await ShipTrustKeysAsync(c, host, ct).ConfigureAwait(false);
                 var upload = new NodeUpload(c.Ssh(host), c.Progress, host.Name);
                 if (ca is not null) await upload.EnsureAsync(ca, ct).ConfigureAwait(false);
                 await upload.EnsureAsync(binary, ct).ConfigureAwait(false);
@@ -65,5 +66,21 @@ public sealed class DistributePhase : IPhase<ClusterContext>
         }).ToList();
         items.Add(await UploadItem.FromFileAsync("bundle index", stored.Path, remoteBundle, ct).ConfigureAwait(false));
         return items;
+    }
+
+    /// <summary>
+    /// The keys this host checked the bundle with go to the node's trusted directory first: from then on
+    /// the node's own verify (this deploy's, and any later install, join or upgrade there) refuses an
+    /// unsigned or foreign bundle, even one that reaches it some other way than this jump host.
+    /// </summary>
+    private static async Task ShipTrustKeysAsync(ClusterContext c, ClusterHost host, CancellationToken ct)
+    {
+        foreach (var key in c.Trust.Keys)
+        {
+            var path = $"{BundleTrust.DefaultDirectory}/{key.FileName}";
+            if (await c.Ssh(host).ReadTextAsync(path, ct).ConfigureAwait(false) == key.Pem) continue;
+            await c.Ssh(host).WriteTextAsync(path, key.Pem, HostExtensions.Mode0644, ct).ConfigureAwait(false);
+            c.Progress.Info($"{host.Name}: trusts {key.Fingerprint} ({path})");
+        }
     }
 }

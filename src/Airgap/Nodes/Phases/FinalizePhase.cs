@@ -2,8 +2,6 @@ namespace Airgap.Nodes.Phases;
 
 public sealed class FinalizePhase : IInstallPhase
 {
-    private static readonly string[] ControlPlanePods = ["etcd-", "kube-apiserver-", "kube-controller-manager-", "kube-scheduler-", "kube-proxy-"];
-
     public string Name => "finalize";
     public string Description => "check the control plane's pods run and write the join details (0600); on a joined node, report it joined";
 
@@ -26,13 +24,7 @@ public sealed class FinalizePhase : IInstallPhase
             c.Progress.Info("  would wait for the control plane's pods, then write the join details (0600)");
             return;
         }
-        await InstallContext.WaitForAsync("kube-system pods to run", c.Request.ReadyTimeout, async () =>
-        {
-            var r = await c.Host.RunAsync(await c.KubectlAsync(ct, "get", "pods", "-n", "kube-system", "-o", "jsonpath={range .items[*]}{.metadata.name}={.status.phase}{\"\\n\"}{end}").ConfigureAwait(false), ct).ConfigureAwait(false);
-            if (r.ExitCode != 0) return false;
-            var pods = r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split('=')).ToList();
-            return ControlPlanePods.All(n => pods.Any(p => p[0].StartsWith(n, StringComparison.Ordinal) && p[1] == "Running"));
-        }, ct).ConfigureAwait(false);
+        await c.WaitForSystemPodsAsync("kube-system pods to run", [.. InstallContext.ControlPlanePods, "kube-proxy-"], node: null, ct).ConfigureAwait(false);
 
         // Not Sensitive: its output *is* the secret, and it must reach the 0600 file unredacted; nothing
         // streams or logs it unless the command fails, and then there is no token in it.

@@ -98,6 +98,29 @@ public sealed class InstallContext(IHost host, IProgressSink progress, InstallRe
         new(await InstalledSoftwareAsync(ct).ConfigureAwait(false) is { } installed ? installed.Kubectl : "kubectl",
             ["--kubeconfig", "/etc/kubernetes/admin.conf", .. args]) { Timeout = TimeSpan.FromSeconds(60) };
 
+    /// <summary>kubeadm, kubelet, kubectl (and the bundle's other requested packages) from the bundle, held at its version, as packages or binaries.</summary>
+    public Task InstallKubernetesAsync(CancellationToken ct) => InstallSoftwareAsync(kubeadmOnly: false, ct);
+
+    /// <summary>
+    /// kubeadm alone, an upgrade's first step: the new kubeadm upgrades the control plane while the old
+    /// kubelet keeps the node's pods running until the node is drained.
+    /// </summary>
+    public Task InstallKubeadmAsync(CancellationToken ct) => InstallSoftwareAsync(kubeadmOnly: true, ct);
+
+    private async Task InstallSoftwareAsync(bool kubeadmOnly, CancellationToken ct)
+    {
+        var software = await SoftwareAsync(ct).ConfigureAwait(false);
+        if (software.FromBinaries)
+        {
+            var binaries = new BinaryInstaller(Host, Progress, DryRun);
+            if (kubeadmOnly) await binaries.InstallKubeadmAsync(Request.BundlePath, Document, ct).ConfigureAwait(false);
+            else await binaries.InstallKubernetesAsync(Request.BundlePath, Document, ct).ConfigureAwait(false);
+            return;
+        }
+        await PrepareRepositoryAsync(software, ct).ConfigureAwait(false);
+        await software.Source!.InstallAsync(kubeadmOnly ? software.Packages.Where(p => p.Name == "kubeadm").ToList() : software.Packages, ct).ConfigureAwait(false);
+    }
+
     /// <summary>Unpacks the bundle's repository for this OS once and points the package manager at it alone.</summary>
     public async Task PrepareRepositoryAsync(NodeSoftware from, CancellationToken ct)
     {
@@ -150,6 +173,21 @@ public sealed class InstallContext(IHost host, IProgressSink progress, InstallRe
             return state == "True";
         }, ct).ConfigureAwait(false);
     }
+
+    /// <summary>The control plane's static pods (and whatever else is named) Running, on one node or anywhere in kube-system.</summary>
+    public Task WaitForSystemPodsAsync(string what, IReadOnlyList<string> prefixes, string? node, CancellationToken ct) =>
+        WaitForAsync(what, Request.ReadyTimeout, async () =>
+        {
+            string[] selector = node is null ? [] : ["--field-selector", $"spec.nodeName={node}"];
+            var r = await Host.RunAsync(await KubectlAsync(ct, ["get", "pods", "-n", "kube-system", .. selector,
+                "-o", "jsonpath={range .items[*]}{.metadata.name}={.status.phase}{\"\\n\"}{end}"]).ConfigureAwait(false), ct).ConfigureAwait(false);
+            if (r.ExitCode != 0) return false;
+            var pods = r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split('=')).ToList();
+            return prefixes.All(n => pods.Any(p => p[0].StartsWith(n, StringComparison.Ordinal) && p[1] == "Running"));
+        }, ct);
+
+    /// <summary>The static pods kubeadm runs on every control plane.</summary>
+    public static readonly IReadOnlyList<string> ControlPlanePods = ["etcd-", "kube-apiserver-", "kube-controller-manager-", "kube-scheduler-"];
 
     public static async Task WaitForAsync(string what, TimeSpan timeout, Func<Task<bool>> condition, CancellationToken ct)
     {

@@ -7,16 +7,7 @@ public sealed class PackagesPhase : IInstallPhase
 
     public async Task RunAsync(InstallContext c, PhaseAttempt attempt, CancellationToken ct)
     {
-        var software = await c.SoftwareAsync(ct).ConfigureAwait(false);
-        if (software.FromBinaries)
-        {
-            await new BinaryInstaller(c.Host, c.Progress, c.DryRun).InstallKubernetesAsync(c.Request.BundlePath, c.Document, ct).ConfigureAwait(false);
-        }
-        else
-        {
-            await c.PrepareRepositoryAsync(software, ct).ConfigureAwait(false);
-            await software.Source!.InstallAsync(software.Packages, ct).ConfigureAwait(false);
-        }
+        await c.InstallKubernetesAsync(ct).ConfigureAwait(false);
         await CheckAsync(c, ct).ConfigureAwait(false);
     }
 

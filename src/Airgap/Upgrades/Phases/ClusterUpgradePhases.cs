@@ -14,7 +14,7 @@ public sealed class ClusterUpgradePlanPhase : IPhase<ClusterContext>
     public async Task RunAsync(ClusterContext c, PhaseAttempt attempt, CancellationToken ct)
     {
         var plan = await PlanAsync(c, ct).ConfigureAwait(false);
-        foreach (var line in Lines(plan)) c.Progress.Info("  " + line);
+        foreach (var line in NodeUpgradePlanning.Lines(plan)) c.Progress.Info("  " + line);
         c.UpgradePlan = plan;
     }
 
@@ -32,19 +32,6 @@ public sealed class ClusterUpgradePlanPhase : IPhase<ClusterContext>
         if (plan.Config.MigrateFirst)
             throw new AirgapException($"refusing: the kubeadm config on this cluster is {plan.Config.From.ToApiVersion()}, which kubeadm {plan.To} no longer reads; upgrade through the minors between one at a time");
         return plan;
-    }
-
-    public static IEnumerable<string> Lines(UpgradePlan plan)
-    {
-        yield return $"upgrade {plan.From} → {plan.To} ({plan.Kind.ToString().ToLowerInvariant()})";
-        foreach (var step in plan.Steps)
-            yield return $"  {step.Order}. {step.Node}: {NodeUpgradePlanning.Describe(step.Action)}; {string.Join(", ", step.Changes)} ({step.Source})";
-        if (plan.NothingToDo) yield return $"  every node runs {plan.To}: nothing to do but check";
-        if (plan.Images.Added.Count > 0) yield return $"  images added: {string.Join(", ", plan.Images.Added)}";
-        if (plan.Images.Registry is { } registry) yield return $"  kubeadm's registry moves from {registry.From} to {registry.To}";
-        if (plan.Images.SandboxChanges) yield return $"  containerd's sandbox image moves from {plan.Images.SandboxFrom} to {plan.Images.SandboxTo}";
-        if (plan.Config.Changes) yield return $"  kubeadm config API {plan.Config.From.ToApiVersion()} → {plan.Config.To.ToApiVersion()}";
-        foreach (var note in plan.Notes) yield return "  " + note;
     }
 }
 

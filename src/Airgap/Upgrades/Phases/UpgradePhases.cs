@@ -34,16 +34,7 @@ public sealed class UpgradeKubeadmPhase : IInstallPhase
 
     public async Task RunAsync(InstallContext c, PhaseAttempt attempt, CancellationToken ct)
     {
-        var software = await c.SoftwareAsync(ct).ConfigureAwait(false);
-        if (software.FromBinaries)
-        {
-            await new BinaryInstaller(c.Host, c.Progress, c.DryRun).InstallKubeadmAsync(c.Request.BundlePath, c.Document, ct).ConfigureAwait(false);
-        }
-        else
-        {
-            await c.PrepareRepositoryAsync(software, ct).ConfigureAwait(false);
-            await software.Source!.InstallAsync(software.Packages.Where(p => p.Name == "kubeadm").ToList(), ct).ConfigureAwait(false);
-        }
+        await c.InstallKubeadmAsync(ct).ConfigureAwait(false);
         var kubeadm = await c.KubeadmProgramAsync(ct).ConfigureAwait(false);
         if (c.DryRun)
         {
@@ -138,16 +129,7 @@ public sealed partial class UpgradeKubeletPhase : IInstallPhase
 
     public async Task RunAsync(InstallContext c, PhaseAttempt attempt, CancellationToken ct)
     {
-        var software = await c.SoftwareAsync(ct).ConfigureAwait(false);
-        if (software.FromBinaries)
-        {
-            await new BinaryInstaller(c.Host, c.Progress, c.DryRun).InstallKubernetesAsync(c.Request.BundlePath, c.Document, ct).ConfigureAwait(false);
-        }
-        else
-        {
-            await c.PrepareRepositoryAsync(software, ct).ConfigureAwait(false);
-            await software.Source!.InstallAsync(software.Packages.Where(p => BundlePackageSources.Held.Contains(p.Name) || p.Requested).ToList(), ct).ConfigureAwait(false);
-        }
+        await c.InstallKubernetesAsync(ct).ConfigureAwait(false);
         if (!c.UsesDocker) await SandboxImageAsync(c, ct).ConfigureAwait(false);
         await c.Host.RunCheckedAsync(new CommandSpec("systemctl", "daemon-reload"), ct).ConfigureAwait(false);
         await c.Host.RunCheckedAsync(new CommandSpec("systemctl", "restart", "kubelet"), ct).ConfigureAwait(false);
@@ -186,8 +168,6 @@ public sealed partial class UpgradeKubeletPhase : IInstallPhase
 /// <summary>The node Ready with the new kubelet, uncordoned, and on a control plane its pods running again.</summary>
 public sealed class UncordonPhase : IInstallPhase
 {
-    private static readonly string[] ControlPlanePods = ["etcd-", "kube-apiserver-", "kube-controller-manager-", "kube-scheduler-"];
-
     public string Name => "uncordon";
     public string Description => "wait until the node is Ready on the new kubelet (and its control-plane pods run), then uncordon it";
 
@@ -208,14 +188,7 @@ public sealed class UncordonPhase : IInstallPhase
         await c.Host.RunCheckedAsync(await c.KubectlAsync(ct, "uncordon", node).ConfigureAwait(false), ct).ConfigureAwait(false);
         if (await c.Host.FileExistsAsync(NodeUpgradeProbe.ApiServerManifest, ct).ConfigureAwait(false))
         {
-            await InstallContext.WaitForAsync("this control plane's pods to run", c.Request.ReadyTimeout, async () =>
-            {
-                var r = await c.Host.RunAsync(await c.KubectlAsync(ct, "get", "pods", "-n", "kube-system", "--field-selector", $"spec.nodeName={node}",
-                    "-o", "jsonpath={range .items[*]}{.metadata.name}={.status.phase}{\"\\n\"}{end}").ConfigureAwait(false), ct).ConfigureAwait(false);
-                if (r.ExitCode != 0) return false;
-                var pods = r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split('=')).ToList();
-                return ControlPlanePods.All(n => pods.Any(p => p[0].StartsWith(n, StringComparison.Ordinal) && p[1] == "Running"));
-            }, ct).ConfigureAwait(false);
+            await c.WaitForSystemPodsAsync("this control plane's pods to run", InstallContext.ControlPlanePods, node, ct).ConfigureAwait(false);
         }
         c.Progress.Info($"  {node} runs {c.Version}, Ready and schedulable");
     }
