@@ -235,6 +235,22 @@ public sealed class BundlePartsTests : IDisposable
     }
 
     [Fact]
+    public async Task A_part_that_goes_away_while_the_bundle_is_read_is_named()
+    {
+        var (path, bytes) = await FileOf(1000);
+        await BundleSplitter.SplitAsync(path, 300, NullProgress.Instance, default);
+        await using var stream = StoredBundle.Open(path + ".parts").OpenSequential();
+        var first = new byte[600];
+        await stream.ReadExactlyAsync(first);
+        File.Delete(path + ".part-003");
+
+        var e = await Assert.ThrowsAsync<AirgapException>(async () => await stream.ReadExactlyAsync(new byte[1]));
+
+        Assert.Equal(bytes[..600], first);
+        Assert.Equal($"{path}.part-003 disappeared while the bundle was being read; copy it again from the media", e.Message);
+    }
+
+    [Fact]
     public async Task A_cut_short_part_is_named_when_the_bundle_is_opened()
     {
         var (path, _) = await FileOf(1000);

@@ -9,14 +9,23 @@ namespace Airgap.Bundles.Parts;
 /// </summary>
 public sealed class RandomAccessBundle : IDisposable
 {
-    private sealed class Segment(long start, long length, SafeFileHandle handle, PartEntry? part)
+    /// <summary>One file of the bundle; a part's handle is opened on first use, so reading one member opens only the parts it lies in.</summary>
+    private sealed class Segment(long start, long length, string path, FileOptions hint, PartEntry? part) : IDisposable
     {
+        private readonly Lazy<SafeFileHandle> handle = new(() => Open(path, hint), LazyThreadSafetyMode.ExecutionAndPublication);
+
         public long Start { get; } = start;
         public long Length { get; } = length;
-        public SafeFileHandle Handle { get; } = handle;
+        public SafeFileHandle Handle => handle.Value;
         public PartEntry? Part { get; } = part;
         public SemaphoreSlim Gate { get; } = new(1, 1);
         public volatile bool Checked = part is null;
+
+        public void Dispose()
+        {
+            if (handle.IsValueCreated) handle.Value.Dispose();
+            Gate.Dispose();
+        }
     }
 
     private readonly StoredBundle bundle;
@@ -25,25 +34,20 @@ public sealed class RandomAccessBundle : IDisposable
     internal RandomAccessBundle(StoredBundle bundle, FileOptions hint)
     {
         this.bundle = bundle;
-        var opened = new List<Segment>();
-        try
+        if (bundle.Index is null)
         {
-            if (bundle.Index is null)
-                opened.Add(new Segment(0, bundle.Length, Open(bundle.Path, hint), null));
-            else
-            {
-                long start = 0;
-                foreach (var part in bundle.Index.Parts)
-                {
-                    opened.Add(new Segment(start, part.Size, Open(bundle.PartPath(part), hint), part));
-                    start += part.Size;
-                }
-            }
+            // A plain tar is opened now, so a file that cannot be read fails here, as it always did.
+            var whole = new Segment(0, bundle.Length, bundle.Path, hint, null);
+            _ = whole.Handle;
+            segments = [whole];
+            return;
         }
-        catch
+        var opened = new List<Segment>();
+        long start = 0;
+        foreach (var part in bundle.Index.Parts)
         {
-            foreach (var s in opened) s.Handle.Dispose();
-            throw;
+            opened.Add(new Segment(start, part.Size, bundle.PartPath(part), hint, part));
+            start += part.Size;
         }
         segments = [.. opened];
     }
@@ -60,7 +64,7 @@ public sealed class RandomAccessBundle : IDisposable
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
-            throw new AirgapException($"{path} disappeared while the bundle was being opened; copy it again from the media");
+            throw new AirgapException($"{path} disappeared while the bundle was being read; copy it again from the media");
         }
         catch (UnauthorizedAccessException)
         {
@@ -116,10 +120,6 @@ public sealed class RandomAccessBundle : IDisposable
 
     public void Dispose()
     {
-        foreach (var s in segments)
-        {
-            s.Handle.Dispose();
-            s.Gate.Dispose();
-        }
+        foreach (var s in segments) s.Dispose();
     }
 }
