@@ -10,7 +10,7 @@ public sealed class PackagesPhase : IInstallPhase
         var software = await c.SoftwareAsync(ct).ConfigureAwait(false);
         if (software.FromBinaries)
         {
-            await new BinaryInstaller(c.Host, c.Progress, c.DryRun).InstallKubernetesAsync(c.Request.BundlePath, c.Document, ct).ConfigureAwait(false);
+            await new BinaryInstaller(c.Host, c.Progress, c.DryRun).InstallKubernetesAsync(c.Request.Bundle, c.Document, ct).ConfigureAwait(false);
         }
         else
         {

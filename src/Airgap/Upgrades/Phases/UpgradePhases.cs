@@ -37,7 +37,7 @@ public sealed class UpgradeKubeadmPhase : IInstallPhase
         var software = await c.SoftwareAsync(ct).ConfigureAwait(false);
         if (software.FromBinaries)
         {
-            await new BinaryInstaller(c.Host, c.Progress, c.DryRun).InstallKubeadmAsync(c.Request.BundlePath, c.Document, ct).ConfigureAwait(false);
+            await new BinaryInstaller(c.Host, c.Progress, c.DryRun).InstallKubeadmAsync(c.Request.Bundle, c.Document, ct).ConfigureAwait(false);
         }
         else
         {
@@ -141,7 +141,7 @@ public sealed partial class UpgradeKubeletPhase : IInstallPhase
         var software = await c.SoftwareAsync(ct).ConfigureAwait(false);
         if (software.FromBinaries)
         {
-            await new BinaryInstaller(c.Host, c.Progress, c.DryRun).InstallKubernetesAsync(c.Request.BundlePath, c.Document, ct).ConfigureAwait(false);
+            await new BinaryInstaller(c.Host, c.Progress, c.DryRun).InstallKubernetesAsync(c.Request.Bundle, c.Document, ct).ConfigureAwait(false);
         }
         else
         {
