@@ -321,6 +321,39 @@ public sealed class DeltaTests(DeltaFixture fixture) : IClassFixture<DeltaFixtur
         Assert.Equal(await BundleExtractor.ReadMemberAsync(fixture.New, doc.Cni.Manifest!, default), manifest);
     }
 
+    /// <summary>The README's check of a delta with nothing but awk and sha256sum (also run on a full bundle with binaries, where the plain files: list applies).</summary>
+    private const string ReadmeCheck = """
+        awk -v B=../base/ 'function out() { if (p) print s "  " (b ? B b : p); p = "" }
+          /^files:/ { f = 1; next } /^[^ -]/ { if (f) out(); f = 0 }
+          f && /^- path:/ { out(); p = $3; b = "" } f && /^  sha256:/ { s = $2 } f && /^  base:/ { b = $2 }
+          END { out() }' bundle.yaml | sha256sum --strict -c
+        """;
+
+    [Fact]
+    public async Task Base_and_delta_check_with_awk_and_sha256sum_as_the_readme_says()
+    {
+        foreach (var (bundle, into) in new[] { (fixture.Old, "base"), (fixture.Delta, "delta"), (fixture.New, "full") })
+            await BuiltBundleTests.ExtractAsync(bundle, dir.Sub(into));
+        var delta = await ProcessRunner.RunAsync("/bin/sh", ["-c", ReadmeCheck], workingDirectory: Path.Combine(dir.Path, "delta"));
+        Assert.True(delta.Succeeded, delta.ToString());
+        var doc = await BundleReader.ReadDocumentAsync(fixture.Delta, default);
+        Assert.Equal(doc.Files.Count, delta.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Count(l => l.EndsWith(": OK", StringComparison.Ordinal)));
+        Assert.Contains("../base/binaries/amd64/kubeadm: OK", delta.Stdout);
+        Assert.Contains("binaries/amd64/runc.amd64: OK", delta.Stdout);
+        var full = await ProcessRunner.RunAsync("/bin/sh", ["-c", ReadmeCheck], workingDirectory: Path.Combine(dir.Path, "full"));
+        Assert.True(full.Succeeded, full.ToString());
+        Assert.DoesNotContain("../base/", full.Stdout);
+
+        // A base member changed after the fact is caught.
+        var kubeadm = Path.Combine(dir.Path, "base", "binaries", "amd64", "kubeadm");
+        var bytes = await File.ReadAllBytesAsync(kubeadm);
+        bytes[7] ^= 1;
+        await File.WriteAllBytesAsync(kubeadm, bytes);
+        var bad = await ProcessRunner.RunAsync("/bin/sh", ["-c", ReadmeCheck], workingDirectory: Path.Combine(dir.Path, "delta"));
+        Assert.False(bad.Succeeded);
+        Assert.Contains("../base/binaries/amd64/kubeadm: FAILED", bad.Stdout);
+    }
+
     [Fact]
     public async Task Containerd_imports_from_base_and_delta_the_images_the_full_bundle_has()
     {
