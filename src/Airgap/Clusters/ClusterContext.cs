@@ -27,6 +27,16 @@ public sealed class ClusterContext(ClusterConfig config, BundleDocument document
     /// <summary>The bundle's path on every node.</summary>
     public string RemoteBundle => $"{DistDirectory}/{Path.GetFileName(Config.BundlePath)}";
 
+    /// <summary>A delta's base on every node (named apart: a base may have the delta's file name), or null.</summary>
+    public string? RemoteBase => Config.BasePath is { } basePath ? $"{DistDirectory}/base-{Path.GetFileName(basePath)}" : null;
+
+    /// <summary>The bundle on this host as members: the delta over its base when cluster.yaml gives base:.</summary>
+    public BundleSet Bundle { get; } = new(config.BundlePath, config.BasePath);
+
+    /// <summary>--bundle for a node's airgap, and --base when there is one.</summary>
+    public IEnumerable<string> RemoteBundleArguments() =>
+        RemoteBase is { } remoteBase ? ["--bundle", RemoteBundle, "--base", remoteBase] : ["--bundle", RemoteBundle];
+
     public ClusterHost FirstControlPlane => Config.ControlPlanes[0];
 
     /// <summary>Where the admin kubeconfig for the operator goes on this host (default NAME-admin.conf beside cluster.yaml).</summary>

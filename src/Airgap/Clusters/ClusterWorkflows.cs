@@ -43,7 +43,10 @@ public static class ClusterWorkflows
     public static async Task<ClusterContext> OpenAsync(ClusterConfig config, IProgressSink progress, ClusterRunOptions options, CancellationToken ct)
     {
         if (!File.Exists(config.BundlePath)) throw new AirgapException($"bundle {config.BundlePath} (from cluster.yaml) does not exist; build it with airgap build or fix bundle:");
-        var document = await BundleReader.ReadDocumentAsync(config.BundlePath, ct).ConfigureAwait(false);
+        if (config.BasePath is { } basePath && !File.Exists(basePath))
+            throw new AirgapException($"base {basePath} (from cluster.yaml) does not exist; give the bundle the delta was built on, or fix base:");
+        // The delta's base is checked here, before any node is touched.
+        var document = (await new BundleSet(config.BundlePath, config.BasePath).LayoutAsync(ct).ConfigureAwait(false)).Document;
         return new ClusterContext(config, document, progress) { KubeconfigOutput = options.Kubeconfig, AcceptNewHostKeys = options.AcceptNewHostKeys, Trust = options.Trust };
     }
 }

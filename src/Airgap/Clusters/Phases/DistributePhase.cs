@@ -20,16 +20,18 @@ public sealed class DistributePhase : IPhase<ClusterContext>
         var signature = await BundleSignature.CheckAsync(c.Config.BundlePath, c.Trust, ct).ConfigureAwait(false);
         BundleSignature.Report(c.Progress, c.Config.BundlePath, signature);
         var bundle = await UploadItem.FromFileAsync("bundle", c.Config.BundlePath, c.RemoteBundle, ct).ConfigureAwait(false);
+        var baseBundle = c.Config.BasePath is { } basePath
+            ? await UploadItem.FromFileAsync("base bundle", basePath, c.RemoteBase!, ct).ConfigureAwait(false)
+            : null;
         var scratch = Directory.CreateTempSubdirectory("airgap-cluster-");
         try
         {
             var installer = Path.Combine(scratch.FullName, "airgap");
-            var sums = await BundleExtractor.ReadMemberAsync(c.Config.BundlePath, BundleDocument.SumsFileName, ct).ConfigureAwait(false)
-                ?? throw new AirgapException($"{c.Config.BundlePath} has no SHA256SUMS; it is not a complete bundle");
-            var sha = BundleReader.ParseSums(c.Config.BundlePath, System.Text.Encoding.UTF8.GetString(sums)).GetValueOrDefault("bin/airgap")
+            // From bundle.yaml, which lists it wherever it lies (a delta may leave an unchanged bin/airgap to its base).
+            var sha = c.Document.Files.FirstOrDefault(f => f.Path == "bin/airgap")?.Sha256
                 ?? throw new AirgapException($"{c.Config.BundlePath} has no bin/airgap (it was built without a self-contained airgap for linux/{c.Document.Arch}); " +
                                              "build it again after make publish, so nodes can run the installer");
-            await BundleExtractor.InstallMemberAsync(c.Config.BundlePath, "bin/airgap", sha, installer, (UnixFileMode)0x1ED, ct).ConfigureAwait(false);
+            await BundleExtractor.InstallMemberAsync(c.Bundle, "bin/airgap", sha, installer, (UnixFileMode)0x1ED, ct).ConfigureAwait(false);
             var binary = await UploadItem.FromFileAsync("airgap", installer, ClusterContext.RemoteAirgap, ct).ConfigureAwait(false);
             var ca = c.Config.Install.RegistryCa is { } caFile
                 ? await UploadItem.FromFileAsync("registry CA", c.Config.Resolve(caFile), ClusterContext.RemoteRegistryCa, ct).ConfigureAwait(false)
@@ -41,6 +43,7 @@ public sealed class DistributePhase : IPhase<ClusterContext>
                 await upload.EnsureAsync(binary, ct).ConfigureAwait(false);
                 await c.Ssh(host).RunCheckedAsync(new CommandSpec("chmod", "0755", ClusterContext.RemoteAirgap), ct).ConfigureAwait(false);
                 await upload.EnsureAsync(bundle, ct).ConfigureAwait(false);
+                if (baseBundle is not null) await upload.EnsureAsync(baseBundle, ct).ConfigureAwait(false);
             }, ct).ConfigureAwait(false);
         }
         finally
