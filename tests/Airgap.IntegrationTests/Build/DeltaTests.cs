@@ -222,6 +222,26 @@ public sealed class DeltaTests(DeltaFixture fixture) : IClassFixture<DeltaFixtur
     }
 
     [Fact]
+    public async Task Install_dry_run_from_base_and_delta_plans_what_the_full_bundle_plans()
+    {
+        async Task<List<string>> PlanAsync(params string[] args)
+        {
+            var result = await fixture.Cli.RunAsync([.. args, "--dry-run", "-o", "json"]);
+            Assert.True(result.Succeeded, result.ToString());
+            using var doc = JsonDocument.Parse(result.Stdout);
+            // The fingerprinted repository directory and the bundle's own path differ by design; the rest must not.
+            return doc.RootElement.GetProperty("plan").EnumerateArray().Select(a => a.GetProperty("text").GetString()!)
+                .Select(t => t.Replace(fixture.Delta, "BUNDLE", StringComparison.Ordinal).Replace(fixture.New, "BUNDLE", StringComparison.Ordinal)).ToList();
+        }
+        // packages: this host lacks conntrack, which the binary install path needs.
+        string[] install = ["install", "--single-node", "--cni", "bridge", "--ignore-preflight-errors", "all", "--skip-phases", "packages"];
+        var full = await PlanAsync([.. install, "--bundle", fixture.New]);
+        var delta = await PlanAsync([.. install, "--bundle", fixture.Delta, "--base", fixture.Old]);
+        Assert.Equal(full, delta);
+        Assert.Contains("ctr -n k8s.io images import -", delta);
+    }
+
+    [Fact]
     public async Task A_damaged_member_of_the_base_is_named_by_verify()
     {
         var copy = Path.Combine(dir.Path, "old.tar");
