@@ -19,7 +19,7 @@ public sealed record BuiltBundle(string Path, string Arch, long Size, int Images
     public long MemberBytes { get; init; }
 }
 
-/// <summary>An earlier bundle a build makes a delta against: verified, its bundle.yaml's bytes (to name it by sha256) and the image source its blobs can be read from.</summary>
+/// <summary>An earlier (verified) bundle a build makes a delta against, with its bundle.yaml's bytes, which the delta names it by.</summary>
 internal sealed record DeltaBase(string Path, BundleDocument Document, byte[] Yaml);
 
 /// <summary>

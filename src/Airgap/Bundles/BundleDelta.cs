@@ -36,8 +36,7 @@ public static class BundleDelta
     /// </summary>
     public static void CheckBase(string deltaPath, BundleDocument delta, string basePath, byte[] baseYaml)
     {
-        var expected = delta.Base ?? throw new AirgapException(
-            $"--base {basePath} was given, but {deltaPath} is a full bundle ({delta.Name}); leave --base out");
+        var expected = delta.Base ?? throw BaseForFullBundle(deltaPath, delta, basePath);
         var actual = Convert.ToHexStringLower(SHA256.HashData(baseYaml));
         if (actual == expected.BundleYamlSha256) return;
         string given;
@@ -52,6 +51,10 @@ public static class BundleDelta
         }
         throw new AirgapException($"{deltaPath} is a delta of {expected}, but --base {basePath} is {given}; give the bundle the delta was built on");
     }
+
+    /// <summary>The refusal of --base given with a full bundle: a mistake worth saying, not ignoring.</summary>
+    public static AirgapException BaseForFullBundle(string bundlePath, BundleDocument document, string basePath) =>
+        new($"--base {basePath} was given, but {bundlePath} is a full bundle ({document.Name}); leave --base out");
 
     /// <summary>The refusal of a delta read without its base.</summary>
     public static AirgapException BaseMissing(string deltaPath, BundleBase expected) =>

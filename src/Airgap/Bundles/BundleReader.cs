@@ -145,7 +145,7 @@ public static class BundleReader
         var layout = document.Base is null && bundle.BasePath is null ? null : new BundleLayout(bundlePath, bundle.BasePath, document);
         if (bundle.BasePath is { } basePath)
         {
-            if (document.Base is null) BundleDelta.CheckBase(bundlePath, document, basePath, []);
+            if (document.Base is null) throw BundleDelta.BaseForFullBundle(bundlePath, document, basePath);
             total += await HashBaseAsync(bundlePath, basePath, document, layout!, hashes, small, progress, ct).ConfigureAwait(false);
         }
         else if (document.Base is { } expected) throw BundleDelta.BaseMissing(bundlePath, expected);

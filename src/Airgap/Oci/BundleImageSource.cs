@@ -64,7 +64,7 @@ public sealed class BundleImageSource : IImageSource, IDisposable
             var document = BundleDocument.Parse(Encoding.UTF8.GetString(await Read(tar, BundleDocument.FileName, sums.GetValueOrDefault(BundleDocument.FileName)).ConfigureAwait(false)), bundlePath);
             if (bundle.BasePath is { } basePath)
             {
-                if (document.Base is null) BundleDelta.CheckBase(bundlePath, document, basePath, []);
+                if (document.Base is null) throw BundleDelta.BaseForFullBundle(bundlePath, document, basePath);
                 baseTar = await BundleIndex.OpenAsync(basePath, ct).ConfigureAwait(false);
                 var baseYaml = baseTar.Find(BundleDocument.FileName) ?? throw new AirgapException($"{basePath} has no bundle.yaml: it is not an airgap bundle");
                 var bytes = new byte[Math.Min(baseYaml.Size, DocumentLimit)];

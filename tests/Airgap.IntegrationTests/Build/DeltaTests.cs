@@ -242,6 +242,26 @@ public sealed class DeltaTests(DeltaFixture fixture) : IClassFixture<DeltaFixtur
     }
 
     [Fact]
+    public async Task A_signed_delta_s_signature_covers_base_and_delta_and_a_delta_is_refused_as_a_base()
+    {
+        var key = await fixture.Cli.RunAsync("key", "generate", "--out", Path.Combine(dir.Path, "site"));
+        Assert.True(key.Succeeded, key.ToString());
+        var build = await fixture.Cli.RunAsync(fixture.Args(dir.Sub("signed"), newer: true, "--since", fixture.Old, "--sign-key", Path.Combine(dir.Path, "site.pem")));
+        Assert.True(build.Succeeded, build.ToString());
+        var signed = Path.Combine(dir.Path, "signed", "airgap-k8s-v1.20.2-linux-amd64.tar");
+
+        var verify = await fixture.Cli.RunAsync("verify", signed, "--base", fixture.Old, "--trust-key", Path.Combine(dir.Path, "site.pub.pem"));
+        Assert.True(verify.Succeeded, verify.ToString());
+        Assert.Contains(", signed by SHA256:", verify.Stdout);
+        // The unsigned base needs no signature of its own: the signed bundle.yaml pins it and every member taken from it.
+        RefusedInOneLine(await fixture.Cli.RunAsync("verify", fixture.Old, "--trust-key", Path.Combine(dir.Path, "site.pub.pem")), "is unsigned");
+
+        RefusedInOneLine(await fixture.Cli.RunAsync(fixture.Args(dir.Sub("chain"), newer: true, "--since", fixture.Delta)),
+            $"--since {fixture.Delta} is itself a delta (of airgap-k8s-v1.20.2-linux-amd64); give the full bundle it was built on, or a full build");
+        Assert.Empty(Directory.GetFiles(Path.Combine(dir.Path, "chain")));
+    }
+
+    [Fact]
     public async Task A_damaged_member_of_the_base_is_named_by_verify()
     {
         var copy = Path.Combine(dir.Path, "old.tar");
