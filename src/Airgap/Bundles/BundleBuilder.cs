@@ -20,7 +20,13 @@ public sealed record BuiltBundle(string Path, string Arch, long Size, int Images
 }
 
 /// <summary>An earlier (verified) bundle a build makes a delta against, with its bundle.yaml's bytes, which the delta names it by.</summary>
-internal sealed record DeltaBase(string Path, BundleDocument Document, byte[] Yaml);
+internal sealed record DeltaBase(string Path, BundleDocument Document, byte[] Yaml)
+{
+    private readonly HashSet<(string, long)> content = Document.Files.Select(f => (f.Sha256, f.Size)).ToHashSet();
+
+    /// <summary>True when the base has a member with these bytes: the delta will leave it to the base (<see cref="BundleDelta.Mark"/>'s rule).</summary>
+    public bool Holds(string sha256, long size) => content.Contains((sha256, size));
+}
 
 /// <summary>
 /// The build flow: plan, then fetch images (every platform, each blob once), binaries and packages into
@@ -68,7 +74,7 @@ public sealed class BundleBuilder(RegistryClient registry, BlobCache cache, File
         try
         {
             var binariesTask = CancelOthersOnFault(new BinaryFetcher(downloads).FetchAsync(binaryPlan, linked.Token), linked);
-            var packagesTask = CancelOthersOnFault(CollectPackagesAsync(spec, linked.Token), linked);
+            var packagesTask = CancelOthersOnFault(CollectPackagesAsync(spec, bases, linked.Token), linked);
             await Task.WhenAll(imagesTask, binariesTask, packagesTask).ConfigureAwait(false);
             var (images, _) = await imagesTask.ConfigureAwait(false);
             var binaries = await binariesTask.ConfigureAwait(false);
@@ -172,10 +178,13 @@ public sealed class BundleBuilder(RegistryClient registry, BlobCache cache, File
         return sha;
     }
 
-    private async Task<IReadOnlyList<Packages.CollectedPackages>> CollectPackagesAsync(BundleSpec spec, CancellationToken ct)
+    private async Task<IReadOnlyList<Packages.CollectedPackages>> CollectPackagesAsync(BundleSpec spec, IReadOnlyDictionary<string, DeltaBase> bases, CancellationToken ct)
     {
         if (!spec.IncludePackages || spec.OperatingSystems.Count == 0) return [];
-        var collector = new Packages.PackageCollector(downloads, progress, spec.AllowUnsignedRepositories);
+        var collector = new Packages.PackageCollector(downloads, progress, spec.AllowUnsignedRepositories)
+        {
+            HeldElsewhere = (arch, sha256, size) => bases.TryGetValue(arch, out var b) && b.Holds(sha256, size),
+        };
         var jobs = spec.OperatingSystems.SelectMany(os => spec.Architectures.Select(arch =>
             collector.CollectAsync(os, arch, spec.Kubernetes, spec.RepositoryOverrides, spec.ExtraPackages, ct)));
         return await Task.WhenAll(jobs).ConfigureAwait(false);
