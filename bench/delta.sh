@@ -99,7 +99,7 @@ Each bundle built as e2e-cluster builds it: \`airgap build --k8s VERSION --os de
 | $(basename "$NEW") as a delta of $LAB_UPGRADE_FROM | **$(mib "$(size "$DELTA")") MiB** ($(python3 -c "print(f'{100*$(size "$DELTA")/$(size "$NEW"):.1f}')") % of the full) | $HELD held, $FROM_BASE left to the base |
 
 - Delta build with an empty cache: ${DELTA_BUILD} s; it downloaded $(mib "$DELTA_CACHE") MiB into its cache
-  (the full $LAB_UPGRADE_TO build's cache, shared with $LAB_UPGRADE_FROM's: $(mib "$NEW_CACHE") MiB). Image layers, configs and apt packages the base holds are not fetched; binaries still are (then left out).
+  (the full $LAB_UPGRADE_TO build's cache, shared with $LAB_UPGRADE_FROM's: $(mib "$NEW_CACHE") MiB). Image layers, configs, binaries and apt packages the base holds are not downloaded.
 - \`airgap verify\` of the full $LAB_UPGRADE_TO bundle: ${VERIFY_FULL} s; of the delta with \`--base\`: ${VERIFY_DELTA} s (it hashes the same members).
 - \`airgap push\` into an empty registry, full bundle vs base + delta: same names and digests: ${SAME_PUSH}.
 EOF

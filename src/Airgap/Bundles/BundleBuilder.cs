@@ -23,6 +23,10 @@ public sealed record BuiltBundle(string Path, string Arch, long Size, int Images
 internal sealed record DeltaBase(string Path, BundleDocument Document, byte[] Yaml)
 {
     private readonly HashSet<(string, long)> content = Document.Files.Select(f => (f.Sha256, f.Size)).ToHashSet();
+    private readonly Dictionary<string, long> sizes = Document.Files.GroupBy(f => f.Sha256).ToDictionary(g => g.Key, g => g.First().Size);
+
+    /// <summary>The size of the base's member with this sha256, or null: a published checksum names a binary before it is downloaded.</summary>
+    public long? SizeOf(string sha256) => sizes.TryGetValue(sha256, out var size) ? size : null;
 
     /// <summary>True when the base has a member with these bytes: the delta will leave it to the base (<see cref="BundleDelta.Mark"/>'s rule).</summary>
     public bool Holds(string sha256, long size) => content.Contains((sha256, size));
@@ -73,7 +77,8 @@ public sealed class BundleBuilder(RegistryClient registry, BlobCache cache, File
         var imagesTask = CancelOthersOnFault(PullImagesAsync(copier, source, spec, plan, linked.Token), linked);
         try
         {
-            var binariesTask = CancelOthersOnFault(new BinaryFetcher(downloads).FetchAsync(binaryPlan, linked.Token), linked);
+            var fetcher = new BinaryFetcher(downloads) { SizeHeldElsewhere = (arch, sha256) => bases.TryGetValue(arch, out var b) ? b.SizeOf(sha256) : null };
+            var binariesTask = CancelOthersOnFault(fetcher.FetchAsync(binaryPlan, linked.Token), linked);
             var packagesTask = CancelOthersOnFault(CollectPackagesAsync(spec, bases, linked.Token), linked);
             await Task.WhenAll(imagesTask, binariesTask, packagesTask).ConfigureAwait(false);
             var (images, _) = await imagesTask.ConfigureAwait(false);

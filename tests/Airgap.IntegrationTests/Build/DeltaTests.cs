@@ -165,14 +165,16 @@ public sealed class DeltaTests(DeltaFixture fixture) : IClassFixture<DeltaFixtur
         Assert.True(new FileInfo(fixture.Delta).Length * 3 < new FileInfo(fixture.New).Length,
             $"delta {new FileInfo(fixture.Delta).Length} bytes, full {new FileInfo(fixture.New).Length}");
         Assert.Contains("delta of airgap-k8s-v1.20.2-linux-amd64", fixture.DeltaBuild.Stdout);
-        // The build pulled none of the old images' layers or configs: of what the base holds, its cache of its own
-        // has only the manifests and indexes it resolved the images by.
-        var pulled = Directory.GetFiles(Path.Combine(fixture.Dir.Path, "delta-cache", "blobs", "sha256")).ToDictionary(f => Path.GetFileName(f)!, f => f);
-        foreach (var blob in full.Keys.Where(k => k.StartsWith("images/blobs/", StringComparison.Ordinal) && !held.Contains(k)))
+        // The build downloaded none of the old images' layers or configs, nor the unchanged binaries: of what the base
+        // holds, its cache of its own has only the manifests and indexes it resolved the images by.
+        var pulled = Directory.GetFiles(Path.Combine(fixture.Dir.Path, "delta-cache"), "*", SearchOption.AllDirectories)
+            .GroupBy(f => Path.GetFileName(f)!).ToDictionary(g => g.Key, g => g.First());
+        Assert.Contains(full["binaries/amd64/runc.amd64"], pulled.Keys);
+        foreach (var (member, sha) in full.Where(m => !held.Contains(m.Key) && m.Key is not (BundleDocument.FileName or BundleDocument.SumsFileName)))
         {
-            if (!pulled.TryGetValue(blob.Split('/')[^1], out var cached)) continue;
+            if (!pulled.TryGetValue(sha, out var cached)) continue;
             var text = await File.ReadAllTextAsync(cached);
-            Assert.True(text.Contains("\"layers\"", StringComparison.Ordinal) || text.Contains("\"manifests\"", StringComparison.Ordinal), $"{blob} was pulled");
+            Assert.True(text.Contains("\"layers\"", StringComparison.Ordinal) || text.Contains("\"manifests\"", StringComparison.Ordinal), $"{member} was downloaded");
         }
 
         // inspect says what it is and of which base.
