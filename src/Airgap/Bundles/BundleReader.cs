@@ -370,8 +370,6 @@ public static class BundleExtractor
     /// <remarks>
     /// Each member is hashed as it is written and checked against <paramref name="expectedSha256"/>
     /// (bundle.yaml's list), so what lands on disk is what was verified, even if the file changed since.
-    /// </remarks>
-    /// <remarks>
     /// For a delta, the members under the prefix that its base carries are then written from the base,
     /// under their names in the new bundle and checked against the same list.
     /// </remarks>
