@@ -322,6 +322,42 @@ public sealed class DeltaTests(DeltaFixture fixture) : IClassFixture<DeltaFixtur
     }
 
     [Fact]
+    public async Task Serve_of_base_and_delta_answers_every_tag_with_its_digest_and_every_blob()
+    {
+        var port = Airgap.TestKit.Infrastructure.Net.FreeLoopbackPort();
+        await using var process = Airgap.TestKit.Infrastructure.ServerProcess.Start(AirgapCli.Executable,
+            ["serve", fixture.Delta, "--base", fixture.Old, "--address", $"127.0.0.1:{port}"], Path.Combine(dir.Path, "serve.log"));
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
+        for (var i = 0; ; i++)
+        {
+            try
+            {
+                if ((await http.GetAsync("v2/")).IsSuccessStatusCode) break;
+            }
+            catch (HttpRequestException) when (i < 300 && !process.HasExited) { }
+            await Task.Delay(100);
+        }
+        var doc = await BundleReader.ReadDocumentAsync(fixture.New, default);
+        foreach (var image in doc.Images)
+        {
+            var colon = image.Name.LastIndexOf(':');
+            using var request = new HttpRequestMessage(HttpMethod.Get, $"v2/{image.Name[..colon]}/manifests/{image.Name[(colon + 1)..]}");
+            foreach (var type in new[] { "application/vnd.docker.distribution.manifest.list.v2+json", "application/vnd.oci.image.index.v1+json",
+                         "application/vnd.docker.distribution.manifest.v2+json", "application/vnd.oci.image.manifest.v1+json" })
+                request.Headers.Accept.ParseAdd(type);
+            using var response = await http.SendAsync(request);
+            Assert.True(response.IsSuccessStatusCode, $"{image.Name}: {response.StatusCode}");
+            Assert.Equal(image.TargetDigest, "sha256:" + Convert.ToHexStringLower(SHA256.HashData(await response.Content.ReadAsByteArrayAsync())));
+        }
+        // Every blob, wherever it lies, served whole and matching its digest.
+        foreach (var blob in doc.Files.Where(f => f.Path.StartsWith("images/blobs/sha256/", StringComparison.Ordinal)))
+        {
+            var bytes = await http.GetByteArrayAsync($"v2/{doc.Images[0].Name[..doc.Images[0].Name.LastIndexOf(':')]}/blobs/sha256:{blob.Sha256}");
+            Assert.Equal(blob.Sha256, Convert.ToHexStringLower(SHA256.HashData(bytes)));
+        }
+    }
+
+    [Fact]
     public async Task Images_and_binaries_extracted_from_base_and_delta_are_those_of_the_full_bundle()
     {
         var set = new BundleSet(fixture.Delta, fixture.Old);
