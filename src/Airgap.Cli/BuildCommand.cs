@@ -43,12 +43,13 @@ internal static class BuildCommand
         var noBinaries = new Option<bool>("--no-binaries") { Description = "leave the binaries (kubeadm, kubelet, kubectl, crictl, CNI plugins, containerd, runc) out" };
         var signKey = new Option<string?>("--sign-key") { Description = "PEM ECDSA P-256 private key (airgap key generate) that signs bundle.yaml into bundle.yaml.sig" };
         var splitSize = new Option<string?>("--split-size") { Description = "write each bundle as NAME.part-001… of at most this size (e.g. 300M; 4095M for FAT32 media) plus the index NAME.parts, and no whole .tar (see airgap split)" };
+        var since = new Option<string[]>("--since") { Description = "OLD bundle .tar: write a delta holding only what OLD lacks (by sha256), naming OLD; install/push/upgrade it with --base OLD (one per --arch, repeatable)" };
         var format = AirgapCli.FormatOption(withLongName: false);
         var command = new Command("build", "Pull everything a Kubernetes version needs into one verified bundle per architecture.");
         foreach (var o in plan.All) command.Options.Add(o);
         foreach (var o in new Option[] { arch, mirror, plainHttp, output, username, password, cacheDir,
                      binariesUrl, githubMirror, crictlVersion, cniVersion, containerdVersion, runcVersion,
-                     os, osMirror, k8sRepo, k8sRepoKey, reposFile, package, noPackages, allowUnsigned, installerDir, noImages, noBinaries, signKey, splitSize, format }) command.Options.Add(o);
+                     os, osMirror, k8sRepo, k8sRepoKey, reposFile, package, noPackages, allowUnsigned, installerDir, noImages, noBinaries, signKey, splitSize, since, format }) command.Options.Add(o);
 
         command.SetAction((result, ct) => AirgapCli.Guard(async () =>
         {
@@ -94,6 +95,7 @@ internal static class BuildCommand
                 Installers = Installers.Find(result.GetValue(installerDir), spec.Architectures),
                 // Read now: a bad key should stop the build before it downloads anything.
                 SigningKey = result.GetValue(signKey) is { } keyPath ? BundleSigningKey.Load(keyPath) : null,
+                Since = result.GetValue(since) ?? [],
             };
             if (!spec.IncludeImages && !spec.IncludeBinaries && (!spec.IncludePackages || profiles.Count == 0))
                 throw new AirgapException("nothing to bundle: --no-images and --no-binaries without --os");
@@ -143,10 +145,12 @@ internal static class BuildCommand
             }
             foreach (var b in bundles)
                 Console.WriteLine($"{b.Path}  {Sizes.Human(b.Size)}  {b.Images} images, {b.Blobs} blobs ({Sizes.Human(b.BlobBytes)}), {b.Binaries} binaries, {b.Packages} packages, " +
-                                  (b.SignedBy is null ? "unsigned" : $"signed by {b.SignedBy}"));
+                                  (b.SignedBy is null ? "unsigned" : $"signed by {b.SignedBy}") +
+                                  (b.Base is null ? "" : $", delta of {b.Base}: {b.FromBase} members ({Sizes.Human(b.FromBaseBytes)} of {Sizes.Human(b.MemberBytes)}) left to it"));
             foreach (var s in splits)
                 Console.WriteLine($"{s.IndexPath}  split into {s.Index.Parts.Count} parts: {string.Join(", ", s.PartPaths.Select(Path.GetFileName))} (the whole .tar was removed)");
-            Console.Error.WriteLine($"done in {seconds:0.0} s; check with: airgap verify {(splits.Count > 0 ? splits[0].IndexPath : bundles[0].Path)}");
+            var baseHint = spec.Since.Count == 1 ? $" --base {spec.Since[0]}" : "";
+            Console.Error.WriteLine($"done in {seconds:0.0} s; check with: airgap verify {(splits.Count > 0 ? splits[0].IndexPath : bundles[0].Path)}{baseHint}");
             return 0;
         }));
         return command;

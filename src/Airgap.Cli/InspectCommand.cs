@@ -22,12 +22,17 @@ internal static class InspectCommand
             var signed = signature is null ? "unsigned" : $"signed ({BundleSignature.FileName}; check it with airgap verify --trust-key PUB.pem)";
             var sbom = doc.Sbom is null ? "none (built before airgap wrote one)"
                 : $"{doc.Sbom} (CycloneDX {BundleSbom.SpecVersion} JSON: {doc.Images.Count} images, {doc.Packages.Count} packages, {doc.Binaries.Count} binaries)";
+            var carried = doc.Files.Where(f => f.Base is not null).ToList();
+            var delta = doc.Base is null ? "no (a full bundle)"
+                : $"of {doc.Base} — {carried.Count} of {doc.Files.Count} members ({Sizes.Human(carried.Sum(f => f.Size))} of {Sizes.Human(doc.Files.Sum(f => f.Size))}) " +
+                  "are read from that base: give it with --base to verify, install, join, upgrade, push or serve";
             if (result.GetValue(format) == OutputFormat.Json)
             {
                 JsonOutput.Write(new
                 {
                     bundle = path, doc.Name, doc.Kubernetes, doc.Os, doc.Arch, doc.CreatedBy,
                     signed = signature is not null, sbom = doc.Sbom,
+                    @base = doc.Base, fromBase = carried.Count, fromBaseBytes = carried.Sum(f => f.Size),
                     cni = doc.Cni,
                     images = doc.Images,
                     binaries = doc.Binaries,
@@ -45,6 +50,7 @@ internal static class InspectCommand
             Console.WriteLine($"files:       {doc.Files.Count} ({Sizes.Human(doc.Files.Sum(f => f.Size))})");
             Console.WriteLine($"signature:   {signed}");
             Console.WriteLine($"sbom:        {sbom}");
+            Console.WriteLine($"delta:       {delta}");
             if (doc.Binaries.Count > 0)
             {
                 Console.WriteLine($"binaries ({doc.Binaries.Count}):");

@@ -46,12 +46,13 @@ internal static class InstallCommand
         private readonly MirrorFlags mirror = new();
         private readonly Option<OutputFormat> format = AirgapCli.FormatOption();
         private readonly Option<string[]> trust = TrustOption.Create();
+        private readonly Option<string?> baseBundle = BaseOption.Create();
         private readonly bool withSkipPhases;
 
         public InstallFlags(Command command, bool withSkipPhases)
         {
             this.withSkipPhases = withSkipPhases;
-            foreach (var o in new Option[] { bundle, role, singleNode, podCidr, serviceCidr, proxyMode, advertise, endpoint, certSans, cni, runtime, mirror.Mirror, mirror.Ca, ignore, fix })
+            foreach (var o in new Option[] { bundle, baseBundle, role, singleNode, podCidr, serviceCidr, proxyMode, advertise, endpoint, certSans, cni, runtime, mirror.Mirror, mirror.Ca, ignore, fix })
                 command.Options.Add(o);
             if (withSkipPhases) command.Options.Add(skip);
             foreach (var o in new Option[] { trust, dryRun, kubeconfigUser, config, peers.Peers, peers.SshKey, peers.KnownHosts, peers.AcceptNewHostKeys, format })
@@ -70,7 +71,8 @@ internal static class InstallCommand
             T Pick<T>(Option<T> option, T? fromFile) => result.GetResult(option) is { Implicit: false } || fromFile is null ? result.GetValue(option)! : fromFile;
             string[] PickList(Option<string[]> option, List<string>? fromFile) =>
                 result.GetResult(option) is { Implicit: false } || fromFile is null ? result.GetValue(option) ?? [] : fromFile.ToArray();
-            var document = await BundleReader.ReadDocumentAsync(path, ct);
+            var set = await BaseOption.ReadAsync(result, baseBundle, Path.GetFullPath(path), ct);
+            var document = (await set.LayoutAsync(ct)).Document;
             var options = new InstallOptions
             {
                 KubernetesVersion = KubernetesVersion.Parse(document.Kubernetes),
@@ -93,7 +95,8 @@ internal static class InstallCommand
             };
             var request = new InstallRequest
             {
-                BundlePath = Path.GetFullPath(path),
+                BundlePath = set.Path,
+                BasePath = set.BasePath is null ? null : Path.GetFullPath(set.BasePath),
                 Options = options,
                 PodNetworkCidr = Pick(podCidr, node.PodNetworkCidr),
                 ServiceCidr = Pick(serviceCidr, node.ServiceCidr),

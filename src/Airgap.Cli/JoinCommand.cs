@@ -43,12 +43,13 @@ internal static class JoinCommand
         private readonly InstallCommand.MirrorFlags mirror = new();
         private readonly Option<OutputFormat> format = AirgapCli.FormatOption();
         private readonly Option<string[]> trust = TrustOption.Create();
+        private readonly Option<string?> baseBundle = BaseOption.Create();
         private readonly bool withSkipPhases;
 
         public JoinFlags(Command command, bool withSkipPhases)
         {
             this.withSkipPhases = withSkipPhases;
-            foreach (var o in new Option[] { bundle, joinFile, endpoint, token, caHash, controlPlane, certificateKey, advertise, runtime, mirror.Mirror, mirror.Ca, ignore, fix })
+            foreach (var o in new Option[] { bundle, baseBundle, joinFile, endpoint, token, caHash, controlPlane, certificateKey, advertise, runtime, mirror.Mirror, mirror.Ca, ignore, fix })
                 command.Options.Add(o);
             if (withSkipPhases) command.Options.Add(skip);
             foreach (var o in new Option[] { trust, dryRun, peers.Peers, peers.SshKey, peers.KnownHosts, peers.AcceptNewHostKeys, format }) command.Options.Add(o);
@@ -78,7 +79,8 @@ internal static class JoinCommand
             if (join.ControlPlane && key is null) throw new AirgapException("--control-plane needs --certificate-key (printed by kubeadm init --upload-certs)");
 
             var path = result.GetValue(bundle)!;
-            var document = await BundleReader.ReadDocumentAsync(path, ct);
+            var set = await BaseOption.ReadAsync(result, baseBundle, Path.GetFullPath(path), ct);
+            var document = (await set.LayoutAsync(ct)).Document;
             var options = new InstallOptions
             {
                 KubernetesVersion = KubernetesVersion.Parse(document.Kubernetes),
@@ -90,7 +92,8 @@ internal static class JoinCommand
             InstallPlan.Create(options);
             var request = new InstallRequest
             {
-                BundlePath = Path.GetFullPath(path),
+                BundlePath = set.Path,
+                BasePath = set.BasePath is null ? null : Path.GetFullPath(set.BasePath),
                 Options = options,
                 Join = join,
                 CertificateKey = key,

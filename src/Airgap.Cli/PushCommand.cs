@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Security.Cryptography.X509Certificates;
+using Airgap.Bundles;
 using Airgap.Oci;
 
 namespace Airgap.Cli;
@@ -21,9 +22,10 @@ internal static class PushCommand
             DefaultValueFactory = _ => "32M",
         };
         var format = AirgapCli.FormatOption();
+        var baseBundle = BaseOption.Create();
         var command = new Command("push", "Push every image of a bundle into the site's own registry (Harbor, registry:2, Nexus) with upstream's tags and digests; only missing blobs move.")
         {
-            bundle, registry, flat, username, password, caCert, plainHttp, chunkSize, format,
+            bundle, baseBundle, registry, flat, username, password, caCert, plainHttp, chunkSize, format,
         };
         command.SetAction((result, ct) => AirgapCli.Guard(async () =>
         {
@@ -62,7 +64,7 @@ internal static class PushCommand
                     UploadSessions = UploadSessions.Default(),
                     PlainHttpHosts = result.GetValue(plainHttp) ? new HashSet<string>(StringComparer.OrdinalIgnoreCase) { mapping.Host } : new HashSet<string>(),
                 });
-                return await BundlePush.RunAsync(path, mapping, client, progress, ct);
+                return await BundlePush.RunAsync(new BundleSet(path, result.GetValue(baseBundle)), mapping, client, progress, ct);
             });
             var seconds = (DateTime.UtcNow - started).TotalSeconds;
             if (json)

@@ -15,9 +15,10 @@ internal static class ServeCommand
         var tlsKey = new Option<string?>("--tls-key") { Description = "PEM private key of --tls-cert" };
         var tlsSan = new Option<string[]>("--tls-san") { Description = "serve HTTPS with a self-signed certificate made for these names/addresses (repeat or comma-separate)" };
         var tlsOut = new Option<string>("--tls-ca-out") { Description = "where the made certificate goes, for the nodes to trust", DefaultValueFactory = _ => "airgap-serve-ca.crt" };
+        var baseBundle = BaseOption.Create();
         var command = new Command("serve", "Serve a bundle as a read-only registry (distribution API v2) straight from the tar: nodes and containerd mirrors pull from it by tag or digest.")
         {
-            bundle, address, tlsCert, tlsKey, tlsSan, tlsOut,
+            bundle, baseBundle, address, tlsCert, tlsKey, tlsSan, tlsOut,
         };
         command.SetAction((result, ct) => AirgapCli.Guard(async () =>
         {
@@ -26,7 +27,7 @@ internal static class ServeCommand
             var (certFile, keyFile) = (result.GetValue(tlsCert), result.GetValue(tlsKey));
             if ((certFile is null) != (keyFile is null)) throw new AirgapException("--tls-cert and --tls-key go together");
             if (certFile is not null && sans.Count > 0) throw new AirgapException("--tls-san makes a certificate; it does not go with --tls-cert");
-            using var source = await BundleImageSource.OpenAsync(result.GetValue(bundle)!, ct);
+            using var source = await BundleImageSource.OpenAsync(new Airgap.Bundles.BundleSet(result.GetValue(bundle)!, result.GetValue(baseBundle)), ct);
             using var certificate = certFile is not null ? ServeCertificate.Load(certFile, keyFile!)
                 : sans.Count > 0 ? ServeCertificate.Generate(sans, result.GetValue(tlsOut)!)
                 : null;

@@ -85,12 +85,13 @@ internal static class UpgradeCommand
         private readonly Option<bool> dryRun = new("--dry-run") { Description = "print every command and file the upgrade would run and write, change nothing" };
         private readonly Option<OutputFormat> format = AirgapCli.FormatOption();
         private readonly Option<string[]> trust = TrustOption.Create();
+        private readonly Option<string?> baseBundle = BaseOption.Create();
         private readonly bool withSkipPhases;
 
         public UpgradeFlags(Command command, bool withSkipPhases)
         {
             this.withSkipPhases = withSkipPhases;
-            foreach (var o in new Option[] { bundle, runtime, ignore, drainTimeout, trust }) command.Options.Add(o);
+            foreach (var o in new Option[] { bundle, baseBundle, runtime, ignore, drainTimeout, trust }) command.Options.Add(o);
             if (withSkipPhases) command.Options.Add(skip);
             command.Options.Add(dryRun);
             command.Options.Add(format);
@@ -101,10 +102,12 @@ internal static class UpgradeCommand
         public async Task<InstallRequest> ReadAsync(ParseResult result, CancellationToken ct)
         {
             var path = result.GetValue(bundle)!;
-            var document = await Airgap.Bundles.BundleReader.ReadDocumentAsync(path, ct);
+            var set = await BaseOption.ReadAsync(result, baseBundle, Path.GetFullPath(path), ct);
+            var document = (await set.LayoutAsync(ct)).Document;
             return new InstallRequest
             {
-                BundlePath = Path.GetFullPath(path),
+                BundlePath = set.Path,
+                BasePath = set.BasePath is null ? null : Path.GetFullPath(set.BasePath),
                 Options = new InstallOptions
                 {
                     KubernetesVersion = KubernetesVersion.Parse(document.Kubernetes),

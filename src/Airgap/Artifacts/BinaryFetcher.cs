@@ -11,6 +11,12 @@ public sealed record FetchedBinary(BinaryArtifact Artifact, string Sha256, long 
 /// </summary>
 public sealed class BinaryFetcher(FileDownloader downloads, int parallel = 4)
 {
+    /// <summary>
+    /// The size of a binary (by architecture and published sha256) the bundle will not carry because a delta's
+    /// base does, or null: such a binary's checksum is read, the binary itself is not downloaded.
+    /// </summary>
+    public Func<string, string, long?> SizeHeldElsewhere { get; init; } = (_, _) => null;
+
     public async Task<IReadOnlyList<FetchedBinary>> FetchAsync(IReadOnlyList<BinaryArtifact> artifacts, CancellationToken ct)
     {
         using var slots = new SemaphoreSlim(parallel);
@@ -38,6 +44,9 @@ public sealed class BinaryFetcher(FileDownloader downloads, int parallel = 4)
         if (sha is null || source is null)
             throw new AirgapException(
                 $"no published checksum for {artifact.Name} {artifact.Version} ({artifact.Url}); tried {string.Join(", ", artifact.ChecksumUrls.Select(u => u.Segments[^1]))}: check the version and the mirror URL");
+        // No file behind it: the bundle lists it as its base's and never opens it.
+        if (SizeHeldElsewhere(artifact.Arch, sha) is { } held)
+            return new FetchedBinary(artifact, sha, held, Path.Combine(Path.GetTempPath(), "airgap-held-by-base", artifact.FileName), source);
         var path = await downloads.GetAsync(artifact.Url, Digest.FromHex(sha), $"download {artifact.FileName}", ct).ConfigureAwait(false);
         return new FetchedBinary(artifact, sha, new FileInfo(path).Length, path, source);
     }

@@ -9,6 +9,27 @@ public sealed record BuiltBundle(string Path, string Arch, long Size, int Images
 {
     /// <summary>The fingerprint of the key that signed bundle.yaml, or null for an unsigned bundle.</summary>
     public string? SignedBy { get; init; }
+
+    /// <summary>For a delta: the base's name, and how many members (and bytes) of the whole bundle the base carries.</summary>
+    public string? Base { get; init; }
+    public int FromBase { get; init; }
+    public long FromBaseBytes { get; init; }
+
+    /// <summary>The size of every member of the whole bundle, wherever it lies (for a full bundle, about its size).</summary>
+    public long MemberBytes { get; init; }
+}
+
+/// <summary>An earlier (verified) bundle a build makes a delta against, with its bundle.yaml's bytes, which the delta names it by.</summary>
+internal sealed record DeltaBase(string Path, BundleDocument Document, byte[] Yaml)
+{
+    private readonly HashSet<(string, long)> content = Document.Files.Select(f => (f.Sha256, f.Size)).ToHashSet();
+    private readonly Dictionary<string, long> sizes = Document.Files.GroupBy(f => f.Sha256).ToDictionary(g => g.Key, g => g.First().Size);
+
+    /// <summary>The size of the base's member with this sha256, or null: a published checksum names a binary before it is downloaded.</summary>
+    public long? SizeOf(string sha256) => sizes.TryGetValue(sha256, out var size) ? size : null;
+
+    /// <summary>True when the base has a member with these bytes: the delta will leave it to the base (<see cref="BundleDelta.Mark"/>'s rule).</summary>
+    public bool Holds(string sha256, long size) => content.Contains((sha256, size));
 }
 
 /// <summary>
@@ -23,6 +44,7 @@ public sealed class BundleBuilder(RegistryClient registry, BlobCache cache, File
 
     public async Task<IReadOnlyList<BuiltBundle>> BuildAsync(BundleSpec spec, CancellationToken ct)
     {
+        var bases = await LoadBasesAsync(spec, ct).ConfigureAwait(false);
         var plan = spec.IncludeImages
             ? await new ImagePlanner(downloads).PlanAsync(spec, ct).ConfigureAwait(false)
             : new ImagePlan([], new PlannedCni("none", null, null, null, null));
@@ -39,13 +61,25 @@ public sealed class BundleBuilder(RegistryClient registry, BlobCache cache, File
         // cancels everything still in flight.
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var source = new RegistryImageSource(registry, progress, plan.Images.Select(i => new ImageRequest(i.Canonical, i.Sources)));
-        var sink = new CacheImageSink(cache, registry.DownloadPolicy);
+        // Blobs every base holds are not pulled: the deltas leave them to their bases. Configs among them are read
+        // back from the base (checked against their digest) for the platform check.
+        using var baseImages = bases.Count > 0 && bases.Values.All(b => b.Document.Images.Count > 0)
+            ? await BundleImageSource.OpenAsync(bases.Values.First().Path, ct).ConfigureAwait(false) : null;
+        var heldByBases = baseImages is null ? [] : bases.Values
+            .Select(b => b.Document.Files.Where(f => f.Path.StartsWith("images/blobs/sha256/", StringComparison.Ordinal)).Select(f => ("sha256:" + f.Sha256, f.Size)).ToHashSet())
+            .Aggregate((a, b) => { a.IntersectWith(b); return a; });
+        var sink = new CacheImageSink(cache, registry.DownloadPolicy)
+        {
+            HeldElsewhere = blob => heldByBases.Contains((blob.Digest, blob.Size)),
+            ReadElsewhere = baseImages is null ? null : (blob, c) => baseImages.OpenBlobAsync(blob, 0, c),
+        };
         var copier = new ImageCopier(source, sink, progress, parallelBlobs: 6) { Verb = "pull", ReadBack = sink.OpenAsync };
         var imagesTask = CancelOthersOnFault(PullImagesAsync(copier, source, spec, plan, linked.Token), linked);
         try
         {
-            var binariesTask = CancelOthersOnFault(new BinaryFetcher(downloads).FetchAsync(binaryPlan, linked.Token), linked);
-            var packagesTask = CancelOthersOnFault(CollectPackagesAsync(spec, linked.Token), linked);
+            var fetcher = new BinaryFetcher(downloads) { SizeHeldElsewhere = (arch, sha256) => bases.TryGetValue(arch, out var b) ? b.SizeOf(sha256) : null };
+            var binariesTask = CancelOthersOnFault(fetcher.FetchAsync(binaryPlan, linked.Token), linked);
+            var packagesTask = CancelOthersOnFault(CollectPackagesAsync(spec, bases, linked.Token), linked);
             await Task.WhenAll(imagesTask, binariesTask, packagesTask).ConfigureAwait(false);
             var (images, _) = await imagesTask.ConfigureAwait(false);
             var binaries = await binariesTask.ConfigureAwait(false);
@@ -65,10 +99,21 @@ public sealed class BundleBuilder(RegistryClient registry, BlobCache cache, File
                 var installerSha = await AddInstallerAsync(spec, arch, members, linked.Token).ConfigureAwait(false);
                 document.Sbom = BundleSbom.FileName;
                 members.Add(BundleSbom.Member(document, ToolVersion, installerSha));
-                await BundleWriter.WriteAsync(path, document, members, progress, linked.Token, spec.SigningKey).ConfigureAwait(false);
+                IReadOnlyList<BundleMember> written = members;
+                if (bases.TryGetValue(arch, out var baseBundle))
+                {
+                    written = BundleDelta.Mark(members, baseBundle.Document, baseBundle.Path);
+                    document.Base = BundleDelta.Reference(baseBundle.Document, baseBundle.Yaml);
+                }
+                await BundleWriter.WriteAsync(path, document, written, progress, linked.Token, spec.SigningKey).ConfigureAwait(false);
+                var carried = written.Where(m => m.FromBase is not null).ToList();
                 results.Add(new BuiltBundle(path, arch, new FileInfo(path).Length, archImages.Count, blobs, blobBytes, archBinaries.Count, document.Packages.Count)
                 {
                     SignedBy = spec.SigningKey?.Fingerprint,
+                    Base = document.Base?.Name,
+                    FromBase = carried.Count,
+                    FromBaseBytes = carried.Sum(m => m.Size),
+                    MemberBytes = written.Sum(m => m.Size),
                 });
             }
             await (await imagesTask.ConfigureAwait(false)).Landing.ConfigureAwait(false);
@@ -82,6 +127,31 @@ public sealed class BundleBuilder(RegistryClient registry, BlobCache cache, File
                 try { await imagesTask.Result.Landing.ConfigureAwait(false); } catch (Exception) { /* the first failure is the one reported */ }
             throw;
         }
+    }
+
+    /// <summary>
+    /// The --since bundles by architecture, each verified in full (a delta is only as good as the base it
+    /// leaves members to) before anything is downloaded. A delta is refused as a base: chains are not read.
+    /// </summary>
+    private async Task<Dictionary<string, DeltaBase>> LoadBasesAsync(BundleSpec spec, CancellationToken ct)
+    {
+        var bases = new Dictionary<string, DeltaBase>(StringComparer.Ordinal);
+        foreach (var path in spec.Since)
+        {
+            var (yaml, _) = await BundleReader.ReadSignedDocumentAsync(path, ct).ConfigureAwait(false);
+            var document = BundleDocument.Parse(Encoding.UTF8.GetString(yaml), path);
+            if (document.Base is { } deeper)
+                throw new AirgapException($"--since {path} is itself a delta (of {deeper.Name}); give the full bundle it was built on, or a full build");
+            if (!spec.Architectures.Contains(document.Arch))
+                throw new AirgapException($"--since {path} is for linux/{document.Arch}, and this build is for {string.Join(", ", spec.Architectures.Select(a => "linux/" + a))}; give a base of each --arch");
+            if (bases.TryGetValue(document.Arch, out var other))
+                throw new AirgapException($"--since {path} and {other.Path} are both for linux/{document.Arch}; give one base per architecture");
+            await BundleReader.VerifyAsync(path, progress, BundleTrust.None, ct).ConfigureAwait(false);
+            bases[document.Arch] = new DeltaBase(path, document, yaml);
+        }
+        if (bases.Count > 0 && spec.Architectures.FirstOrDefault(a => !bases.ContainsKey(a)) is { } missing)
+            throw new AirgapException($"--since gives no base for linux/{missing}; give one --since bundle per --arch");
+        return bases;
     }
 
     /// <summary>The first part to fail stops the others at once, instead of after they finish downloading.</summary>
@@ -113,10 +183,13 @@ public sealed class BundleBuilder(RegistryClient registry, BlobCache cache, File
         return sha;
     }
 
-    private async Task<IReadOnlyList<Packages.CollectedPackages>> CollectPackagesAsync(BundleSpec spec, CancellationToken ct)
+    private async Task<IReadOnlyList<Packages.CollectedPackages>> CollectPackagesAsync(BundleSpec spec, IReadOnlyDictionary<string, DeltaBase> bases, CancellationToken ct)
     {
         if (!spec.IncludePackages || spec.OperatingSystems.Count == 0) return [];
-        var collector = new Packages.PackageCollector(downloads, progress, spec.AllowUnsignedRepositories);
+        var collector = new Packages.PackageCollector(downloads, progress, spec.AllowUnsignedRepositories)
+        {
+            HeldElsewhere = (arch, sha256, size) => bases.TryGetValue(arch, out var b) && b.Holds(sha256, size),
+        };
         var jobs = spec.OperatingSystems.SelectMany(os => spec.Architectures.Select(arch =>
             collector.CollectAsync(os, arch, spec.Kubernetes, spec.RepositoryOverrides, spec.ExtraPackages, ct)));
         return await Task.WhenAll(jobs).ConfigureAwait(false);

@@ -26,6 +26,12 @@ public sealed class BundleDocument
     /// <summary>The member holding the CycloneDX bill of materials; null in bundles written before it.</summary>
     public string? Sbom { get; set; }
 
+    /// <summary>
+    /// Set in a delta bundle: the bundle it was built on, whose members it does not carry again. Files
+    /// still lists every member of the whole bundle; those the base carries name their path there.
+    /// </summary>
+    public BundleBase? Base { get; set; }
+
     private static readonly ISerializer Serializer = new SerializerBuilder()
         .WithNamingConvention(CamelCaseNamingConvention.Instance)
         .ConfigureDefaultValuesHandling(DefaultValuesHandling.OmitNull)
@@ -103,6 +109,19 @@ public sealed class BundleFile
     public string Path { get; set; } = "";
     public string Sha256 { get; set; } = "";
     public long Size { get; set; }
+
+    /// <summary>In a delta: the member's path in the base bundle, which carries its bytes; null when the delta carries them itself.</summary>
+    public string? Base { get; set; }
+}
+
+/// <summary>The bundle a delta was built on: named for messages, pinned by the sha256 of its bundle.yaml (which pins every member of it).</summary>
+public sealed class BundleBase
+{
+    public string Name { get; set; } = "";
+    public string Kubernetes { get; set; } = "";
+    public string BundleYamlSha256 { get; set; } = "";
+
+    public override string ToString() => $"{Name} (Kubernetes {Kubernetes}, bundle.yaml sha256 {BundleYamlSha256})";
 }
 
 public sealed class BundleBinary

@@ -74,8 +74,14 @@ public static class BundleReader
     /// Streams the bundle once and checks every member; bundle.yaml's signature is checked against
     /// <paramref name="trust"/> before anything bundle.yaml says is relied on.
     /// </summary>
-    public static async Task<VerifyReport> VerifyAsync(string bundlePath, IProgressSink progress, BundleTrust trust, CancellationToken ct)
+    /// <remarks>
+    /// For a delta (<see cref="BundleSet.BasePath"/>), the base is streamed after it and the members the
+    /// delta leaves to it are hashed there and checked against the delta's (new) bundle.yaml, as if the
+    /// delta held them; the base's other members are skipped unread.
+    /// </remarks>
+    public static async Task<VerifyReport> VerifyAsync(BundleSet bundle, IProgressSink progress, BundleTrust trust, CancellationToken ct)
     {
+        var bundlePath = bundle.Path;
         var hashes = new Dictionary<string, (string Sha256, long Size)>(StringComparer.Ordinal);
         var small = new Dictionary<string, byte[]>(StringComparer.Ordinal);
         string? sumsText = null;
@@ -135,6 +141,14 @@ public static class BundleReader
         var signature = BundleSignature.Check(bundlePath, small[BundleDocument.FileName], small.GetValueOrDefault(BundleSignature.FileName), trust);
         if (sumsText is null) throw new AirgapException($"{bundlePath} has no SHA256SUMS: it is not a complete airgap bundle, build it again");
         var document = BundleDocument.Parse(yamlText, bundlePath);
+        // The layout refuses a delta without its base, a wrong base and a base given to a full bundle.
+        var layout = document.Base is null && bundle.BasePath is null ? null : new BundleLayout(bundlePath, bundle.BasePath, document);
+        if (bundle.BasePath is { } basePath)
+        {
+            if (document.Base is null) throw BundleDelta.BaseForFullBundle(bundlePath, document, basePath);
+            total += await HashBaseAsync(bundlePath, basePath, document, layout!, hashes, small, progress, ct).ConfigureAwait(false);
+        }
+        else if (document.Base is { } expected) throw BundleDelta.BaseMissing(bundlePath, expected);
 
         var sums = ParseSums(bundlePath, sumsText);
         foreach (var (path, sha) in sums)
@@ -145,17 +159,95 @@ public static class BundleReader
                 throw new AirgapException($"{bundlePath}: {path} has sha256 {actual.Sha256}, SHA256SUMS says {sha}; the bundle is corrupt, copy it again");
         }
         // The signature cannot be listed in what it signs; it is checked above instead.
-        var unlisted = hashes.Keys.FirstOrDefault(k => k is not (BundleDocument.SumsFileName or BundleSignature.FileName) && !sums.ContainsKey(k));
+        var carried = layout?.FromBase.Select(f => f.Path).ToHashSet(StringComparer.Ordinal) ?? [];
+        var unlisted = hashes.Keys.FirstOrDefault(k => k is not (BundleDocument.SumsFileName or BundleSignature.FileName) && !sums.ContainsKey(k) && !carried.Contains(k));
         if (unlisted is not null)
             throw new AirgapException($"{bundlePath}: {unlisted} is not covered by SHA256SUMS; the bundle was altered after it was built");
         foreach (var f in document.Files)
         {
             if (!hashes.TryGetValue(f.Path, out var actual) || actual.Sha256 != f.Sha256 || actual.Size != f.Size)
-                throw new AirgapException($"{bundlePath}: {f.Path} does not match bundle.yaml (sha256 or size); the bundle is corrupt");
+                throw f.Base is null
+                    ? new AirgapException($"{bundlePath}: {f.Path} does not match bundle.yaml (sha256 or size); the bundle is corrupt")
+                    : new AirgapException($"{bundle.BasePath}: {f.Base} (the delta's {f.Path}) does not match the delta's bundle.yaml (sha256 or size); the base is corrupt, copy it again");
         }
 
         var (images, blobs) = CheckImages(bundlePath, document, small, hashes);
         return new VerifyReport(document, hashes.Count, total, images, blobs, signature);
+    }
+
+    /// <summary>
+    /// Streams the base: its bundle.yaml must be the one the delta names, and each member the delta leaves
+    /// to it is hashed and entered under its name in the new bundle, for the checks against bundle.yaml.
+    /// </summary>
+    private static async Task<long> HashBaseAsync(string deltaPath, string basePath, BundleDocument delta, BundleLayout layout,
+        Dictionary<string, (string Sha256, long Size)> hashes, Dictionary<string, byte[]> small, IProgressSink progress, CancellationToken ct)
+    {
+        var wanted = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        foreach (var f in layout.FromBase)
+        {
+            if (hashes.ContainsKey(f.Path))
+                throw new AirgapException($"{deltaPath}: {f.Path} is in the delta although bundle.yaml leaves it to the base; the bundle was altered, build it again");
+            (wanted.TryGetValue(f.Base!, out var names) ? names : wanted[f.Base!] = []).Add(f.Path);
+        }
+        var id = "verify " + basePath;
+        var expectedBytes = layout.FromBase.Sum(f => f.Size);
+        progress.TransferStarted(id, $"verify {Path.GetFileName(basePath)} (base)", expectedBytes);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        long total = 0;
+        var yamlChecked = false;
+        await using (var file = Open(basePath))
+        {
+            var reader = new TarReader(file);
+            var buffer = new byte[256 * 1024];
+            try
+            {
+                while (await reader.GetNextEntryAsync(copyData: false, ct).ConfigureAwait(false) is { } entry)
+                {
+                    CheckEntry(basePath, entry);
+                    if (entry.Name == BundleDocument.FileName && !yamlChecked)
+                    {
+                        BundleDelta.CheckBase(deltaPath, delta, basePath, await ReadBytesAsync(basePath, entry, ct).ConfigureAwait(false));
+                        yamlChecked = true;
+                        continue;
+                    }
+                    if (!wanted.TryGetValue(entry.Name, out var names)) continue;
+                    if (!seen.Add(entry.Name))
+                        throw new AirgapException($"{basePath}: member {entry.Name} appears twice; the base was tampered with");
+                    using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+                    MemoryStream? keep = entry.Length <= SmallMember ? new MemoryStream((int)entry.Length) : null;
+                    long length = 0;
+                    if (entry.DataStream is { } data)
+                    {
+                        int n;
+                        while ((n = await data.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0)
+                        {
+                            hash.AppendData(buffer, 0, n);
+                            keep?.Write(buffer, 0, n);
+                            length += n;
+                            progress.TransferAdvanced(id, n);
+                        }
+                    }
+                    if (length != entry.Length) throw new EndOfStreamException($"{entry.Name} ends after {length} of {entry.Length} bytes");
+                    var sha = Convert.ToHexStringLower(hash.GetHashAndReset());
+                    foreach (var name in names)
+                    {
+                        hashes[name] = (sha, length);
+                        if (keep is not null) small[name] = keep.ToArray();
+                    }
+                    total += length * names.Count;
+                }
+            }
+            catch (Exception e) when (e is InvalidDataException or EndOfStreamException or FormatException or ArgumentException)
+            {
+                throw Damaged(basePath, e);
+            }
+        }
+        progress.TransferFinished(id, fromCache: false);
+        if (!yamlChecked) throw new AirgapException($"{basePath} has no bundle.yaml: it is not an airgap bundle, so it cannot be the base of {deltaPath}");
+        var missing = wanted.Keys.FirstOrDefault(k => !seen.Contains(k));
+        if (missing is not null)
+            throw new AirgapException($"{basePath}: {missing} is missing, and the delta {Path.GetFileName(deltaPath)} needs it from its base; copy the base again");
+        return total;
     }
 
     private static (int Images, int Blobs) CheckImages(string bundlePath, BundleDocument document,
@@ -265,22 +357,54 @@ public static class BundleExtractor
     /// <remarks>
     /// Each member is hashed as it is written and checked against <paramref name="expectedSha256"/>
     /// (bundle.yaml's list), so what lands on disk is what was verified, even if the file changed since.
+    /// For a delta, the members under the prefix that its base carries are then written from the base,
+    /// under their names in the new bundle and checked against the same list.
     /// </remarks>
-    public static async Task<int> ExtractAsync(string bundlePath, string prefix, string directory,
+    public static async Task<int> ExtractAsync(BundleSet bundle, string prefix, string directory,
         IReadOnlyDictionary<string, string> expectedSha256, CancellationToken ct)
     {
+        var bundlePath = bundle.Path;
+        var layout = await bundle.LayoutAsync(ct).ConfigureAwait(false);
         var root = Path.GetFullPath(directory) + Path.DirectorySeparatorChar;
         var count = 0;
-        await ForEachAsync(bundlePath, prefix, async (relative, entry) =>
+        async Task WriteAsync(string file, string name, TarEntry entry)
         {
-            var target = Path.GetFullPath(Path.Combine(root, relative));
+            var target = Path.GetFullPath(Path.Combine(root, name[prefix.Length..]));
             if (!target.StartsWith(root, StringComparison.Ordinal))
-                throw new AirgapException($"{bundlePath}: member {entry.Name} would be written outside {directory}; refusing the bundle");
-            if (!expectedSha256.TryGetValue(entry.Name, out var expected))
-                throw new AirgapException($"{bundlePath}: member {entry.Name} is not listed in bundle.yaml; the bundle was altered");
-            await WriteVerifiedAsync(bundlePath, entry.Name, entry.DataStream ?? Stream.Null, expected, target, entry.Mode, ct).ConfigureAwait(false);
+                throw new AirgapException($"{file}: member {name} would be written outside {directory}; refusing the bundle");
+            if (!expectedSha256.TryGetValue(name, out var expected))
+                throw new AirgapException($"{file}: member {name} is not listed in bundle.yaml; the bundle was altered");
+            await WriteVerifiedAsync(file, entry.Name, entry.DataStream ?? Stream.Null, expected, target, entry.Mode, ct).ConfigureAwait(false);
             count++;
+        }
+        await ForEachAsync(bundlePath, prefix, (_, entry) => WriteAsync(bundlePath, entry.Name, entry), ct).ConfigureAwait(false);
+
+        var fromBase = layout.FromBase.Where(f => f.Path.StartsWith(prefix, StringComparison.Ordinal))
+            .GroupBy(f => f.Base!, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Select(f => f.Path).ToList(), StringComparer.Ordinal);
+        if (fromBase.Count == 0) return count;
+        var basePath = layout.BasePath!;
+        var found = new HashSet<string>(StringComparer.Ordinal);
+        await ForEachAsync(basePath, name => fromBase.ContainsKey(name), async entry =>
+        {
+            found.Add(entry.Name);
+            // One base member may stand for several new ones (same bytes, other names): each is written, the
+            // member read once per name (the tar reader streams, it cannot rewind).
+            var names = fromBase[entry.Name];
+            await WriteAsync(basePath, names[0], entry).ConfigureAwait(false);
+            foreach (var other in names.Skip(1))
+            {
+                var first = Path.GetFullPath(Path.Combine(root, names[0][prefix.Length..]));
+                var target = Path.GetFullPath(Path.Combine(root, other[prefix.Length..]));
+                if (!target.StartsWith(root, StringComparison.Ordinal))
+                    throw new AirgapException($"{basePath}: member {other} would be written outside {directory}; refusing the bundle");
+                await using var copy = File.OpenRead(first);
+                await WriteVerifiedAsync(basePath, entry.Name, copy, expectedSha256[other], target, entry.Mode, ct).ConfigureAwait(false);
+                count++;
+            }
         }, ct).ConfigureAwait(false);
+        var missing = fromBase.Keys.FirstOrDefault(k => !found.Contains(k));
+        if (missing is not null)
+            throw new AirgapException($"{basePath}: {missing} is missing, and the delta {Path.GetFileName(bundlePath)} needs it from its base; copy the base again");
         return count;
     }
 
@@ -288,8 +412,11 @@ public static class BundleExtractor
     /// Writes one member to <paramref name="target"/> (temporary file, hash check, mode, rename), so a
     /// half-written or altered binary never lands where a service would run it.
     /// </summary>
-    public static async Task InstallMemberAsync(string bundlePath, string name, string sha256, string target, UnixFileMode mode, CancellationToken ct)
+    public static async Task InstallMemberAsync(BundleSet bundle, string name, string sha256, string target, UnixFileMode mode, CancellationToken ct)
     {
+        var at = (await bundle.LayoutAsync(ct).ConfigureAwait(false)).Locate(name);
+        var (bundlePath, memberName) = (at.BundlePath, at.Member);
+        name = memberName;
         var found = false;
         await ForEachAsync(bundlePath, name, async (_, entry) =>
         {
@@ -304,9 +431,12 @@ public static class BundleExtractor
     /// (null skips one). The member's sha256 is checked over the compressed bytes as they stream; only
     /// when it matches are the files renamed into place, so a damaged archive installs nothing.
     /// </summary>
-    public static async Task<IReadOnlyList<string>> InstallArchiveMemberAsync(string bundlePath, string name, string sha256,
+    public static async Task<IReadOnlyList<string>> InstallArchiveMemberAsync(BundleSet bundle, string name, string sha256,
         Func<string, string?> map, UnixFileMode mode, CancellationToken ct)
     {
+        var at = (await bundle.LayoutAsync(ct).ConfigureAwait(false)).Locate(name);
+        var (bundlePath, memberName) = (at.BundlePath, at.Member);
+        name = memberName;
         var staged = new List<(string Temporary, string Target)>();
         var found = false;
         try
@@ -386,10 +516,22 @@ public static class BundleExtractor
         }
     }
 
-    public static async Task<byte[]?> ReadMemberAsync(string bundlePath, string name, CancellationToken ct)
+    /// <summary>A member's bytes, or null when there is none; one a delta's base carries is checked against the delta's bundle.yaml.</summary>
+    public static async Task<byte[]?> ReadMemberAsync(BundleSet bundle, string name, CancellationToken ct)
+    {
+        var layout = await bundle.LayoutAsync(ct).ConfigureAwait(false);
+        var at = layout.Locate(name);
+        var result = await ReadTarMemberAsync(at.BundlePath, at.Member, ct).ConfigureAwait(false);
+        if (at.InBase && result is not null && Convert.ToHexStringLower(SHA256.HashData(result)) != layout.File(name)!.Sha256)
+            throw new AirgapException($"{at.BundlePath}: {at.Member} (the delta's {name}) does not match the delta's bundle.yaml; the base is corrupt, copy it again");
+        return result;
+    }
+
+    /// <summary>One member of the tar (or its parts) at <paramref name="bundlePath"/>, read as it lies, unchecked; null when absent.</summary>
+    internal static async Task<byte[]?> ReadTarMemberAsync(string bundlePath, string member, CancellationToken ct)
     {
         byte[]? result = null;
-        await ForEachAsync(bundlePath, name, async (_, entry) =>
+        await ForEachAsync(bundlePath, member, async (_, entry) =>
         {
             using var memory = new MemoryStream();
             if (entry.DataStream is not null) await entry.DataStream.CopyToAsync(memory, ct).ConfigureAwait(false);
@@ -398,7 +540,11 @@ public static class BundleExtractor
         return result;
     }
 
-    private static async Task ForEachAsync(string bundlePath, string prefix, Func<string, TarEntry, Task> action, CancellationToken ct, bool exact = false)
+    private static Task ForEachAsync(string bundlePath, string prefix, Func<string, TarEntry, Task> action, CancellationToken ct, bool exact = false) =>
+        ForEachAsync(bundlePath, name => exact ? name == prefix : name.StartsWith(prefix, StringComparison.Ordinal),
+            entry => action(exact ? entry.Name : entry.Name[prefix.Length..], entry), ct);
+
+    private static async Task ForEachAsync(string bundlePath, Func<string, bool> wanted, Func<TarEntry, Task> action, CancellationToken ct)
     {
         await using var file = BundleReader.Open(bundlePath);
         var reader = new TarReader(file);
@@ -407,8 +553,8 @@ public static class BundleExtractor
             while (await reader.GetNextEntryAsync(copyData: false, ct).ConfigureAwait(false) is { } entry)
             {
                 BundleReader.CheckEntry(bundlePath, entry);
-                if (exact ? entry.Name != prefix : !entry.Name.StartsWith(prefix, StringComparison.Ordinal)) continue;
-                await action(exact ? entry.Name : entry.Name[prefix.Length..], entry).ConfigureAwait(false);
+                if (!wanted(entry.Name)) continue;
+                await action(entry).ConfigureAwait(false);
             }
         }
         catch (Exception e) when (e is InvalidDataException or EndOfStreamException or FormatException)

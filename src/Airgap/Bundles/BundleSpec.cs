@@ -60,6 +60,12 @@ public sealed record BundleSpec
     /// <summary>Signs each bundle's bundle.yaml into bundle.yaml.sig; null leaves bundles unsigned.</summary>
     public BundleSigningKey? SigningKey { get; init; }
 
+    /// <summary>
+    /// Earlier bundles (--since, one per architecture) to build deltas against: each bundle then holds only
+    /// what its architecture's base lacks, and names that base.
+    /// </summary>
+    public IReadOnlyList<string> Since { get; init; } = [];
+
     /// <summary>Versions of crictl, CNI plugins, containerd and runc; null means the table's default for the minor.</summary>
     public Artifacts.BinaryVersions? BinaryVersions { get; init; }
 

@@ -19,6 +19,12 @@ public sealed record BundleMember(string Path, long Size, string Sha256, Func<St
     /// </summary>
     public Func<bool>? VerifiedThisRun { get; init; }
 
+    /// <summary>
+    /// In a delta: the member's path in the base, which carries these bytes. The member is listed in
+    /// bundle.yaml (with this path as its base) but neither written nor opened, nor in SHA256SUMS.
+    /// </summary>
+    public string? FromBase { get; init; }
+
     public static BundleMember FromBytes(string path, byte[] content, int mode = 0x1A4) =>
         new(path, content.Length, Convert.ToHexStringLower(SHA256.HashData(content)), () => new MemoryStream(content, writable: false), mode);
 
@@ -49,7 +55,9 @@ public static class BundleWriter
         foreach (var m in members) BundlePaths.Validate(m.Path);
 
         var sorted = members.OrderBy(m => m.Path, StringComparer.Ordinal).ToList();
-        document.Files = sorted.Select(m => new BundleFile { Path = m.Path, Sha256 = m.Sha256, Size = m.Size }).ToList();
+        document.Files = sorted.Select(m => new BundleFile { Path = m.Path, Sha256 = m.Sha256, Size = m.Size, Base = m.FromBase }).ToList();
+        // SHA256SUMS covers what this tar holds, so `sha256sum -c` works on it alone; bundle.yaml covers the whole.
+        sorted = sorted.Where(m => m.FromBase is null).ToList();
         var yamlBytes = Encoding.UTF8.GetBytes(document.ToYaml());
         var yaml = BundleMember.FromBytes(BundleDocument.FileName, yamlBytes);
         var sums = new StringBuilder();
@@ -69,7 +77,7 @@ public static class BundleWriter
             {
                 var tar = new TarArchiveWriter(file);
                 var progressId = "write " + destination;
-                progress.TransferStarted(progressId, $"write {Path.GetFileName(destination)}", members.Sum(m => m.Size));
+                progress.TransferStarted(progressId, $"write {Path.GetFileName(destination)}", sorted.Sum(m => m.Size));
                 foreach (var member in head.Concat(sorted))
                 {
                     if (member.Ready is not null) await member.Ready().ConfigureAwait(false);

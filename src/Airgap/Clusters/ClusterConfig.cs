@@ -20,6 +20,9 @@ public sealed class ClusterConfig
     [Required, Description("The bundle built by airgap build, on this host: relative to cluster.yaml or absolute; its .tar, or a split bundle's .parts index. Every node gets a copy (of a split bundle: its parts and index, never joined).")]
     public string Bundle { get; set; } = "";
 
+    [Description("When bundle: is a delta (airgap build --since): the bundle it was built on, on this host. Every node gets a copy of both.")]
+    public string? Base { get; set; }
+
     [Required, Description("Every node. This host (the jump host) must reach each one over SSH.")]
     public List<ClusterHost> Hosts { get; set; } = [];
 
@@ -66,6 +69,8 @@ public sealed class ClusterConfig
     }
 
     public string BundlePath => Path.GetFullPath(Resolve(Bundle));
+
+    public string? BasePath => Base is null ? null : Path.GetFullPath(Resolve(Base));
 
     public string Resolve(string path) =>
         path.StartsWith("~/", StringComparison.Ordinal) ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), path[2..])
@@ -152,6 +157,7 @@ public sealed class ClusterConfig
         # cluster.yaml for airgap cluster deploy: a kubeadm cluster from one bundle, over SSH, with no network.
         name: prod                       # names the admin kubeconfig written here: prod-admin.conf
         bundle: ./airgap-k8s-v1.20.2-linux-amd64.tar   # relative to this file; every node gets a copy
+        # base: ./airgap-k8s-v1.20.1-linux-amd64.tar   # only when bundle: is a delta (build --since): the bundle it was built on
 
         hosts:                           # every node; this host (the jump host) must reach each over SSH
           - name: node1                  # the node's name in the cluster (its host name should match)

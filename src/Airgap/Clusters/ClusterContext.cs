@@ -24,13 +24,23 @@ public sealed class ClusterContext(ClusterConfig config, BundleDocument document
     public BundleDocument Document { get; } = document;
     public IProgressSink Progress { get; } = progress;
 
-    /// <summary>The bundle on this host: a tar, or a split bundle's index and parts.</summary>
-    public Bundles.Parts.StoredBundle Bundle => bundle ??= Bundles.Parts.StoredBundle.Open(Config.BundlePath);
+    /// <summary>The bundle's file(s) on this host: a tar, or a split bundle's index and parts.</summary>
+    public Bundles.Parts.StoredBundle StoredBundle => storedBundle ??= Bundles.Parts.StoredBundle.Open(Config.BundlePath);
 
-    private Bundles.Parts.StoredBundle? bundle;
+    private Bundles.Parts.StoredBundle? storedBundle;
 
     /// <summary>The bundle's path on every node: the tar, or the index the parts are sent with.</summary>
     public string RemoteBundle => $"{DistDirectory}/{Bundles.Parts.StoredBundle.FileNameOf(Config.BundlePath)}";
+
+    /// <summary>A delta's base on every node (named apart: a base may have the delta's file name), or null.</summary>
+    public string? RemoteBase => Config.BasePath is { } basePath ? $"{DistDirectory}/base-{Bundles.Parts.StoredBundle.FileNameOf(basePath)}" : null;
+
+    /// <summary>The bundle on this host as members: the delta over its base when cluster.yaml gives base:.</summary>
+    public BundleSet Bundle { get; } = new(config.BundlePath, config.BasePath);
+
+    /// <summary>--bundle for a node's airgap, and --base when there is one.</summary>
+    public IEnumerable<string> RemoteBundleArguments() =>
+        RemoteBase is { } remoteBase ? ["--bundle", RemoteBundle, "--base", remoteBase] : ["--bundle", RemoteBundle];
 
     public ClusterHost FirstControlPlane => Config.ControlPlanes[0];
 

@@ -42,12 +42,18 @@ public static class ClusterWorkflows
 
     public static async Task<ClusterContext> OpenAsync(ClusterConfig config, IProgressSink progress, ClusterRunOptions options, CancellationToken ct)
     {
-        if (!File.Exists(config.BundlePath) && !File.Exists(config.BundlePath + Bundles.Parts.PartsIndex.Extension) && Bundles.Parts.PartsIndex.BundleNameOfPart(Path.GetFileName(config.BundlePath)) is null)
-            throw new AirgapException($"bundle {config.BundlePath} (from cluster.yaml) does not exist; build it with airgap build or fix bundle:");
-        var document = await BundleReader.ReadDocumentAsync(config.BundlePath, ct).ConfigureAwait(false);
+        if (!BundleExists(config.BundlePath)) throw new AirgapException($"bundle {config.BundlePath} (from cluster.yaml) does not exist; build it with airgap build or fix bundle:");
+        if (config.BasePath is { } basePath && !BundleExists(basePath))
+            throw new AirgapException($"base {basePath} (from cluster.yaml) does not exist; give the bundle the delta was built on, or fix base:");
+        // The delta's base is checked here, before any node is touched.
+        var document = (await new BundleSet(config.BundlePath, config.BasePath).LayoutAsync(ct).ConfigureAwait(false)).Document;
         return new ClusterContext(config, document, progress) { KubeconfigOutput = options.Kubeconfig, AcceptNewHostKeys = options.AcceptNewHostKeys,
             Trust = options.Trust.With(BundleTrust.Load(config.Install.TrustKeys.Select(config.Resolve), directory: null)) };
     }
+
+    /// <summary>A tar, or a split bundle's index or one of its parts (read as the whole by every reader).</summary>
+    private static bool BundleExists(string path) =>
+        File.Exists(path) || File.Exists(path + Bundles.Parts.PartsIndex.Extension) || Bundles.Parts.PartsIndex.BundleNameOfPart(Path.GetFileName(path)) is not null;
 }
 
 /// <summary>What a cluster command takes beside cluster.yaml.</summary>

@@ -10,9 +10,9 @@ public static class NodeArguments
         if (config.ControlPlaneEndpoint.BuiltIn) sans.Add(config.ControlPlaneEndpoint.Domain);
         // Every control plane's address too, so the operator's kubeconfig may name any of them.
         sans.AddRange(config.ControlPlanes.SelectMany(h => new[] { h.ClusterAddress, h.Address }));
-        var args = new List<string>
-        {
-            "install", "--bundle", c.RemoteBundle,
+        List<string> args =
+        [
+            "install", .. c.RemoteBundleArguments(),
             "--control-plane-endpoint", config.ControlPlaneEndpoint.Endpoint,
             "--apiserver-advertise-address", host.ClusterAddress,
             "--apiserver-cert-extra-sans", string.Join(',', sans.Distinct()),
@@ -20,13 +20,13 @@ public static class NodeArguments
             "--service-cidr", config.Network.ServiceCidr,
             "--proxy-mode", config.Network.ProxyMode,
             "--cni", config.Network.Cni,
-        };
+        ];
         return [.. args, .. Common(config)];
     }
 
     public static IReadOnlyList<string> Join(ClusterContext c, ClusterHost host, string joinFile)
     {
-        var args = new List<string> { "join", "--bundle", c.RemoteBundle, "--join-file", joinFile };
+        List<string> args = ["join", .. c.RemoteBundleArguments(), "--join-file", joinFile];
         if (c.Config.ControlPlanes.Contains(host)) args.AddRange(["--control-plane", "--apiserver-advertise-address", host.ClusterAddress]);
         return [.. args, .. Common(c.Config)];
     }

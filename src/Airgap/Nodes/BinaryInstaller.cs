@@ -41,22 +41,22 @@ public sealed class BinaryInstaller(IHost host, IProgressSink progress, bool dry
         document.Binaries.Any(b => b.Name == "containerd") && document.Binaries.Any(b => b.Name == "runc");
 
     /// <summary>containerd (bin/* of its release tarball), runc and containerd.service.</summary>
-    public async Task InstallRuntimeAsync(string bundlePath, BundleDocument document, CancellationToken ct)
+    public async Task InstallRuntimeAsync(BundleSet bundle, BundleDocument document, CancellationToken ct)
     {
         var written = new List<string>();
         var containerd = Binary(document, "containerd");
-        written.AddRange(await UnpackAsync(bundlePath, containerd, BinDirectory,
+        written.AddRange(await UnpackAsync(bundle, containerd, BinDirectory,
             name => name.StartsWith("bin/", StringComparison.Ordinal) && name.Length > 4 && !name[4..].Contains('/') ? PathOf(name[4..]) : null, ct).ConfigureAwait(false));
         var runc = Binary(document, "runc");
-        written.Add(await CopyAsync(bundlePath, runc.Path, runc.Sha256, RuncPath, Executable, ct).ConfigureAwait(false));
-        written.Add(await InstallTemplateAsync(bundlePath, document, Templates.ContainerdUnit, $"{UnitDirectory}/containerd.service", ct).ConfigureAwait(false));
+        written.Add(await CopyAsync(bundle, runc.Path, runc.Sha256, RuncPath, Executable, ct).ConfigureAwait(false));
+        written.Add(await InstallTemplateAsync(bundle, document, Templates.ContainerdUnit, $"{UnitDirectory}/containerd.service", ct).ConfigureAwait(false));
         await RecordAsync(written, ct).ConfigureAwait(false);
         progress.Info($"  installed containerd {containerd.Version} and runc {runc.Version} from the bundle's binaries into /usr/local");
         await host.RunCheckedAsync(new CommandSpec("systemctl", "daemon-reload"), ct).ConfigureAwait(false);
     }
 
     /// <summary>kubeadm, kubelet, kubectl, crictl, the CNI plugins, kubelet.service and kubeadm's drop-in.</summary>
-    public async Task InstallKubernetesAsync(string bundlePath, BundleDocument document, CancellationToken ct)
+    public async Task InstallKubernetesAsync(BundleSet bundle, BundleDocument document, CancellationToken ct)
     {
         await CheckOsToolsAsync(ct).ConfigureAwait(false);
         var written = new List<string>();
@@ -64,16 +64,16 @@ public sealed class BinaryInstaller(IHost host, IProgressSink progress, bool dry
         {
             var binary = Binary(document, name);
             await WarnAboutOtherCopiesAsync(name, ct).ConfigureAwait(false);
-            written.Add(await CopyAsync(bundlePath, binary.Path, binary.Sha256, PathOf(name), Executable, ct).ConfigureAwait(false));
+            written.Add(await CopyAsync(bundle, binary.Path, binary.Sha256, PathOf(name), Executable, ct).ConfigureAwait(false));
         }
         if (document.Binaries.FirstOrDefault(b => b.Name == "crictl") is { } crictl)
-            written.AddRange(await UnpackAsync(bundlePath, crictl, BinDirectory, name => name == "crictl" ? PathOf("crictl") : null, ct).ConfigureAwait(false));
+            written.AddRange(await UnpackAsync(bundle, crictl, BinDirectory, name => name == "crictl" ? PathOf("crictl") : null, ct).ConfigureAwait(false));
         if (document.Binaries.FirstOrDefault(b => b.Name == "cni-plugins") is { } cni)
-            written.AddRange(await UnpackAsync(bundlePath, cni, CniDirectory, name => name.Contains('/') ? null : $"{CniDirectory}/{name}", ct).ConfigureAwait(false));
+            written.AddRange(await UnpackAsync(bundle, cni, CniDirectory, name => name.Contains('/') ? null : $"{CniDirectory}/{name}", ct).ConfigureAwait(false));
         else
             progress.Warn($"the bundle has no CNI plugins; put them in {CniDirectory} yourself or pods will not start");
-        written.Add(await InstallTemplateAsync(bundlePath, document, Templates.KubeletUnit, $"{UnitDirectory}/kubelet.service", ct).ConfigureAwait(false));
-        written.Add(await InstallTemplateAsync(bundlePath, document, Templates.KubeadmDropIn, $"{UnitDirectory}/kubelet.service.d/10-kubeadm.conf", ct).ConfigureAwait(false));
+        written.Add(await InstallTemplateAsync(bundle, document, Templates.KubeletUnit, $"{UnitDirectory}/kubelet.service", ct).ConfigureAwait(false));
+        written.Add(await InstallTemplateAsync(bundle, document, Templates.KubeadmDropIn, $"{UnitDirectory}/kubelet.service.d/10-kubeadm.conf", ct).ConfigureAwait(false));
         await RecordAsync(written, ct).ConfigureAwait(false);
         progress.Info($"  installed kubeadm, kubelet, kubectl {document.Kubernetes}{(document.Binaries.Any(b => b.Name == "crictl") ? ", crictl" : "")}" +
                       $"{(document.Binaries.Any(b => b.Name == "cni-plugins") ? " and the CNI plugins" : "")} from the bundle's binaries");
@@ -84,10 +84,10 @@ public sealed class BinaryInstaller(IHost host, IProgressSink progress, bool dry
     /// kubeadm alone, as an upgrade needs it first (`kubeadm upgrade` runs with the new kubeadm while the
     /// old kubelet keeps the node's pods running until the node is drained).
     /// </summary>
-    public async Task InstallKubeadmAsync(string bundlePath, BundleDocument document, CancellationToken ct)
+    public async Task InstallKubeadmAsync(BundleSet bundle, BundleDocument document, CancellationToken ct)
     {
         var binary = Binary(document, "kubeadm");
-        await RecordAsync([await CopyAsync(bundlePath, binary.Path, binary.Sha256, PathOf("kubeadm"), Executable, ct).ConfigureAwait(false)], ct).ConfigureAwait(false);
+        await RecordAsync([await CopyAsync(bundle, binary.Path, binary.Sha256, PathOf("kubeadm"), Executable, ct).ConfigureAwait(false)], ct).ConfigureAwait(false);
         progress.Info($"  installed kubeadm {document.Kubernetes} from the bundle's binaries");
     }
 
@@ -132,24 +132,24 @@ public sealed class BinaryInstaller(IHost host, IProgressSink progress, bool dry
         }
     }
 
-    private async Task<string> InstallTemplateAsync(string bundlePath, BundleDocument document, string member, string target, CancellationToken ct)
+    private async Task<string> InstallTemplateAsync(BundleSet bundle, BundleDocument document, string member, string target, CancellationToken ct)
     {
         var file = document.Files.FirstOrDefault(f => f.Path == member)
-            ?? throw new AirgapException($"{bundlePath} has no {member}; it was built by an airgap without the binary install path, build it again");
-        return await CopyAsync(bundlePath, member, file.Sha256, target, HostExtensions.Mode0644, ct).ConfigureAwait(false);
+            ?? throw new AirgapException($"{bundle} has no {member}; it was built by an airgap without the binary install path, build it again");
+        return await CopyAsync(bundle, member, file.Sha256, target, HostExtensions.Mode0644, ct).ConfigureAwait(false);
     }
 
     // Files are streamed from the bundle on the machine airgap runs on; a dry run names them instead.
-    private async Task<string> CopyAsync(string bundlePath, string member, string sha256, string target, UnixFileMode mode, CancellationToken ct)
+    private async Task<string> CopyAsync(BundleSet bundle, string member, string sha256, string target, UnixFileMode mode, CancellationToken ct)
     {
         if (dryRun) progress.Info($"  would install {member} as {target} ({HostExtensions.FormatMode(mode)})");
-        else await BundleExtractor.InstallMemberAsync(bundlePath, member, sha256, target, mode, ct).ConfigureAwait(false);
+        else await BundleExtractor.InstallMemberAsync(bundle, member, sha256, target, mode, ct).ConfigureAwait(false);
         return target;
     }
 
-    private async Task<IReadOnlyList<string>> UnpackAsync(string bundlePath, BundleBinary archive, string into, Func<string, string?> map, CancellationToken ct)
+    private async Task<IReadOnlyList<string>> UnpackAsync(BundleSet bundle, BundleBinary archive, string into, Func<string, string?> map, CancellationToken ct)
     {
-        if (!dryRun) return await BundleExtractor.InstallArchiveMemberAsync(bundlePath, archive.Path, archive.Sha256, map, Executable, ct).ConfigureAwait(false);
+        if (!dryRun) return await BundleExtractor.InstallArchiveMemberAsync(bundle, archive.Path, archive.Sha256, map, Executable, ct).ConfigureAwait(false);
         progress.Info($"  would unpack {archive.Path} into {into}");
         return [];
     }

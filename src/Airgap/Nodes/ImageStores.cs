@@ -17,7 +17,7 @@ public interface IImageStore
     /// The bundle's images not named in <paramref name="present"/>, through the tarball end
     /// (<see cref="Oci.OciArchive"/>): read in place, checked, streamed in. Returns how many went in.
     /// </summary>
-    Task<int> ImportAsync(string bundlePath, IReadOnlySet<string> present, CancellationToken ct);
+    Task<int> ImportAsync(Bundles.BundleSet bundle, IReadOnlySet<string> present, CancellationToken ct);
 
     /// <summary>The image names (as the bundle names them) the runtime holds.</summary>
     Task<IReadOnlySet<string>> NamesAsync(CancellationToken ct);
@@ -40,11 +40,11 @@ public sealed class ContainerdImageStore(IHost host) : IImageStore
     public async Task<bool> AnswersAsync(CancellationToken ct) =>
         (await host.RunAsync(new CommandSpec("ctr", "version") { Timeout = TimeSpan.FromSeconds(10) }, ct).ConfigureAwait(false)).ExitCode == 0;
 
-    public async Task<int> ImportAsync(string bundlePath, IReadOnlySet<string> present, CancellationToken ct)
+    public async Task<int> ImportAsync(Bundles.BundleSet bundle, IReadOnlySet<string> present, CancellationToken ct)
     {
         // Opened first, so a damaged bundle is named before ctr starts; then the archive streams into
         // ctr's stdin straight out of the bundle: no copy on disk beside it.
-        using var source = await Oci.BundleImageSource.OpenAsync(bundlePath, ct).ConfigureAwait(false);
+        using var source = await Oci.BundleImageSource.OpenAsync(bundle, ct).ConfigureAwait(false);
         var platform = Oci.Platform.Linux(source.Document.Arch);
         var missing = ImageImport.Missing(source.Images, present);
         if (missing.Count == 0) return 0;
@@ -97,9 +97,9 @@ public sealed class DockerImageStore(Uri endpoint) : IImageStore, IDisposable
 
     public async Task<bool> AnswersAsync(CancellationToken ct) => await VersionAsync(ct).ConfigureAwait(false) is not null;
 
-    public async Task<int> ImportAsync(string bundlePath, IReadOnlySet<string> present, CancellationToken ct)
+    public async Task<int> ImportAsync(Bundles.BundleSet bundle, IReadOnlySet<string> present, CancellationToken ct)
     {
-        using var source = await Oci.BundleImageSource.OpenAsync(bundlePath, ct).ConfigureAwait(false);
+        using var source = await Oci.BundleImageSource.OpenAsync(bundle, ct).ConfigureAwait(false);
         var platform = Oci.Platform.Linux(source.Document.Arch);
         var missing = ImageImport.Missing(source.Images, present);
         if (missing.Count == 0) return 0;

@@ -8,6 +8,15 @@ namespace Airgap.Nodes;
 public sealed record InstallRequest
 {
     public required string BundlePath { get; init; }
+
+    /// <summary>The base of a delta bundle (--base), or null for a full bundle.</summary>
+    public string? BasePath { get; init; }
+
+    /// <summary>The bundle as members (the delta over its base, when there is one): what every phase reads from.</summary>
+    public BundleSet Bundle => bundle is not null && bundle.Path == BundlePath && bundle.BasePath == BasePath
+        ? bundle
+        : bundle = new BundleSet(BundlePath, BasePath); // `with` copies the field: a changed path gets a set of its own
+    private BundleSet? bundle;
     public required InstallOptions Options { get; init; }
     public string PodNetworkCidr { get; init; } = "10.244.0.0/16";
     public string ServiceCidr { get; init; } = "10.96.0.0/12";
@@ -64,11 +73,11 @@ public sealed class Installer(IHost host, IProgressSink progress)
         // Here and not only in the verify phase: a skipped or already journaled verify must not let a bundle
         // through that this node's trust keys refuse.
         BundleSignature.Report(progress, request.BundlePath, await BundleSignature.CheckAsync(request.BundlePath, request.Trust, ct).ConfigureAwait(false));
-        var document = await BundleReader.ReadDocumentAsync(request.BundlePath, ct).ConfigureAwait(false);
+        var document = (await request.Bundle.LayoutAsync(ct).ConfigureAwait(false)).Document;
         var version = KubernetesVersion.Parse(document.Kubernetes);
         var options = request.Options with { KubernetesVersion = version };
         var plan = InstallPlan.Create(options);
-        var sums = await BundleExtractor.ReadMemberAsync(request.BundlePath, BundleDocument.SumsFileName, ct).ConfigureAwait(false)
+        var sums = await BundleExtractor.ReadMemberAsync(request.Bundle, BundleDocument.SumsFileName, ct).ConfigureAwait(false)
             ?? throw new AirgapException($"{request.BundlePath} has no SHA256SUMS; it is not a complete bundle");
         // The bundle and every setting a phase uses: a re-run with other flags is a different install, not "done".
         var fingerprint = PhaseJournal.Fingerprint(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(sums)),

@@ -8,11 +8,11 @@ public sealed record PushReport(IReadOnlyList<PushedImage> Images, CopyReport Co
 /// <summary>`airgap push`: the bundle read in place as the source, the site's registry as the sink, one copier between.</summary>
 public static class BundlePush
 {
-    public static async Task<PushReport> RunAsync(string bundlePath, RegistryMapping mapping, RegistryClient client, IProgressSink progress, CancellationToken ct)
+    public static async Task<PushReport> RunAsync(Airgap.Bundles.BundleSet bundle, RegistryMapping mapping, RegistryClient client, IProgressSink progress, CancellationToken ct)
     {
-        using var source = await BundleImageSource.OpenAsync(bundlePath, ct).ConfigureAwait(false);
+        using var source = await BundleImageSource.OpenAsync(bundle, ct).ConfigureAwait(false);
         var copies = mapping.Plan(source.Images.Select(i => i.Name));
-        progress.Info($"pushing {copies.Count} images of {Path.GetFileName(bundlePath)} to {mapping}{(mapping.Flat ? " (flat names)" : "")}");
+        progress.Info($"pushing {copies.Count} images of {Path.GetFileName(bundle.Path)} to {mapping}{(mapping.Flat ? " (flat names)" : "")}");
         var copier = new ImageCopier(source, new RegistryImageSink(client), progress)
         {
             Verb = "push",

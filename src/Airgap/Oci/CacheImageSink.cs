@@ -15,6 +15,12 @@ public sealed class CacheImageSink(BlobCache cache, DownloadPolicy policy) : IIm
 
     public bool BlobsPerRepository => false;
 
+    /// <summary>Blobs a build need not pull because the bundle will not carry them (a delta's base does).</summary>
+    public Func<Descriptor, bool> HeldElsewhere { get; init; } = _ => false;
+
+    /// <summary>Reads a blob <see cref="HeldElsewhere"/> that the cache lacks (a config the build checks), checked against its digest.</summary>
+    public Func<Descriptor, CancellationToken, Task<Stream>>? ReadElsewhere { get; init; }
+
     /// <summary>True when this sink fetched the blob and checked its digest itself in this process (not a cache hit).</summary>
     public bool DownloadedThisRun(string digest) => downloaded.ContainsKey(digest);
 
@@ -22,12 +28,13 @@ public sealed class CacheImageSink(BlobCache cache, DownloadPolicy policy) : IIm
     public Task<Stream> OpenAsync(Descriptor blob, CancellationToken ct)
     {
         var path = cache.PathOf(blob.ParsedDigest);
+        if (!cache.Contains(blob.ParsedDigest, blob.Size) && ReadElsewhere is not null && HeldElsewhere(blob)) return ReadElsewhere(blob, ct);
         if (!cache.Contains(blob.ParsedDigest, blob.Size)) throw new AirgapException($"blob {blob.Digest} is not in the cache {cache.Root}");
         return Task.FromResult<Stream>(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.Asynchronous));
     }
 
     public Task<bool> EnsureBlobWithoutUploadAsync(ImageReference repository, Descriptor blob, CancellationToken ct) =>
-        Task.FromResult(cache.Contains(blob.ParsedDigest, blob.Size));
+        Task.FromResult(cache.Contains(blob.ParsedDigest, blob.Size) || HeldElsewhere(blob));
 
     public async Task PutBlobAsync(ImageReference repository, Descriptor blob, Func<long, CancellationToken, Task<Stream>> open, Action<long>? advanced, CancellationToken ct)
     {

@@ -34,6 +34,13 @@ public sealed class PackageCollector(FileDownloader downloads, IProgressSink pro
     /// <summary>The clock repository keys are judged by.</summary>
     public TimeProvider Clock { get; init; } = TimeProvider.System;
 
+    /// <summary>
+    /// Packages (by architecture, sha256 and size) the bundle will not carry because a delta's base does: an
+    /// apt repository's index is written from the resolved metadata alone, so those are not downloaded.
+    /// rpm's repodata is read from the package files, so rpm packages are downloaded either way.
+    /// </summary>
+    public Func<string, string, long, bool> HeldElsewhere { get; init; } = (_, _, _) => false;
+
     public async Task<CollectedPackages> CollectAsync(string os, string arch, KubernetesVersion kubernetes, RepositoryOverrides overrides,
         IReadOnlyList<string> extraPackages, CancellationToken ct)
     {
@@ -64,7 +71,10 @@ public sealed class PackageCollector(FileDownloader downloads, IProgressSink pro
             set = await new RpmResolver(client).ResolveAsync(repositories, requests, arch, RpmBaseSystem, ct).ConfigureAwait(false);
         }
 
-        var paths = await PackageFiles.DownloadAsync(downloads, set.Packages, parallel: 4, ct).ConfigureAwait(false);
+        var held = profile.Kind == RepositoryKind.Apt ? set.Packages.Where(p => HeldElsewhere(arch, p.Sha256, p.Size)).ToList() : [];
+        var paths = new Dictionary<string, string>(await PackageFiles.DownloadAsync(downloads, set.Packages.Except(held).ToList(), parallel: 4, ct).ConfigureAwait(false), StringComparer.Ordinal);
+        // No file behind these: the bundle lists them as its base's and never opens them.
+        foreach (var p in held) paths[p.FileName] = Path.Combine(Path.GetTempPath(), "airgap-held-by-base", p.FileName);
 
         var index = profile.Kind == RepositoryKind.Apt
             ? AptRepositoryWriter.Write(set.Packages)

@@ -42,12 +42,12 @@ public sealed class NodeUpgrader(IHost host, IProgressSink progress)
     private async Task<(InstallContext, InstallOptions)> ContextAsync(InstallRequest request, CancellationToken ct)
     {
         BundleSignature.Report(progress, request.BundlePath, await BundleSignature.CheckAsync(request.BundlePath, request.Trust, ct).ConfigureAwait(false));
-        var document = await BundleReader.ReadDocumentAsync(request.BundlePath, ct).ConfigureAwait(false);
+        var document = (await request.Bundle.LayoutAsync(ct).ConfigureAwait(false)).Document;
         var version = KubernetesVersion.Parse(document.Kubernetes);
         // The images must be known to kubeadm's table (or the operator's releases.yaml) to name the pause image.
         KubeadmImageTable.Get(version);
         var options = request.Options with { KubernetesVersion = version, Cni = CniChoice.None };
-        var sums = await BundleExtractor.ReadMemberAsync(request.BundlePath, BundleDocument.SumsFileName, ct).ConfigureAwait(false)
+        var sums = await BundleExtractor.ReadMemberAsync(request.Bundle, BundleDocument.SumsFileName, ct).ConfigureAwait(false)
             ?? throw new AirgapException($"{request.BundlePath} has no SHA256SUMS; it is not a complete bundle");
         var fingerprint = PhaseJournal.Fingerprint(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(sums)), "upgrade", options.Runtime.ToString());
         return (new InstallContext(host, progress, request with { Options = options }, document, version, fingerprint), options);

@@ -60,7 +60,7 @@ public sealed class BundleTrustTests(BuildFixture fixture) : IClassFixture<Build
         Assert.Equal("Verified OK", openssl.Stdout.Trim());
         Assert.True((await ProcessRunner.RunAsync("sha256sum", ["--strict", "-c", "SHA256SUMS"], workingDirectory: extracted)).Succeeded);
         // The README's check of every member against the sums the signed bundle.yaml lists.
-        var members = await Sh("""awk '/^- path:/{p=$3} /^  sha256:/{print $2"  "p}' bundle.yaml | sha256sum --strict -c""", extracted);
+        var members = await Sh("""awk '/^files:/{f=1; next} /^[^ -]/{f=0} f && /^- path:/{p=$3} f && /^  sha256:/{print $2"  "p}' bundle.yaml | sha256sum --strict -c""", extracted);
         Assert.True(members.Succeeded, members.ToString());
         Assert.Contains("manifests/kube-flannel.yml: OK", members.Stdout);
         Assert.Contains("sbom.cdx.json: OK", members.Stdout);

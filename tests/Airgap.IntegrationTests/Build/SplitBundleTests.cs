@@ -193,7 +193,7 @@ public sealed class SplitBundleTests(BuildFixture fixture) : IClassFixture<Build
         using var node = await SshHost.ConnectAsync(SshTarget.Parse(server.Target), new SshSettings { KeyFiles = [server.ClientKey], KnownHostsFile = server.KnownHosts }, default);
         var remote = dir.Sub("node-dist");
 
-        var items = await Airgap.Clusters.Phases.DistributePhase.BundleUploadsAsync(StoredBundle.Open(index), remote, default);
+        var items = await Airgap.Clusters.Phases.DistributePhase.BundleUploadsAsync(StoredBundle.Open(index), "bundle", Path.Combine(remote, Path.GetFileName(index)), default);
         var upload = new NodeUpload(node, NullProgress.Instance, "node1");
         foreach (var item in items) Assert.True(await upload.EnsureAsync(item, default));
 

@@ -316,7 +316,7 @@ public sealed class BundlePartsTests : IDisposable
         {
             var member = index.Find(name)!;
             Assert.Equal(content, await index.ReadCheckedAsync(member, Sha(content), 1 << 20, default));
-            Assert.Equal(content, await BundleExtractor.ReadMemberAsync(path + ".part-001", name, default));
+            Assert.Equal(content, await BundleExtractor.ReadTarMemberAsync(path + ".part-001", name, default));
         }
     }
 

@@ -118,6 +118,35 @@ public sealed class ClusterConfigTests : IDisposable
     }
 
     [Fact]
+    public async Task A_delta_bundle_with_its_base_reaches_every_node_s_install_join_and_upgrade_and_a_wrong_or_missing_base_is_refused_first()
+    {
+        // A real base and delta, written as the build writes them.
+        var baseDocument = new Airgap.Bundles.BundleDocument { Name = "airgap-k8s-v1.20.2-linux-amd64", Kubernetes = "v1.20.2", Arch = "amd64" };
+        var kubeadm = Airgap.Bundles.BundleMember.FromBytes("binaries/amd64/kubeadm", "kubeadm"u8.ToArray());
+        await Airgap.Bundles.BundleWriter.WriteAsync(Path.Combine(dir, "old.tar"), baseDocument, [kubeadm], Airgap.NullProgress.Instance, default);
+        var (baseYaml, _) = await Airgap.Bundles.BundleReader.ReadSignedDocumentAsync(Path.Combine(dir, "old.tar"), default);
+        var delta = new Airgap.Bundles.BundleDocument { Name = "airgap-k8s-v1.20.15-linux-amd64", Kubernetes = "v1.20.15", Arch = "amd64", Base = Airgap.Bundles.BundleDelta.Reference(baseDocument, baseYaml) };
+        await Airgap.Bundles.BundleWriter.WriteAsync(Path.Combine(dir, "b.tar"), delta, Airgap.Bundles.BundleDelta.Mark([kubeadm], baseDocument, "old.tar"), Airgap.NullProgress.Instance, default);
+
+        var config = ClusterConfig.Load(Write(Hosts + "base: ./old.tar\nroleGroups: {controlPlane: [node1], worker: [node2]}\n"));
+        Assert.Equal(Path.Combine(dir, "old.tar"), config.BasePath);
+        using var context = await ClusterWorkflows.OpenAsync(config, Airgap.NullProgress.Instance, new ClusterRunOptions(), default);
+        Assert.Equal("v1.20.15", context.Document.Kubernetes);
+        string[] bundle = ["--bundle", $"{ClusterContext.DistDirectory}/b.tar", "--base", $"{ClusterContext.DistDirectory}/base-old.tar"];
+        Assert.Equal(["install", .. bundle], NodeArguments.Install(context, config.Host("node1")).Take(5));
+        Assert.Equal(["join", .. bundle], NodeArguments.Join(context, config.Host("node2"), "/tmp/join").Take(5));
+        Assert.Equal(["upgrade", "apply", .. bundle], Airgap.Upgrades.Phases.ClusterUpgradeImagesPhase.NodeArgs(context).Take(6));
+
+        var missing = ClusterConfig.Load(Write(Hosts + "roleGroups: {controlPlane: [node1]}\n"));
+        var e = await Assert.ThrowsAsync<AirgapException>(() => ClusterWorkflows.OpenAsync(missing, Airgap.NullProgress.Instance, new ClusterRunOptions(), default));
+        Assert.Contains("is a delta of airgap-k8s-v1.20.2-linux-amd64", e.Message);
+        File.Copy(Path.Combine(dir, "b.tar"), Path.Combine(dir, "other.tar"));
+        var wrong = ClusterConfig.Load(Write(Hosts + "base: ./other.tar\nroleGroups: {controlPlane: [node1]}\n"));
+        e = await Assert.ThrowsAsync<AirgapException>(() => ClusterWorkflows.OpenAsync(wrong, Airgap.NullProgress.Instance, new ClusterRunOptions(), default));
+        Assert.Contains($"but --base {Path.Combine(dir, "other.tar")} is airgap-k8s-v1.20.15-linux-amd64", e.Message);
+    }
+
+    [Fact]
     public void An_external_load_balancer_is_the_endpoint()
     {
         var config = ClusterConfig.Load(Write(Hosts + "roleGroups: {controlPlane: [node1]}\ncontrolPlaneEndpoint: {loadBalancer: external, address: 10.0.0.60, port: 8443}\n"));

@@ -110,13 +110,14 @@ public sealed class LocalHostTests : IDisposable
         var lines = new List<OutputLine>();
         var spec = new CommandSpec("sh", "-c", "i=1; while [ $i -le 100 ]; do echo line$i; i=$((i+1)); done; echo oops >&2")
         {
-            OnOutput = lines.Add,
+            // stdout and stderr are read side by side, so lines arrive from two readers and in no fixed order between them.
+            OnOutput = line => { lock (lines) lines.Add(line); },
         };
 
         var result = await host.RunAsync(spec, default);
 
         Assert.Equal(101, lines.Count);
-        Assert.Equal(new OutputLine(OutputStream.Stdout, "line1"), lines[0]);
+        Assert.Equal(new OutputLine(OutputStream.Stdout, "line1"), lines.First(l => l.Stream == OutputStream.Stdout));
         Assert.Contains(new OutputLine(OutputStream.Stderr, "oops"), lines);
         Assert.Equal(CommandResult.TailLines, result.StdoutTail.Count);
         Assert.Equal("line61", result.StdoutTail[0]);

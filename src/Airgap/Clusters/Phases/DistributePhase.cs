@@ -21,17 +21,19 @@ public sealed class DistributePhase : IPhase<ClusterContext>
         // this (signed) bundle.yaml: the copy it got is sha256-checked against this file.
         var signature = await BundleSignature.CheckAsync(c.Config.BundlePath, c.Trust, ct).ConfigureAwait(false);
         BundleSignature.Report(c.Progress, c.Config.BundlePath, signature);
-        var bundle = await BundleUploadsAsync(c.Bundle, ClusterContext.DistDirectory, ct).ConfigureAwait(false);
+        var bundle = await BundleUploadsAsync(c.StoredBundle, "bundle", c.RemoteBundle, ct).ConfigureAwait(false);
+        var baseBundle = c.Config.BasePath is { } basePath
+            ? await BundleUploadsAsync(StoredBundle.Open(basePath), "base bundle", c.RemoteBase!, ct).ConfigureAwait(false)
+            : [];
         var scratch = Directory.CreateTempSubdirectory("airgap-cluster-");
         try
         {
             var installer = Path.Combine(scratch.FullName, "airgap");
-            var sums = await BundleExtractor.ReadMemberAsync(c.Config.BundlePath, BundleDocument.SumsFileName, ct).ConfigureAwait(false)
-                ?? throw new AirgapException($"{c.Config.BundlePath} has no SHA256SUMS; it is not a complete bundle");
-            var sha = BundleReader.ParseSums(c.Config.BundlePath, System.Text.Encoding.UTF8.GetString(sums)).GetValueOrDefault("bin/airgap")
+            // From bundle.yaml, which lists it wherever it lies (a delta may leave an unchanged bin/airgap to its base).
+            var sha = c.Document.Files.FirstOrDefault(f => f.Path == "bin/airgap")?.Sha256
                 ?? throw new AirgapException($"{c.Config.BundlePath} has no bin/airgap (it was built without a self-contained airgap for linux/{c.Document.Arch}); " +
                                              "build it again after make publish, so nodes can run the installer");
-            await BundleExtractor.InstallMemberAsync(c.Config.BundlePath, "bin/airgap", sha, installer, (UnixFileMode)0x1ED, ct).ConfigureAwait(false);
+            await BundleExtractor.InstallMemberAsync(c.Bundle, "bin/airgap", sha, installer, (UnixFileMode)0x1ED, ct).ConfigureAwait(false);
             var binary = await UploadItem.FromFileAsync("airgap", installer, ClusterContext.RemoteAirgap, ct).ConfigureAwait(false);
             var ca = c.Config.Install.RegistryCa is { } caFile
                 ? await UploadItem.FromFileAsync("registry CA", c.Config.Resolve(caFile), ClusterContext.RemoteRegistryCa, ct).ConfigureAwait(false)
@@ -43,7 +45,7 @@ public sealed class DistributePhase : IPhase<ClusterContext>
                 if (ca is not null) await upload.EnsureAsync(ca, ct).ConfigureAwait(false);
                 await upload.EnsureAsync(binary, ct).ConfigureAwait(false);
                 await c.Ssh(host).RunCheckedAsync(new CommandSpec("chmod", "0755", ClusterContext.RemoteAirgap), ct).ConfigureAwait(false);
-                foreach (var item in bundle) await upload.EnsureAsync(item, ct).ConfigureAwait(false);
+                foreach (var item in bundle.Concat(baseBundle)) await upload.EnsureAsync(item, ct).ConfigureAwait(false);
             }, ct).ConfigureAwait(false);
         }
         finally
@@ -53,18 +55,22 @@ public sealed class DistributePhase : IPhase<ClusterContext>
     }
 
     /// <summary>The tar; or every part (checked here against the index, whose digests the nodes then check) and the index last.</summary>
-    internal static async Task<IReadOnlyList<UploadItem>> BundleUploadsAsync(StoredBundle stored, string remoteDirectory, CancellationToken ct)
+    /// <summary>
+    /// What sends a bundle to <paramref name="remotePath"/>: the tar, or each part (under its own name,
+    /// beside it, as the index lists them) and then the index, which is the path the node's airgap reads.
+    /// </summary>
+    internal static async Task<IReadOnlyList<UploadItem>> BundleUploadsAsync(StoredBundle stored, string label, string remotePath, CancellationToken ct)
     {
-        var remoteBundle = $"{remoteDirectory}/{Path.GetFileName(stored.Path)}";
+        var remoteDirectory = remotePath[..remotePath.LastIndexOf('/')];
         if (stored.Index is not { } index)
-            return [await UploadItem.FromFileAsync("bundle", stored.Path, remoteBundle, ct).ConfigureAwait(false)];
+            return [await UploadItem.FromFileAsync(label, stored.Path, remotePath, ct).ConfigureAwait(false)];
         await stored.VerifyPartsAsync(ct).ConfigureAwait(false);
         var items = index.Parts.Select(p =>
         {
             var local = stored.PartPath(p);
-            return new UploadItem($"bundle {p.Name}", $"{remoteDirectory}/{p.Name}", p.Size, p.Sha256, _ => Task.FromResult<Stream>(File.OpenRead(local)));
+            return new UploadItem($"{label} {p.Name}", $"{remoteDirectory}/{p.Name}", p.Size, p.Sha256, _ => Task.FromResult<Stream>(File.OpenRead(local)));
         }).ToList();
-        items.Add(await UploadItem.FromFileAsync("bundle index", stored.Path, remoteBundle, ct).ConfigureAwait(false));
+        items.Add(await UploadItem.FromFileAsync($"{label} index", stored.Path, remotePath, ct).ConfigureAwait(false));
         return items;
     }
 

@@ -29,7 +29,7 @@ public sealed class CniPhase : IInstallPhase
         {
             var manifestPath = c.Document.Cni.Manifest
                 ?? throw new AirgapException("the bundle has no Flannel manifest (it was built with --cni none); install with --cni none or --cni bridge");
-            var manifest = await BundleExtractor.ReadMemberAsync(c.Request.BundlePath, manifestPath, ct).ConfigureAwait(false)
+            var manifest = await BundleExtractor.ReadMemberAsync(c.Request.Bundle, manifestPath, ct).ConfigureAwait(false)
                 ?? throw new AirgapException($"{manifestPath} is listed in bundle.yaml but missing from the bundle");
             var rendered = FlannelManifestRenderer.SetNetwork(Encoding.UTF8.GetString(manifest), c.Request.PodNetworkCidr);
             var target = Path.Combine(c.Request.StateDirectory, "kube-flannel.yml");

@@ -35,7 +35,7 @@ public sealed class ImagesPhase : IInstallPhase
         c.Progress.Info(already == 0
             ? $"  importing {c.Document.Images.Count} images into {runtime}"
             : $"  {already} of {c.Document.Images.Count} images already in {runtime}; importing the rest");
-        await c.ImageStore.ImportAsync(c.Request.BundlePath, present, ct).ConfigureAwait(false);
+        await c.ImageStore.ImportAsync(c.Request.Bundle, present, ct).ConfigureAwait(false);
         if (!c.DryRun) await CheckAsync(c, ct).ConfigureAwait(false);
     }
 

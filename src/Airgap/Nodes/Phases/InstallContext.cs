@@ -113,8 +113,8 @@ public sealed class InstallContext(IHost host, IProgressSink progress, InstallRe
         if (software.FromBinaries)
         {
             var binaries = new BinaryInstaller(Host, Progress, DryRun);
-            if (kubeadmOnly) await binaries.InstallKubeadmAsync(Request.BundlePath, Document, ct).ConfigureAwait(false);
-            else await binaries.InstallKubernetesAsync(Request.BundlePath, Document, ct).ConfigureAwait(false);
+            if (kubeadmOnly) await binaries.InstallKubeadmAsync(Request.Bundle, Document, ct).ConfigureAwait(false);
+            else await binaries.InstallKubernetesAsync(Request.Bundle, Document, ct).ConfigureAwait(false);
             return;
         }
         await PrepareRepositoryAsync(software, ct).ConfigureAwait(false);
@@ -135,7 +135,7 @@ public sealed class InstallContext(IHost host, IProgressSink progress, InstallRe
             var partial = directory + ".partial";
             if (Directory.Exists(partial)) Directory.Delete(partial, recursive: true);
             var expected = Document.Files.ToDictionary(f => f.Path, f => f.Sha256, StringComparer.Ordinal);
-            var count = await BundleExtractor.ExtractAsync(Request.BundlePath, prefix, partial, expected, ct).ConfigureAwait(false);
+            var count = await BundleExtractor.ExtractAsync(Request.Bundle, prefix, partial, expected, ct).ConfigureAwait(false);
             Directory.Move(partial, directory);
             Progress.Info($"  unpacked {count} repository files into {directory}");
         }

@@ -33,7 +33,7 @@ public sealed class RuntimePhase : IInstallPhase
         }
         else if (BinaryInstaller.HasRuntime(c.Document))
         {
-            await new BinaryInstaller(c.Host, c.Progress, c.DryRun).InstallRuntimeAsync(c.Request.BundlePath, c.Document, ct).ConfigureAwait(false);
+            await new BinaryInstaller(c.Host, c.Progress, c.DryRun).InstallRuntimeAsync(c.Request.Bundle, c.Document, ct).ConfigureAwait(false);
         }
         else
         {

@@ -10,7 +10,7 @@ public sealed class VerifyPhase : IInstallPhase
     public async Task RunAsync(InstallContext c, PhaseAttempt attempt, CancellationToken ct)
     {
         c.CheckArch();
-        var report = await BundleReader.VerifyAsync(c.Request.BundlePath, c.Progress, c.Request.Trust, ct).ConfigureAwait(false);
+        var report = await BundleReader.VerifyAsync(c.Request.Bundle, c.Progress, c.Request.Trust, ct).ConfigureAwait(false);
         c.Progress.Info($"  bundle OK: {report.Members} members, {report.Images} images, Kubernetes {c.Document.Kubernetes}");
     }
 

@@ -46,7 +46,7 @@ public sealed class ClusterUpgradeImagesPhase : IPhase<ClusterContext>
 
     /// <summary>`airgap upgrade apply` on a node with the given phases skipped: the jump host plans, drains and uncordons for the cluster.</summary>
     internal static string[] NodeArgs(ClusterContext c, params string[] skipped) =>
-        ["upgrade", "apply", "--bundle", c.RemoteBundle, "--drain-timeout", $"{(int)c.DrainTimeout.TotalSeconds}s", "--skip-phases", string.Join(',', skipped)];
+        ["upgrade", "apply", .. c.RemoteBundleArguments(), "--drain-timeout", $"{(int)c.DrainTimeout.TotalSeconds}s", "--skip-phases", string.Join(',', skipped)];
 }
 
 /// <summary>
