@@ -7,7 +7,7 @@ TESTKIT := tests/Airgap.TestKit/bin/$(CONFIG)/net10.0/airgap-testkit
 # Debian packages the integration tests, the demo and the benchmark start for real.
 TEST_PACKAGES := docker-registry skopeo umoci containerd runc docker.io openssh-server sudo busybox-static apache2-utils time rpm createrepo-c dnf gnupg dpkg-dev debootstrap apt-utils
 
-.PHONY: build test unit integration deps publish demo bench e2e e2e-cluster e2e-parts docs clean
+.PHONY: build test unit integration deps publish demo bench e2e e2e-cluster docs clean
 
 build:
 	$(DOTNET) build Airgap.sln -c $(CONFIG) --nologo -v quiet
@@ -54,9 +54,6 @@ e2e-cluster: deps build publish
 	bash scripts/e2e-cluster.sh
 
 # A split bundle deployed to two lab nodes, never joined (run under flock /work/lab.lock).
-e2e-parts: deps build publish
-	bash scripts/e2e-parts.sh
-
 demo: deps build
 	bash scripts/demo.sh
 

@@ -59,14 +59,19 @@ CI=1 "$AIRGAP" build --k8s v1.20.2 --os debian-12 --cni flannel:v0.13.0 \
   --sign-key "$WORK/site.pem" --output "$WORK/out" --cache-dir "$WORK/cache" >"$WORK/build.log" 2>&1 || fail "airgap build" "$WORK/build.log"
 BUILD_SECONDS=$((SECONDS - BUILD_START))
 BUNDLE=$WORK/out/airgap-k8s-v1.20.2-linux-amd64.tar
-# The release the cluster is upgraded to later, built the same way.
+# The release the cluster is upgraded to later, built the same way but as an operator carries an
+# upgrade: a delta of the bundle the nodes already have (--since), in parts (--split-size).
 CI=1 "$AIRGAP" build --k8s "$LAB_UPGRADE_TO" --os debian-12 --cni flannel:v0.13.0 \
   --flannel-manifest "$LAB_FLANNEL_MANIFEST_URL" --flannel-manifest-sha256 526baa6f631ce5cb452117f49207350db60612dfcce9e475fe5f94075e98fd4b \
   --mirror "quay.io=$LAB_REGISTRY" --image-repository "$LAB_IMAGE_REPOSITORY" --image "$LAB_WORKLOAD_IMAGE" \
   --k8s-repo "$LAB_APT_URL" --k8s-repo-key "$LAB_APT_KEY" --os-mirror "$OS_MIRROR" \
   --binaries-url "$LAB_DL_URL" --github-mirror "$LAB_GITHUB_MIRROR" \
+  --since "$BUNDLE" --split-size 100M \
   --sign-key "$WORK/site.pem" --output "$WORK/up-out" --cache-dir "$WORK/cache" >"$WORK/build-up.log" 2>&1 || fail "airgap build $LAB_UPGRADE_TO" "$WORK/build-up.log"
 UP_BUNDLE=$WORK/up-out/airgap-k8s-$LAB_UPGRADE_TO-linux-amd64.tar
+[[ ! -e $UP_BUNDLE && -f $UP_BUNDLE.parts && -f $UP_BUNDLE.part-002 ]] || fail "build --split-size did not leave only parts and their index" "$WORK/build-up.log"
+(cd "$WORK/up-out" && sha256sum --strict -c "$(basename "$UP_BUNDLE").parts" >/dev/null) || fail "the parts do not check with sha256sum -c against their index"
+UP_DELTA_MB=$(( $(du -cb "$UP_BUNDLE".part-* | tail -1 | cut -f1) / 1048576 )); FULL_MB=$(( $(stat -c %s "$BUNDLE") / 1048576 ))
 "$KIT/upstream.sh" stop >/dev/null 2>&1
 rm -rf "$WORK/cache"
 
@@ -265,7 +270,8 @@ k get node node5 --no-headers | grep -qw Ready || fail "node5 is not Ready"
 
 step "airgap cluster upgrade to $LAB_UPGRADE_TO: rolling over 3 control planes and 2 workers, a PDB-guarded workload probed throughout, the jump host killed once"
 UPGRADE_START=$SECONDS
-sed "s#^bundle: .*#bundle: $UP_BUNDLE#" "$WORK/cluster.yaml" >"$WORK/cluster-up.yaml"
+# The new release as a delta in parts: bundle: names the .tar that exists only as parts; base: the bundle the nodes have.
+sed "s#^bundle: .*#bundle: $UP_BUNDLE\nbase: $BUNDLE#" "$WORK/cluster.yaml" >"$WORK/cluster-up.yaml"
 # A node that cannot be reached is named, and nothing starts.
 sed "s/address: $N4}/address: 10.90.0.99}/" "$WORK/cluster-up.yaml" >"$WORK/cluster-up-unreach.yaml"
 rc=0; "$AIRGAP" cluster upgrade apply -f "$WORK/cluster-up-unreach.yaml" >"$WORK/up-unreach.out" 2>"$WORK/up-unreach.err" || rc=$?
@@ -353,7 +359,13 @@ grep -q "^node1: upgraded earlier to $LAB_UPGRADE_TO; Ready" "$WORK/deploy-up.lo
 rc=0; "$AIRGAP" cluster upgrade plan -f "$WORK/cluster.yaml" >"$WORK/down.out" 2>"$WORK/down.err" || rc=$?
 [[ $rc -ne 0 && $(tail -1 "$WORK/down.err") == "error: refusing: "*"downgrade"* ]] || fail "a plan back to v1.20.2 was not refused as a downgrade in one line" "$WORK/down.err"
 NODE_TIMES=$(grep -oE '^node[0-9]: at v[0-9.]+, Ready, uncordoned \([0-9]+ s\)' "$WORK/up.log" | sed -E 's/^(node[0-9]): .*\(([0-9]+) s\)/\1 \2 s/' | paste -sd, - | sed 's/,/, /g')
-echo "cluster upgrade: $UPGRADE_SECONDS s (with the kill and the re-run); NodePort probes failed $PROBES_FAILED of $PROBES_TOTAL; per node after the kill: $NODE_TIMES"
+# The delta travelled as parts (never joined on a node), and the base the nodes had from the deploy was not sent again.
+for n in $N1 $N2 $N3 $N4 $N5; do
+  on "$n" "test -f /var/lib/airgap/dist/$(basename "$UP_BUNDLE").parts -a ! -e /var/lib/airgap/dist/$(basename "$UP_BUNDLE") -a ! -e /var/lib/airgap/dist/base-$(basename "$BUNDLE")" \
+    || fail "$n does not hold the delta as parts beside its one copy of the base"
+done
+for n in node1 node2 node3 node4 node5; do grep -q "^$n: base bundle already there, sha256 checked" "$WORK/up-cut.log" || fail "the base was sent to $n again" "$WORK/up-cut.log"; done
+echo "cluster upgrade: $UPGRADE_SECONDS s (with the kill and the re-run), from a signed delta of ${UP_DELTA_MB} MiB (the full v1.20.2 bundle: ${FULL_MB} MiB) in 100M parts; NodePort probes failed $PROBES_FAILED of $PROBES_TOTAL; per node after the kill: $NODE_TIMES"
 
 step "cluster reset: every node clean"
 "$AIRGAP" cluster reset -f "$WORK/cluster.yaml" >"$WORK/reset.out" 2>"$WORK/reset.log" || fail "cluster reset" "$WORK/reset.log"

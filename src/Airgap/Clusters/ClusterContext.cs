@@ -32,8 +32,15 @@ public sealed class ClusterContext(ClusterConfig config, BundleDocument document
     /// <summary>The bundle's path on every node: the tar, or the index the parts are sent with.</summary>
     public string RemoteBundle => $"{DistDirectory}/{Bundles.Parts.StoredBundle.FileNameOf(Config.BundlePath)}";
 
-    /// <summary>A delta's base on every node (named apart: a base may have the delta's file name), or null.</summary>
-    public string? RemoteBase => Config.BasePath is { } basePath ? $"{DistDirectory}/base-{Bundles.Parts.StoredBundle.FileNameOf(basePath)}" : null;
+    /// <summary>
+    /// A delta's base on every node, or null. Under its own name, so the bundle a node got from the last
+    /// deploy (the usual base of an upgrade's delta) is found there and not sent again; named apart only
+    /// when it has the delta's file name.
+    /// </summary>
+    public string? RemoteBase => Config.BasePath is not { } basePath ? null
+        : Bundles.Parts.StoredBundle.FileNameOf(basePath) is var name && name == Bundles.Parts.StoredBundle.FileNameOf(Config.BundlePath)
+            ? $"{DistDirectory}/base-{name}"
+            : $"{DistDirectory}/{name}";
 
     /// <summary>The bundle on this host as members: the delta over its base when cluster.yaml gives base:.</summary>
     public BundleSet Bundle { get; } = new(config.BundlePath, config.BasePath);

@@ -132,7 +132,7 @@ public sealed class ClusterConfigTests : IDisposable
         Assert.Equal(Path.Combine(dir, "old.tar"), config.BasePath);
         using var context = await ClusterWorkflows.OpenAsync(config, Airgap.NullProgress.Instance, new ClusterRunOptions(), default);
         Assert.Equal("v1.20.15", context.Document.Kubernetes);
-        string[] bundle = ["--bundle", $"{ClusterContext.DistDirectory}/b.tar", "--base", $"{ClusterContext.DistDirectory}/base-old.tar"];
+        string[] bundle = ["--bundle", $"{ClusterContext.DistDirectory}/b.tar", "--base", $"{ClusterContext.DistDirectory}/old.tar"];
         Assert.Equal(["install", .. bundle], NodeArguments.Install(context, config.Host("node1")).Take(5));
         Assert.Equal(["join", .. bundle], NodeArguments.Join(context, config.Host("node2"), "/tmp/join").Take(5));
         Assert.Equal(["upgrade", "apply", .. bundle], Airgap.Upgrades.Phases.ClusterUpgradeImagesPhase.NodeArgs(context).Take(6));
