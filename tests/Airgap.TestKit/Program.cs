@@ -19,6 +19,12 @@ public static class Program
               to the env file (or stdout), prints "ready", runs until SIGTERM/Ctrl-C.
           airgap-testkit http --root DIR [--env-file PATH]
               Serves DIR over HTTP (GET/HEAD/Range) on a free loopback port; writes HTTP_BASE.
+          airgap-testkit shape --target HOST:PORT[,HOST:PORT...] [--request-delay-ms N] [--connect-delay-ms N]
+                               [--per-connection-mb-s X] [--total-mb-s X] [--tcp true] [--env-file PATH]
+              A shaping proxy on a free loopback port per target: N ms before each HTTP request is passed on,
+              N ms per new connection (default: the request delay), caps in MB/s (10^6 bytes) per connection
+              and in total, shared by all targets (one link), each direction on its own. --tcp true forwards
+              raw bytes (SSH). Writes PROXY (first target's) and PROXIES (all, in order).
         """;
 
     public static async Task<int> Main(string[] args)
@@ -35,6 +41,7 @@ public static class Program
             {
                 "registry" => await RegistryAsync(options).ConfigureAwait(false),
                 "http" => await HttpAsync(options).ConfigureAwait(false),
+                "shape" => await ShapeAsync(options).ConfigureAwait(false),
                 _ => Fail($"unknown command '{args[0]}'"),
             };
         }
@@ -102,6 +109,45 @@ public static class Program
         await WriteEnvAsync(options.GetValueOrDefault("env-file"), [("HTTP_BASE", server.BaseUri.ToString().TrimEnd('/'))], stop.Token)
             .ConfigureAwait(false);
         return await ServeUntilStoppedAsync(stop).ConfigureAwait(false);
+    }
+
+    private static async Task<int> ShapeAsync(Dictionary<string, string> options)
+    {
+        var targets = (options.GetValueOrDefault("target") ?? throw new ArgumentException("--target HOST:PORT is required"))
+            .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        double Number(string name) => options.TryGetValue(name, out var v)
+            ? double.Parse(v, NumberStyles.Float, CultureInfo.InvariantCulture) is var d && d >= 0 ? d : throw new ArgumentException($"--{name} must be 0 or more")
+            : 0;
+        var requestDelay = TimeSpan.FromMilliseconds(Number("request-delay-ms"));
+        var shaping = new ShapingOptions
+        {
+            RequestDelay = requestDelay,
+            ConnectDelay = options.ContainsKey("connect-delay-ms") ? TimeSpan.FromMilliseconds(Number("connect-delay-ms")) : requestDelay,
+            PerConnectionBytesPerSecond = (long)(Number("per-connection-mb-s") * 1e6),
+            TotalBytesPerSecond = (long)(Number("total-mb-s") * 1e6),
+            Http = options.GetValueOrDefault("tcp") is not ("true" or "1"),
+        };
+        var link = shaping.TotalBytesPerSecond > 0 ? new ShapedLink(shaping.TotalBytesPerSecond) : null;
+        using var stop = new StopSignal();
+        var proxies = targets.Select(t => ShapingProxy.Start(t, shaping, link)).ToList();
+        try
+        {
+            await WriteEnvAsync(options.GetValueOrDefault("env-file"),
+                [("PROXY", proxies[0].Host), ("PROXIES", string.Join(' ', proxies.Select(p => p.Host)))], stop.Token).ConfigureAwait(false);
+            var code = await ServeUntilStoppedAsync(stop).ConfigureAwait(false);
+            foreach (var p in proxies)
+            {
+                Console.Error.WriteLine($"{p.Host}: {p.Connections} connections, {p.Requests} requests, {p.BytesDown} bytes down, {p.BytesUp} up");
+            }
+            return code;
+        }
+        finally
+        {
+            foreach (var p in proxies)
+            {
+                await p.DisposeAsync().ConfigureAwait(false);
+            }
+        }
     }
 
     private static async Task<int> ServeUntilStoppedAsync(StopSignal stop)
