@@ -21,6 +21,13 @@ public sealed class BundleBuilder(RegistryClient registry, BlobCache cache, File
     public static string ToolVersion =>
         typeof(BundleBuilder).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
 
+    /// <summary>
+    /// Blobs pulled at once, across all images. Far mirrors cap each connection (4 MB/s is common behind the
+    /// GFW) well below the link, so it takes about a dozen connections to fill a link of a few tens of MB/s;
+    /// the bench (bench/run.sh, shaped part) measures the effect.
+    /// </summary>
+    public const int ParallelBlobs = 12;
+
     public async Task<IReadOnlyList<BuiltBundle>> BuildAsync(BundleSpec spec, CancellationToken ct)
     {
         var plan = spec.IncludeImages
@@ -40,7 +47,7 @@ public sealed class BundleBuilder(RegistryClient registry, BlobCache cache, File
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var source = new RegistryImageSource(registry, progress, plan.Images.Select(i => new ImageRequest(i.Canonical, i.Sources)));
         var sink = new CacheImageSink(cache, registry.DownloadPolicy);
-        var copier = new ImageCopier(source, sink, progress, parallelBlobs: 6) { Verb = "pull", ReadBack = sink.OpenAsync };
+        var copier = new ImageCopier(source, sink, progress, parallelBlobs: ParallelBlobs) { Verb = "pull", ReadBack = sink.OpenAsync };
         var imagesTask = CancelOthersOnFault(PullImagesAsync(copier, source, spec, plan, linked.Token), linked);
         try
         {
