@@ -12,11 +12,15 @@ public static class Program
 {
     private const string Usage = """
         usage:
-          airgap-testkit registry [--fill k8s-v1.20.2] [--extra-layer-mb N] [--auth user:pass] [--env-file PATH]
+          airgap-testkit registry [--fill k8s-v1.20.2] [--extra-layer-mb N] [--arches amd64,arm64] [--auth user:pass] [--env-file PATH]
               Starts docker-registry on a free loopback port; --fill pushes the kubeadm v1.20.2 image set
               (google_containers/...) and coreos/flannel:v0.13.0, with N MiB of incompressible data per
               image and arch. Writes REGISTRY, IMAGE_REPOSITORY, FLANNEL_MANIFEST, UNIQUE_BLOB_BYTES...
-              to the env file (or stdout), prints "ready", runs until SIGTERM/Ctrl-C.
+              to the env file (or stdout), prints "ready", runs until SIGTERM/Ctrl-C. --arches: the platforms
+              filled (default amd64,arm64).
+          airgap-testkit containerd [--env-file PATH]
+              Starts a private containerd (its own root, state and socket); writes CONTAINERD_ADDRESS, which ctr
+              reads, so `CONTAINERD_ADDRESS=… airgap install phase images` imports into it.
           airgap-testkit http --root DIR [--env-file PATH]
               Serves DIR over HTTP (GET/HEAD/Range) on a free loopback port; writes HTTP_BASE.
           airgap-testkit shape --target HOST:PORT[,HOST:PORT...] [--request-delay-ms N] [--connect-delay-ms N]
@@ -42,6 +46,7 @@ public static class Program
                 "registry" => await RegistryAsync(options).ConfigureAwait(false),
                 "http" => await HttpAsync(options).ConfigureAwait(false),
                 "shape" => await ShapeAsync(options).ConfigureAwait(false),
+                "containerd" => await ContainerdAsync(options).ConfigureAwait(false),
                 _ => Fail($"unknown command '{args[0]}'"),
             };
         }
@@ -84,7 +89,8 @@ public static class Program
         if (fill is not null)
         {
             var started = DateTime.UtcNow;
-            var set = await SampleImages.PushKubernetesSetAsync(registry, extraLayerBytes: extraMb * 1024 * 1024,
+            var arches = options.TryGetValue("arches", out var a) ? a.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : null;
+            var set = await SampleImages.PushKubernetesSetAsync(registry, arches: arches, extraLayerBytes: extraMb * 1024 * 1024,
                 cancellationToken: stop.Token).ConfigureAwait(false);
             // The demo maps quay.io to this registry with a mirror flag, so the manifest names the upstream image.
             var flannelManifest = Path.Combine(registry.WorkDirectory, "kube-flannel.yml");
@@ -108,6 +114,14 @@ public static class Program
         await using var server = StaticHttpServer.Start(root);
         await WriteEnvAsync(options.GetValueOrDefault("env-file"), [("HTTP_BASE", server.BaseUri.ToString().TrimEnd('/'))], stop.Token)
             .ConfigureAwait(false);
+        return await ServeUntilStoppedAsync(stop).ConfigureAwait(false);
+    }
+
+    private static async Task<int> ContainerdAsync(Dictionary<string, string> options)
+    {
+        using var stop = new StopSignal();
+        await using var containerd = await ContainerdServer.StartAsync(stop.Token).ConfigureAwait(false);
+        await WriteEnvAsync(options.GetValueOrDefault("env-file"), [("CONTAINERD_ADDRESS", containerd.Address)], stop.Token).ConfigureAwait(false);
         return await ServeUntilStoppedAsync(stop).ConfigureAwait(false);
     }
 

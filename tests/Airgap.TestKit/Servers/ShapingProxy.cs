@@ -105,6 +105,14 @@ public sealed class ShapingProxy : IAsyncDisposable
 
     private async Task HandleHttpAsync(TcpClient client, CancellationToken ct)
     {
+        // A client that tries TLS first (skopeo with --tls-verify=false, then falls back to plain HTTP) gets
+        // the server's own answer to its handshake, passed through, rather than a proxy waiting for a head.
+        var first = new byte[1];
+        if (await client.Client.ReceiveAsync(first, SocketFlags.Peek, ct).ConfigureAwait(false) == 1 && first[0] == 0x16)
+        {
+            await HandleTcpAsync(client, ct).ConfigureAwait(false);
+            return;
+        }
         Interlocked.Increment(ref _connections);
         var (down, up) = ConnectionPacers();
         await DelayAsync(_options.ConnectDelay, ct).ConfigureAwait(false);
