@@ -568,4 +568,19 @@ if [[ -f $RESULTS ]]; then
 fi
 mv "$tmp" "$RESULTS"
 log "wrote $RESULTS"
+
+# ---------------------------------------------------------------- distribution (lab nodes)
+
+# A bundle with bin/airgap (the deploy sends it to every node) from the same registry, then bench/distribute.sh,
+# which takes /work/lab.lock itself and always ends with nodes.sh down. DISTRIBUTION=0 leaves it out.
+if [[ ${DISTRIBUTION:-1} != 0 ]]; then
+  [[ -x $ROOT/dist/airgap-linux-amd64 ]] || die "dist/airgap-linux-amd64 is missing: make publish (make bench does)"
+  [[ -x $ROOT/../shared/lab/nodes.sh ]] || die "the lab (../shared/lab) is missing; DISTRIBUTION=0 to leave distribution out"
+  CI=1 "$AIRGAP" build --k8s "$K8S" --arch amd64 --no-binaries --image-repository "$big_IMAGE_REPOSITORY" \
+    --flannel-manifest "$big_FLANNEL_MANIFEST" --mirror "quay.io=$big_REGISTRY" --installer-dir "$ROOT/dist" \
+    --output "$WORK/dist-out" --cache-dir "$WORK/dist-cache" >"$WORK/dist-build.log" 2>&1 ||
+    { tail -n 20 "$WORK/dist-build.log" >&2; die "build of the distribution bundle failed"; }
+  rm -rf "$WORK/dist-cache"
+  RUNS=$RUNS bash "$ROOT/bench/distribute.sh" "$WORK/dist-out/airgap-k8s-$K8S-linux-amd64.tar"
+fi
 [[ $VERIFY == OK ]] || die "airgap verify failed on the bench bundle: $(cat "$WORK/verify.log")"
