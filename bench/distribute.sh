@@ -23,7 +23,7 @@ BUNDLE=${1:?usage: bench/distribute.sh BUNDLE (built with bin/airgap: make publi
 DIST_NODES=${DIST_NODES:-4}
 DIST_MBS=${DIST_MBS:-40}   # MB/s (10^6 bytes) the jump host's link carries, all nodes together
 RUNS=${RUNS:-3}
-LOCK=${LAB_LOCK:-/work/lab.lock}
+LOCK=${LAB_LOCK:-/work/lab.lock}  # waited for up to LAB_WAIT (1200) s
 
 log() { printf '[distribute %s] %s\n' "$(date +%T)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -31,7 +31,7 @@ die() { log "error: $*"; exit 1; }
 # Take the lab lock for the whole run (re-exec under flock), unless already holding it.
 if [[ ${DIST_LOCKED:-} != 1 ]]; then
   log "waiting for $LOCK"
-  DIST_LOCKED=1 exec flock "$LOCK" bash "$0" "$@"
+  DIST_LOCKED=1 exec flock -w "${LAB_WAIT:-1200}" "$LOCK" bash "$0" "$@"
 fi
 
 WORK=$(mktemp -d /tmp/airgap-distribute.XXXXXX)
