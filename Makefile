@@ -57,7 +57,7 @@ e2e-cluster: deps build publish
 demo: deps build
 	bash scripts/demo.sh
 
-bench: deps build
+bench: deps build publish
 	bash bench/run.sh
 
 clean:

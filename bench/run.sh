@@ -8,7 +8,16 @@
 #   skopeo: one `skopeo copy --override-arch amd64` per image into one OCI layout, sequentially,
 #           each under /usr/bin/time -v; wall time of the whole loop, peak RSS = max over copies.
 # Plus one warm-cache airgap rebuild, and airgap on a small set (SMALL_EXTRA_LAYER_MB) to show whether
-# peak RSS grows with bundle size. Writes bench/results.md. Needs `make deps build` (make bench does both).
+# peak RSS grows with bundle size. Then what an operator waits on (issue 16):
+#   far:  the same set through airgap-testkit's shaping proxy (FAR_DELAY_MS per request and per new
+#         connection, FAR_CONN_MBS per connection, FAR_TOTAL_MBS in total), airgap and skopeo alternating,
+#         against the physical limit (bytes ÷ total cap + the unavoidable round trips);
+#   huge: a HUGE_EXTRA_LAYER_MB set (~2 GB) on loopback: peak RSS of build, verify, install's images phase
+#         (into the test kit's containerd, in a private mount namespace), push and serve, against the 300 MB
+#         bundle's figures;
+#   distribution (DISTRIBUTION=1, needs the lab): the cluster deploy's distribute phase to 4 lab nodes
+#         through a TCP-shaped jump-host link — see bench/distribute.sh.
+# Writes bench/results.md. Needs `make deps build` (make bench does both).
 set -euo pipefail
 export LC_ALL=C
 
@@ -21,6 +30,12 @@ RUNS=${RUNS:-3}
 EXTRA_LAYER_MB=${EXTRA_LAYER_MB:-36}            # 8 images x 36 MiB + base layer = ~303 MB of amd64 blobs
 SMALL_EXTRA_LAYER_MB=${SMALL_EXTRA_LAYER_MB:-2} # ~18 MB of amd64 blobs
 K8S=v1.20.2
+FAR_DELAY_MS=${FAR_DELAY_MS:-80}        # a mirror far away: one round trip per request (and per new connection)
+FAR_CONN_MBS=${FAR_CONN_MBS:-4}         # MB/s (10^6 bytes) per connection, as such mirrors throttle
+FAR_TOTAL_MBS=${FAR_TOTAL_MBS:-40}      # MB/s for all connections together: the link
+HUGE_EXTRA_LAYER_MB=${HUGE_EXTRA_LAYER_MB:-256}  # 8 images x 256 MiB = ~2.1 GB of amd64 blobs
+RSS_RUNS=${RSS_RUNS:-3}
+RSS_LIMIT_MB=150
 # The image set the testkit fills, as kubeadm v1.20.2 lists it (source path under the registry | name kept).
 KUBEADM_IMAGES=(kube-apiserver:v1.20.2 kube-controller-manager:v1.20.2 kube-scheduler:v1.20.2
   kube-proxy:v1.20.2 pause:3.2 etcd:3.4.13-0 coredns:1.7.0)
@@ -58,8 +73,9 @@ trap 'exit 143' TERM
 declare -A REG_PID
 start_registry() {
   local name=$1 mb=$2
+  shift 2
   mkdir -p "$WORK/$name"
-  "$TESTKIT" registry --fill k8s-v1.20.2 --extra-layer-mb "$mb" --env-file "$WORK/$name/env" \
+  "$TESTKIT" registry --fill k8s-v1.20.2 --extra-layer-mb "$mb" --env-file "$WORK/$name/env" "$@" \
     >"$WORK/$name/testkit.log" 2>&1 &
   REG_PID[$name]=$!
   PIDS+=($!)
@@ -125,10 +141,11 @@ NO_BINARIES=(--no-binaries)   # binaries come from dl.k8s.io/GitHub, out of reac
 POLICY=()
 [[ -f /etc/containers/policy.json || -f $HOME/.config/containers/policy.json ]] || POLICY=(--insecure-policy)
 skopeo_copy() {
-  local layout=$1 tag=$2 i=0 src name start end r
+  local layout=$1 tag=$2 reg=${3:-big} i=0 src name start end r
+  local registry_var=${reg}_REGISTRY repo_var=${reg}_IMAGE_REPOSITORY
   local sources=() names=()
-  for img in "${KUBEADM_IMAGES[@]}"; do sources+=("$big_IMAGE_REPOSITORY/$img"); names+=("k8s.gcr.io/$img"); done
-  sources+=("$big_REGISTRY/${big_FLANNEL_IMAGE#quay.io/}"); names+=("$big_FLANNEL_IMAGE")
+  for img in "${KUBEADM_IMAGES[@]}"; do sources+=("${!repo_var}/$img"); names+=("k8s.gcr.io/$img"); done
+  sources+=("${!registry_var}/${big_FLANNEL_IMAGE#quay.io/}"); names+=("$big_FLANNEL_IMAGE")
   RSS=0
   sync
   start=$(date +%s%N)
@@ -151,6 +168,7 @@ bench_start=$(date +%s)
 log "starting registries: big (--extra-layer-mb $EXTRA_LAYER_MB) and small (--extra-layer-mb $SMALL_EXTRA_LAYER_MB)"
 start_registry big "$EXTRA_LAYER_MB"
 start_registry small "$SMALL_EXTRA_LAYER_MB"
+start_registry huge "$HUGE_EXTRA_LAYER_MB" --arches amd64
 wait_registry big
 wait_registry small
 log "big registry $big_REGISTRY: $(mib "$big_UNIQUE_BLOB_BYTES_AMD64") MiB of unique amd64 blobs; small $small_REGISTRY: $(mib "$small_UNIQUE_BLOB_BYTES_AMD64") MiB"
@@ -215,6 +233,160 @@ verify_start=$(date +%s%N)
 CI=1 "$AIRGAP" verify "$BUNDLE" >"$WORK/verify.log" 2>&1 && VERIFY=OK || VERIFY=FAILED
 VERIFY_S=$(awk -v a="$verify_start" -v b="$(date +%s%N)" 'BEGIN { printf "%.2f", (b - a) / 1e9 }')
 log "airgap verify: $VERIFY in ${VERIFY_S}s"
+
+# ---------------------------------------------------------------- far mirror (shaped)
+
+# The same registry behind the test kit's shaping proxy: every request waits FAR_DELAY_MS (one round trip),
+# so does every new connection (its handshake), each connection gets FAR_CONN_MBS, all together FAR_TOTAL_MBS.
+far_start=$(date +%s)
+mkdir -p "$WORK/far"
+"$TESTKIT" shape --target "$big_REGISTRY" --request-delay-ms "$FAR_DELAY_MS" --connect-delay-ms "$FAR_DELAY_MS" \
+  --per-connection-mb-s "$FAR_CONN_MBS" --total-mb-s "$FAR_TOTAL_MBS" --env-file "$WORK/far/env" >"$WORK/far/shape.log" 2>&1 &
+FAR_PID=$!
+PIDS+=($FAR_PID)
+for ((i = 0; i < 300; i++)); do [[ -f $WORK/far/env ]] && break; sleep 0.1; done
+[[ -f $WORK/far/env ]] || { cat "$WORK/far/shape.log" >&2; die "shaping proxy did not start"; }
+far_PROXY=$(sed -n 's/^PROXY=//p' "$WORK/far/env")
+far_REGISTRY=$far_PROXY
+far_IMAGE_REPOSITORY=$far_PROXY/google_containers
+far_FLANNEL_MANIFEST=$big_FLANNEL_MANIFEST
+log "far mirror: $far_PROXY -> $big_REGISTRY (${FAR_DELAY_MS} ms per request, ${FAR_CONN_MBS} MB/s per connection, ${FAR_TOTAL_MBS} MB/s total)"
+
+F_WALL=() F_RSS=() FS_WALL=()
+for ((run = 1; run <= RUNS; run++)); do
+  rm -rf "$WORK/far-cache" "$WORK/far-out"
+  airgap_build far "$WORK/far-out" "$WORK/far-cache" "far-airgap-$run"
+  F_WALL+=("$WALL") F_RSS+=("$RSS")
+  # Not byte-identical to the loopback bundle (bundle.yaml names the proxy as the source): checked instead.
+  ((run > 1)) || CI=1 "$AIRGAP" verify "$WORK/far-out/airgap-k8s-$K8S-linux-amd64.tar" >"$WORK/far-verify.log" 2>&1 ||
+    die "the bundle built through the shaping proxy does not verify: $(tail -n 3 "$WORK/far-verify.log")"
+  rm -rf "$WORK/far-cache" "$WORK/far-out" "$WORK/far-oci"
+  skopeo_copy "$WORK/far-oci" "far-skopeo-$run" far
+  FS_WALL+=("$WALL")
+  rm -rf "$WORK/far-oci"
+done
+kill -TERM "$FAR_PID" 2>/dev/null || true
+wait "$FAR_PID" 2>/dev/null || true
+FAR_S=$(($(date +%s) - far_start))
+
+# The physical limit: every byte through the total cap, plus the round trips no client can overlap: a new
+# connection, the tag's index, the platform's manifest, then the blobs (all at once at best).
+FAR_BYTES=$((big_UNIQUE_BLOB_BYTES_AMD64 + ${MANIFEST_BYTES:-0}))
+FAR_RTTS=4
+FAR_LIMIT=$(awk -v b="$FAR_BYTES" -v r="$FAR_TOTAL_MBS" -v n="$FAR_RTTS" -v d="$FAR_DELAY_MS" 'BEGIN { printf "%.2f", b / (r * 1e6) + n * d / 1000 }')
+# What a client that takes each blob over one connection cannot beat: the largest blob at the per-connection cap.
+LARGEST_BLOB=$(( (EXTRA_LAYER_MB * 1048576) ))
+FAR_ONE_CONN=$(awk -v b="$LARGEST_BLOB" -v c="$FAR_CONN_MBS" -v n="$FAR_RTTS" -v d="$FAR_DELAY_MS" 'BEGIN { printf "%.2f", b / (c * 1e6) + n * d / 1000 }')
+F_MED=$(median "${F_WALL[@]}") FS_MED=$(median "${FS_WALL[@]}")
+F_RATIO=$(awk -v a="$F_MED" -v l="$FAR_LIMIT" 'BEGIN { printf "%.2f", a / l }')
+FS_RATIO=$(awk -v a="$FS_MED" -v l="$FAR_LIMIT" 'BEGIN { printf "%.2f", a / l }')
+F_VS_S=$(awk -v a="$F_MED" -v s="$FS_MED" 'BEGIN { printf "%.2f", a / s }')
+F_LIMIT_OK=$(awk -v r="$F_RATIO" 'BEGIN { print (r <= 1.15) ? 1 : 0 }')
+F_SKOPEO_OK=$(awk -v r="$F_VS_S" 'BEGIN { print (r <= 0.5) ? 1 : 0 }')
+spread() { awk -v lo="$(minimum "$@")" -v hi="$(maximum "$@")" 'BEGIN { printf "%s–%s", lo, hi }'; }
+log "far: airgap ${F_MED}s (${F_RATIO}x the ${FAR_LIMIT}s limit), skopeo ${FS_MED}s; part took ${FAR_S}s"
+
+# ---------------------------------------------------------------- huge set: memory
+
+# Peak RSS of every command that streams a bundle, for the 300 MB bundle and a ~2 GB one. Each under
+# /usr/bin/time -v; for install and serve the figure is the largest process of the tree (airgap, or ctr /
+# skopeo beside it: the max over waited-for children, as getrusage reports it).
+huge_start=$(date +%s)
+wait_registry huge
+log "huge registry $huge_REGISTRY: $(mib "$huge_UNIQUE_BLOB_BYTES_AMD64") MiB of unique amd64 blobs"
+
+# timed TAG CMD...: runs CMD under /usr/bin/time -v; sets WALL and RSS (KiB).
+timed() {
+  local tag=$1
+  shift
+  sync
+  /usr/bin/time -v -o "$WORK/$tag.time" "$@" >"$WORK/$tag.log" 2>&1 || { tail -n 20 "$WORK/$tag.log" >&2; die "$tag failed: $*"; }
+  WALL=$(elapsed_s "$WORK/$tag.time")
+  RSS=$(max_rss_kb "$WORK/$tag.time")
+  log "$tag: ${WALL}s, peak RSS $(mb_of_kb "$RSS") MiB"
+}
+
+# start_bg NAME ENVFILE CMD...: a test kit server in the background; waits for its env file.
+start_bg() {
+  local name=$1 env=$2 i
+  shift 2
+  "$@" >"$WORK/$name.log" 2>&1 &
+  BG_PID=$!
+  PIDS+=($BG_PID)
+  for ((i = 0; i < 600; i++)); do
+    [[ -f $env ]] && return 0
+    kill -0 "$BG_PID" 2>/dev/null || { cat "$WORK/$name.log" >&2; die "$name exited before it was ready"; }
+    sleep 0.1
+  done
+  die "$name not ready after 60 s"
+}
+stop_bg() { kill -TERM "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+
+# serve_rss TAG BUNDLE: airgap serve under /usr/bin/time, every image pulled through it by skopeo; sets WALL RSS.
+serve_rss() {
+  local tag=$1 bundle=$2 port img start i child
+  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  /usr/bin/time -v -o "$WORK/$tag.time" "$AIRGAP" serve "$bundle" --address "127.0.0.1:$port" >"$WORK/$tag.log" 2>&1 &
+  local tpid=$!
+  PIDS+=($tpid)
+  for ((i = 0; i < 300; i++)); do
+    curl -fs "http://127.0.0.1:$port/v2/" >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  start=$EPOCHREALTIME
+  rm -rf "$WORK/$tag.oci"
+  for img in "${KUBEADM_IMAGES[@]/#/k8s.gcr.io/}" "$big_FLANNEL_IMAGE"; do
+    skopeo "${POLICY[@]}" copy --src-tls-verify=false "docker://127.0.0.1:$port/$img" "oci:$WORK/$tag.oci:$img" >>"$WORK/$tag.pull.log" 2>&1 ||
+      { tail -n 20 "$WORK/$tag.pull.log" "$WORK/$tag.log" >&2; die "pulling $img from airgap serve failed ($tag)"; }
+  done
+  WALL=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')
+  rm -rf "$WORK/$tag.oci"
+  child=$(pgrep -P "$tpid" || true)
+  [[ -n $child ]] && kill -TERM "$child"
+  wait "$tpid" 2>/dev/null || true
+  RSS=$(max_rss_kb "$WORK/$tag.time")
+  log "$tag: all images pulled through it in ${WALL}s, peak RSS $(mb_of_kb "$RSS") MiB"
+}
+
+# memory_of SET BUNDLE: build (cold) is measured by the caller; here verify, install's images phase, push, serve.
+declare -A MEM
+memory_of() {
+  local set=$1 bundle=$2 run=$3 reg
+  timed "$set-verify-$run" "$AIRGAP" verify "$bundle"
+  MEM[$set,verify]+="$RSS " MEM[$set,verify,t]+="$WALL "
+  rm -f "$WORK/ctd.env"
+  start_bg "$set-containerd-$run" "$WORK/ctd.env" "$TESTKIT" containerd --env-file "$WORK/ctd.env"
+  local ctd=$BG_PID
+  mkdir -p "$WORK/state"
+  # install's journal lives in /var/lib/airgap: a private mount namespace keeps this host's own untouched.
+  CONTAINERD_ADDRESS=$(sed -n 's/^CONTAINERD_ADDRESS=//p' "$WORK/ctd.env") \
+    timed "$set-install-images-$run" unshare --mount --propagation private \
+    sh -c "mount --bind '$WORK/state' /var/lib && exec '$AIRGAP' install phase images --bundle '$bundle'"
+  MEM[$set,install]+="$RSS " MEM[$set,install,t]+="$WALL "
+  stop_bg "$ctd"
+  rm -rf "$WORK/state" "$WORK/push.env"
+  start_bg "$set-push-registry-$run" "$WORK/push.env" "$TESTKIT" registry --env-file "$WORK/push.env"
+  reg=$BG_PID
+  timed "$set-push-$run" "$AIRGAP" push "$bundle" --registry "$(sed -n 's/^REGISTRY=//p' "$WORK/push.env")/site"
+  MEM[$set,push]+="$RSS " MEM[$set,push,t]+="$WALL "
+  stop_bg "$reg"
+  serve_rss "$set-serve-$run" "$bundle"
+  MEM[$set,serve]+="$RSS " MEM[$set,serve,t]+="$WALL "
+}
+
+for ((run = 1; run <= RSS_RUNS; run++)); do
+  memory_of big "$BUNDLE" "$run"
+  rm -rf "$WORK/huge-cache" "$WORK/huge-out"
+  airgap_build huge "$WORK/huge-out" "$WORK/huge-cache" "huge-build-$run"
+  MEM[huge,build]+="$RSS " MEM[huge,build,t]+="$WALL "
+  rm -rf "$WORK/huge-cache"
+  HUGE_BUNDLE=$WORK/huge-out/airgap-k8s-$K8S-linux-amd64.tar
+  HUGE_BYTES=$(stat -c %s "$HUGE_BUNDLE")
+  memory_of huge "$HUGE_BUNDLE" "$run"
+  rm -rf "$WORK/huge-out"
+done
+MEM[big,build]="${A_RSS[*]}" MEM[big,build,t]="${A_WALL[*]}"
+HUGE_S=$(($(date +%s) - huge_start))
 
 # ---------------------------------------------------------------- numbers and targets
 
@@ -324,6 +496,50 @@ like airgap's bundle, took $(list "${S_TAR[@]}") s more (no checksums file, no m
 | reference: $REF_TEXT | $REF_BYTES |
 | bundle / reference | $RATIO (overhead ${OVERHEAD_PCT} %; ${OVER_BLOBS_PCT} % over the blobs alone) |
 
+## A mirror far away (shaped)
+
+The same registry behind \`airgap-testkit shape\` (tests/Airgap.TestKit/Servers/ShapingProxy.cs): ${FAR_DELAY_MS} ms before
+every request is passed on and on every new connection (a round trip each), ${FAR_CONN_MBS} MB/s per connection and
+${FAR_TOTAL_MBS} MB/s in total (MB = 10^6 bytes), each direction; its accuracy is checked in \`make test\`
+(ShapingProxyTests: bytes ÷ cap within 5 %). Same commands as above with the proxy's address for the registry;
+runs alternate airgap / skopeo. This part took ${FAR_S} s.
+
+| | airgap | skopeo (8 copies) | physical limit |
+|---|---|---|---|
+| wall time, median of $RUNS | **${F_MED} s** | **${FS_MED} s** | **${FAR_LIMIT} s** |
+| spread (min–max) | $(spread "${F_WALL[@]}") s | $(spread "${FS_WALL[@]}") s | |
+| each run | $(list "${F_WALL[@]}") | $(list "${FS_WALL[@]}") | |
+| ratio to the limit | ${F_RATIO}× | ${FS_RATIO}× | 1 |
+| airgap / skopeo | ${F_VS_S}× | | |
+| peak RSS, each run | $(kb_list "${F_RSS[@]}") MiB | | |
+
+The limit: ${FAR_BYTES} B (blobs + amd64 manifests) ÷ ${FAR_TOTAL_MBS} MB/s, plus ${FAR_RTTS} round trips nothing can overlap
+(a connection, the tag's index, the platform's manifest, the blobs). A client that takes each blob over one
+connection cannot beat the largest blob (${EXTRA_LAYER_MB} MiB) at ${FAR_CONN_MBS} MB/s: ${FAR_ONE_CONN} s.
+
+## Memory: a 300 MB and a 2 GB bundle
+
+Peak RSS ("Maximum resident set size" of \`/usr/bin/time -v\`, MiB), median of $RSS_RUNS runs (each run's figure in
+brackets), loopback, for the bundle above ($(mib "$BUNDLE_BYTES") MiB) and one of $(mib "${HUGE_BYTES:-0}") MiB
+(\`--extra-layer-mb $HUGE_EXTRA_LAYER_MB\`, amd64 only). This part took ${HUGE_S} s.
+
+- build: \`airgap build\` as above, cold cache;
+- verify: \`airgap verify BUNDLE\`;
+- install images: \`airgap install phase images --bundle BUNDLE\` with \`CONTAINERD_ADDRESS\` set to the test kit's own
+  containerd (\`airgap-testkit containerd\`), in a private mount namespace so its journal in /var/lib/airgap stays
+  off this host; the figure is the largest of airgap and the \`ctr import\` it streams into;
+- push: \`airgap push BUNDLE --registry REGISTRY/site\` into an empty docker-registry;
+- serve: \`airgap serve BUNDLE\` while skopeo pulls all 8 images from it, one after another.
+
+| command | 300 MB: peak RSS | 2 GB: peak RSS | growth | 300 MB: time | 2 GB: time |
+|---|---|---|---|---|---|
+$(for c in build verify install push serve; do
+  b=$(median ${MEM[big,$c]}) h=$(median ${MEM[huge,$c]})
+  printf '| %s | %s (%s) | %s (%s) | %s %% | %s s | %s s |\n' "$c" "$(mb_of_kb "$b")" "$(kb_list ${MEM[big,$c]})" \
+    "$(mb_of_kb "$h")" "$(kb_list ${MEM[huge,$c]})" "$(awk -v b="$b" -v h="$h" 'BEGIN { printf "%+.1f", (h - b) * 100 / b }')" \
+    "$(median ${MEM[big,$c,t]})" "$(median ${MEM[huge,$c,t]})"
+done)
+
 ## Targets
 
 | target | rule | measured | |
@@ -331,10 +547,24 @@ like airgap's bundle, took $(list "${S_TAR[@]}") s more (no checksums file, no m
 | faster than skopeo | airgap median < skopeo median | ${A_MED} s vs ${S_MED} s (skopeo/airgap = ${SPEEDUP}x${NOISE}) | $(verdict "$FASTER") |
 | size within 1% of unique blobs | \|bundle − reference\| ≤ ${SIZE_TOLERANCE_PCT} % of reference | ${OVERHEAD_PCT} % | $(verdict "$SIZE_OK") |
 | RSS not growing with bundle size | max peak RSS on the big set ≤ ${RSS_TOLERANCE_PCT} % above the small set's, for ${DATA_GROWTH}x the data | $(mb_of_kb "$SM_RSS_MAX") → $(mb_of_kb "$A_RSS_MAX") MiB (${RSS_GROWTH_PCT} %) | $(verdict "$RSS_OK") |
+| far mirror: near the physical limit | airgap median ≤ 1.15 × limit | ${F_MED} s vs ${FAR_LIMIT} s (${F_RATIO}×) | $(verdict "$F_LIMIT_OK") |
+| far mirror: at most half of skopeo's time | airgap median ≤ 0.5 × skopeo median | ${F_MED} s vs ${FS_MED} s (${F_VS_S}×) | $(verdict "$F_SKOPEO_OK") |
+$(for c in build verify install push serve; do
+  b=$(median ${MEM[big,$c]}) h=$(median ${MEM[huge,$c]})
+  ok=$(awk -v b="$b" -v h="$h" -v l="$RSS_LIMIT_MB" -v t="$RSS_TOLERANCE_PCT" 'BEGIN { print (h / 1024 < l && h <= b * (1 + t / 100)) ? 1 : 0 }')
+  printf '| 2 GB: %s memory | peak RSS < %s MiB and ≤ %s %% above the 300 MB bundle'"'"'s | %s → %s MiB | %s |\n' "$c" "$RSS_LIMIT_MB" "$RSS_TOLERANCE_PCT" \
+    "$(mb_of_kb "$b")" "$(mb_of_kb "$h")" "$(verdict "$ok")"
+done)
 EOF
-# make e2e keeps its timings in the same file, between markers: carry them over.
-if [[ -f $RESULTS ]] && grep -q '<!-- e2e:start -->' "$RESULTS"; then
-  { echo; sed -n '/<!-- e2e:start -->/,/<!-- e2e:end -->/p' "$RESULTS"; } >>"$tmp"
+# What follows the bench's own part (distribution, make e2e's and e2e-cluster's timings, crash figures) is
+# written by other scripts or by hand: carry it over. Before this marker existed it began at "## What CI costs".
+echo "<!-- bench:end -->" >>"$tmp"
+if [[ -f $RESULTS ]]; then
+  if grep -q '^<!-- bench:end -->' "$RESULTS"; then
+    sed '1,/^<!-- bench:end -->/d' "$RESULTS" >>"$tmp"
+  else
+    sed -n '/^## What CI costs/,$p' "$RESULTS" | sed '1s/^/\n/' >>"$tmp"
+  fi
 fi
 # bench/parts.sh keeps its section in the same file too; it runs last, below.
 if [[ -f $RESULTS ]] && grep -q '<!-- parts:start -->' "$RESULTS"; then
@@ -342,6 +572,21 @@ if [[ -f $RESULTS ]] && grep -q '<!-- parts:start -->' "$RESULTS"; then
 fi
 mv "$tmp" "$RESULTS"
 log "wrote $RESULTS"
+
+# ---------------------------------------------------------------- distribution (lab nodes)
+
+# A bundle with bin/airgap (the deploy sends it to every node) from the same registry, then bench/distribute.sh,
+# which takes /work/lab.lock itself and always ends with nodes.sh down. DISTRIBUTION=0 leaves it out.
+if [[ ${DISTRIBUTION:-1} != 0 ]]; then
+  [[ -x $ROOT/dist/airgap-linux-amd64 ]] || die "dist/airgap-linux-amd64 is missing: make publish (make bench does)"
+  [[ -x $ROOT/../shared/lab/nodes.sh ]] || die "the lab (../shared/lab) is missing; DISTRIBUTION=0 to leave distribution out"
+  CI=1 "$AIRGAP" build --k8s "$K8S" --arch amd64 --no-binaries --image-repository "$big_IMAGE_REPOSITORY" \
+    --flannel-manifest "$big_FLANNEL_MANIFEST" --mirror "quay.io=$big_REGISTRY" --installer-dir "$ROOT/dist" \
+    --output "$WORK/dist-out" --cache-dir "$WORK/dist-cache" >"$WORK/dist-build.log" 2>&1 ||
+    { tail -n 20 "$WORK/dist-build.log" >&2; die "build of the distribution bundle failed"; }
+  rm -rf "$WORK/dist-cache"
+  RUNS=$RUNS bash "$ROOT/bench/distribute.sh" "$WORK/dist-out/airgap-k8s-$K8S-linux-amd64.tar"
+fi
 [[ $VERIFY == OK ]] || die "airgap verify failed on the bench bundle: $(cat "$WORK/verify.log")"
 # Split bundles (issue 14): install and push from 300 MB parts of a ~1.2 GB bundle, disk and memory.
 bash "$ROOT/bench/parts.sh"

@@ -12,13 +12,23 @@ public static class Program
 {
     private const string Usage = """
         usage:
-          airgap-testkit registry [--fill k8s-v1.20.2] [--extra-layer-mb N] [--auth user:pass] [--env-file PATH]
+          airgap-testkit registry [--fill k8s-v1.20.2] [--extra-layer-mb N] [--arches amd64,arm64] [--auth user:pass] [--env-file PATH]
               Starts docker-registry on a free loopback port; --fill pushes the kubeadm v1.20.2 image set
               (google_containers/...) and coreos/flannel:v0.13.0, with N MiB of incompressible data per
               image and arch. Writes REGISTRY, IMAGE_REPOSITORY, FLANNEL_MANIFEST, UNIQUE_BLOB_BYTES...
-              to the env file (or stdout), prints "ready", runs until SIGTERM/Ctrl-C.
+              to the env file (or stdout), prints "ready", runs until SIGTERM/Ctrl-C. --arches: the platforms
+              filled (default amd64,arm64).
+          airgap-testkit containerd [--env-file PATH]
+              Starts a private containerd (its own root, state and socket); writes CONTAINERD_ADDRESS, which ctr
+              reads, so `CONTAINERD_ADDRESS=… airgap install phase images` imports into it.
           airgap-testkit http --root DIR [--env-file PATH]
               Serves DIR over HTTP (GET/HEAD/Range) on a free loopback port; writes HTTP_BASE.
+          airgap-testkit shape --target HOST:PORT[,HOST:PORT...] [--request-delay-ms N] [--connect-delay-ms N]
+                               [--per-connection-mb-s X] [--total-mb-s X] [--tcp true] [--env-file PATH]
+              A shaping proxy on a free loopback port per target: N ms before each HTTP request is passed on,
+              N ms per new connection (default: the request delay), caps in MB/s (10^6 bytes) per connection
+              and in total, shared by all targets (one link), each direction on its own. --tcp true forwards
+              raw bytes (SSH). Writes PROXY (first target's) and PROXIES (all, in order).
         """;
 
     public static async Task<int> Main(string[] args)
@@ -35,6 +45,8 @@ public static class Program
             {
                 "registry" => await RegistryAsync(options).ConfigureAwait(false),
                 "http" => await HttpAsync(options).ConfigureAwait(false),
+                "shape" => await ShapeAsync(options).ConfigureAwait(false),
+                "containerd" => await ContainerdAsync(options).ConfigureAwait(false),
                 _ => Fail($"unknown command '{args[0]}'"),
             };
         }
@@ -77,7 +89,8 @@ public static class Program
         if (fill is not null)
         {
             var started = DateTime.UtcNow;
-            var set = await SampleImages.PushKubernetesSetAsync(registry, extraLayerBytes: extraMb * 1024 * 1024,
+            var arches = options.TryGetValue("arches", out var a) ? a.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : null;
+            var set = await SampleImages.PushKubernetesSetAsync(registry, arches: arches, extraLayerBytes: extraMb * 1024 * 1024,
                 cancellationToken: stop.Token).ConfigureAwait(false);
             // The demo maps quay.io to this registry with a mirror flag, so the manifest names the upstream image.
             var flannelManifest = Path.Combine(registry.WorkDirectory, "kube-flannel.yml");
@@ -102,6 +115,53 @@ public static class Program
         await WriteEnvAsync(options.GetValueOrDefault("env-file"), [("HTTP_BASE", server.BaseUri.ToString().TrimEnd('/'))], stop.Token)
             .ConfigureAwait(false);
         return await ServeUntilStoppedAsync(stop).ConfigureAwait(false);
+    }
+
+    private static async Task<int> ContainerdAsync(Dictionary<string, string> options)
+    {
+        using var stop = new StopSignal();
+        await using var containerd = await ContainerdServer.StartAsync(stop.Token).ConfigureAwait(false);
+        await WriteEnvAsync(options.GetValueOrDefault("env-file"), [("CONTAINERD_ADDRESS", containerd.Address)], stop.Token).ConfigureAwait(false);
+        return await ServeUntilStoppedAsync(stop).ConfigureAwait(false);
+    }
+
+    private static async Task<int> ShapeAsync(Dictionary<string, string> options)
+    {
+        var targets = (options.GetValueOrDefault("target") ?? throw new ArgumentException("--target HOST:PORT is required"))
+            .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        double Number(string name) => options.TryGetValue(name, out var v)
+            ? double.Parse(v, NumberStyles.Float, CultureInfo.InvariantCulture) is var d && d >= 0 ? d : throw new ArgumentException($"--{name} must be 0 or more")
+            : 0;
+        var requestDelay = TimeSpan.FromMilliseconds(Number("request-delay-ms"));
+        var shaping = new ShapingOptions
+        {
+            RequestDelay = requestDelay,
+            ConnectDelay = options.ContainsKey("connect-delay-ms") ? TimeSpan.FromMilliseconds(Number("connect-delay-ms")) : requestDelay,
+            PerConnectionBytesPerSecond = (long)(Number("per-connection-mb-s") * 1e6),
+            TotalBytesPerSecond = (long)(Number("total-mb-s") * 1e6),
+            Http = options.GetValueOrDefault("tcp") is not ("true" or "1"),
+        };
+        var link = shaping.TotalBytesPerSecond > 0 ? new ShapedLink(shaping.TotalBytesPerSecond) : null;
+        using var stop = new StopSignal();
+        var proxies = targets.Select(t => ShapingProxy.Start(t, shaping, link)).ToList();
+        try
+        {
+            await WriteEnvAsync(options.GetValueOrDefault("env-file"),
+                [("PROXY", proxies[0].Host), ("PROXIES", string.Join(' ', proxies.Select(p => p.Host)))], stop.Token).ConfigureAwait(false);
+            var code = await ServeUntilStoppedAsync(stop).ConfigureAwait(false);
+            foreach (var p in proxies)
+            {
+                Console.Error.WriteLine($"{p.Host}: {p.Connections} connections, {p.Requests} requests, {p.BytesDown} bytes down, {p.BytesUp} up");
+            }
+            return code;
+        }
+        finally
+        {
+            foreach (var p in proxies)
+            {
+                await p.DisposeAsync().ConfigureAwait(false);
+            }
+        }
     }
 
     private static async Task<int> ServeUntilStoppedAsync(StopSignal stop)

@@ -42,6 +42,13 @@ public sealed class BundleBuilder(RegistryClient registry, BlobCache cache, File
     public static string ToolVersion =>
         typeof(BundleBuilder).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
 
+    /// <summary>
+    /// Blobs pulled at once, across all images. Far mirrors cap each connection (4 MB/s is common behind the
+    /// GFW) well below the link, so it takes about a dozen connections to fill a link of a few tens of MB/s;
+    /// the bench (bench/run.sh, shaped part) measures the effect.
+    /// </summary>
+    public const int ParallelBlobs = 12;
+
     public async Task<IReadOnlyList<BuiltBundle>> BuildAsync(BundleSpec spec, CancellationToken ct)
     {
         var bases = await LoadBasesAsync(spec, ct).ConfigureAwait(false);
@@ -73,7 +80,7 @@ public sealed class BundleBuilder(RegistryClient registry, BlobCache cache, File
             HeldElsewhere = blob => heldByBases.Contains((blob.Digest, blob.Size)),
             ReadElsewhere = baseImages is null ? null : (blob, c) => baseImages.OpenBlobAsync(blob, 0, c),
         };
-        var copier = new ImageCopier(source, sink, progress, parallelBlobs: 6) { Verb = "pull", ReadBack = sink.OpenAsync };
+        var copier = new ImageCopier(source, sink, progress, parallelBlobs: ParallelBlobs) { Verb = "pull", ReadBack = sink.OpenAsync };
         var imagesTask = CancelOthersOnFault(PullImagesAsync(copier, source, spec, plan, linked.Token), linked);
         try
         {

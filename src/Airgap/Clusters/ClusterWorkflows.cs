@@ -33,10 +33,19 @@ public static class ClusterWorkflows
         new ConnectPhase(), new ClusterResetPhase(),
     ]);
 
-    public static async Task<IReadOnlyList<PhaseReport>> RunAsync(NodeWorkflow<IPhase<ClusterContext>> workflow, ClusterContext context, CancellationToken ct)
+    /// <param name="skip">Phase names to leave out (--skip-phases), e.g. all but connect and distribute to only send the bundle.</param>
+    public static async Task<IReadOnlyList<PhaseReport>> RunAsync(NodeWorkflow<IPhase<ClusterContext>> workflow, ClusterContext context, CancellationToken ct,
+        IReadOnlyList<string>? skip = null)
     {
         foreach (var warning in context.Config.Warnings()) context.Progress.Warn(warning);
-        var phases = workflow.Phases.Select(p => new PlannedPhase<ClusterContext>(p, p.Description)).ToList();
+        var skipped = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var name in (skip ?? []).SelectMany(n => n.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)))
+            skipped.Add((workflow.Find(name)
+                ?? throw new AirgapException($"--skip-phases: \"{name}\" is not a phase of {workflow.Name}; phases are {string.Join(", ", workflow.Names)}")).Name);
+        var phases = workflow.Phases.Select(p => new PlannedPhase<ClusterContext>(p, p.Description)
+        {
+            SkipReason = skipped.Contains(p.Name) ? "--skip-phases" : null,
+        }).ToList();
         return await new PhaseRunner(context.Progress).RunAsync(phases, context, new PhaseRunSettings(), ct).ConfigureAwait(false);
     }
 

@@ -136,7 +136,10 @@ public sealed class BlobCache
         var tmp = Path.Combine(Root, "tmp");
         foreach (var partial in Directory.EnumerateFiles(tmp, "*.partial"))
         {
-            var lockPath = partial + ".lock";
+            // A segment (HEX-N.partial) belongs to its blob's partial and is held by that one's lock.
+            var name = Path.GetFileName(partial);
+            var dash = name.IndexOf('-', StringComparison.Ordinal);
+            var lockPath = (dash > 0 ? Path.Combine(tmp, name[..dash] + ".partial") : partial) + ".lock";
             FileStream? held;
             try
             {
@@ -150,7 +153,7 @@ public sealed class BlobCache
             {
                 freed += new FileInfo(partial).Length;
                 File.Delete(partial);
-                File.Delete(lockPath);
+                if (dash < 0 || !File.Exists(lockPath[..^".lock".Length])) File.Delete(lockPath);
             }
         }
         freed += SweepOrphans(tmp);

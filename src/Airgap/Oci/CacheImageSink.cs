@@ -45,6 +45,13 @@ public sealed class CacheImageSink(BlobCache cache, DownloadPolicy policy) : IIm
         await cache.EnsureAsync(digest, blob.Size, async (partial, c) =>
         {
             fetched = true;
+            if (SegmentedBlobDownload.Applies(partial, blob.Size))
+            {
+                await SegmentedBlobDownload.FetchAsync(open, partial, digest, blob.Size, policy, what,
+                    (brief, message, inner) => new RegistryException($"{repository.Name}@{digest}", null, message, inner) { Brief = brief },
+                    advanced, c).ConfigureAwait(false);
+                return;
+            }
             // A source's stream starts exactly where it was asked to (the source's contract), so the
             // body is always the asked-for range.
             await ResumableDownload.ToFileAsync(

@@ -82,6 +82,14 @@ public sealed class ImageCopier(IImageSource source, IImageSink sink, IProgressS
     public async Task<StartedCopy> StartAsync(IReadOnlyList<ImageCopy> images, CancellationToken ct)
     {
         var resolved = await Task.WhenAll(images.Select(image => ResolveAsync(image, ct))).ConfigureAwait(false);
+        // Biggest layers of all images first: on a link capped per connection the largest blob sets the
+        // finish, so it must not start last behind a queue of small ones (slots are handed out in order).
+        foreach (var (repository, layer, label) in resolved
+                     .SelectMany(image => image.Manifests.SelectMany(m => m.Parsed.Layers.Select((layer, i) =>
+                         (Repository: image.Copy.To with { Tag = null, Digest = null }, Layer: layer,
+                          Label: $"{Verb} {image.Copy.To.Repository} layer {i + 1}/{m.Parsed.Layers.Count}"))))
+                     .OrderByDescending(x => x.Layer.Size))
+            _ = CopyBlobAsync(repository, layer, label, ct);
         // Every transfer registers its blobs and documents before its first await, so Landed knows them all on return.
         var transfers = resolved.Select(image => TransferAsync(image, ct)).ToList();
         return new StartedCopy(resolved, RestAsync());

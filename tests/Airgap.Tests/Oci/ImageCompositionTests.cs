@@ -42,6 +42,92 @@ public sealed class ImageCompositionTests : IDisposable
     }
 
     [Fact]
+    public async Task A_large_blob_comes_in_ranges_side_by_side_and_is_checked_whole()
+    {
+        var cache = new BlobCache(root);
+        var source = new MemorySource();
+        var blob = source.AddBlob(Bytes(20 * 1024 * 1024 + 3, 5));
+        var sink = new CacheImageSink(cache, Quick);
+        var reported = 0L;
+
+        await sink.PutBlobAsync(App, blob, (start, ct) => source.OpenBlobAsync(blob, start, ct), n => Interlocked.Add(ref reported, n), default);
+
+        // 20 MiB in 5 ranges of about 4 MiB, each asked for at its start.
+        var segment = (blob.Size + 4) / 5;
+        Assert.Equal(Enumerable.Range(0, 5).Select(i => i * segment), source.Asked.Order());
+        Assert.Equal(source.Blobs[blob.Digest], await File.ReadAllBytesAsync(cache.PathOf(blob.ParsedDigest)));
+        Assert.Equal(blob.Size, reported);
+        Assert.Empty(Directory.GetFiles(Path.Combine(root, "tmp")));
+    }
+
+    [Fact]
+    public async Task Ranges_a_killed_run_left_are_continued_each_from_its_own_end()
+    {
+        var cache = new BlobCache(root);
+        var source = new MemorySource();
+        var blob = source.AddBlob(Bytes(16 * 1024 * 1024, 6));
+        var content = source.Blobs[blob.Digest];
+        var partial = Path.Combine(root, "tmp", $"{blob.ParsedDigest.Hex}.partial");
+        const int segment = 4 * 1024 * 1024;
+        await File.WriteAllBytesAsync(partial, content[..1000]);
+        await File.WriteAllBytesAsync(SegmentedBlobDownload.SegmentPath(partial, 2), content[(2 * segment)..(2 * segment + 5000)]);
+        await File.WriteAllBytesAsync(SegmentedBlobDownload.SegmentPath(partial, 3), content[(3 * segment)..(4 * segment)]);
+
+        await new CacheImageSink(cache, Quick).PutBlobAsync(App, blob, (start, ct) => source.OpenBlobAsync(blob, start, ct), null, default);
+
+        // Segment 3 was complete: not asked for again.
+        Assert.Equal([1000L, segment, 2L * segment + 5000], source.Asked.Order());
+        Assert.Equal(content, await File.ReadAllBytesAsync(cache.PathOf(blob.ParsedDigest)));
+        Assert.Empty(Directory.GetFiles(Path.Combine(root, "tmp")));
+    }
+
+    [Fact]
+    public async Task A_partial_longer_than_the_first_range_is_continued_in_one_piece_and_stray_ranges_go()
+    {
+        var cache = new BlobCache(root);
+        var source = new MemorySource();
+        var blob = source.AddBlob(Bytes(16 * 1024 * 1024, 7));
+        var content = source.Blobs[blob.Digest];
+        var partial = Path.Combine(root, "tmp", $"{blob.ParsedDigest.Hex}.partial");
+        // Killed while the ranges were appended: the partial has more than range 0, a range file is still there.
+        await File.WriteAllBytesAsync(partial, content[..(6 * 1024 * 1024)]);
+        await File.WriteAllBytesAsync(SegmentedBlobDownload.SegmentPath(partial, 3), content[(12 * 1024 * 1024)..(13 * 1024 * 1024)]);
+
+        await new CacheImageSink(cache, Quick).PutBlobAsync(App, blob, (start, ct) => source.OpenBlobAsync(blob, start, ct), null, default);
+
+        Assert.Equal([6L * 1024 * 1024], source.Asked);
+        Assert.Equal(content, await File.ReadAllBytesAsync(cache.PathOf(blob.ParsedDigest)));
+        Assert.Empty(Directory.GetFiles(Path.Combine(root, "tmp")));
+    }
+
+    [Fact]
+    public async Task Ranges_that_do_not_make_the_blob_are_refused_and_nothing_is_cached()
+    {
+        var cache = new BlobCache(root);
+        var source = new MemorySource();
+        var blob = source.AddBlob(Bytes(16 * 1024 * 1024, 8));
+        var partial = Path.Combine(root, "tmp", $"{blob.ParsedDigest.Hex}.partial");
+        var wrong = source.Blobs[blob.Digest][(8 * 1024 * 1024)..(8 * 1024 * 1024 + 100)];
+        wrong[0] ^= 0xFF;
+        await File.WriteAllBytesAsync(SegmentedBlobDownload.SegmentPath(partial, 2), wrong);
+
+        var e = await Assert.ThrowsAsync<RegistryException>(() =>
+            new CacheImageSink(cache, Quick).PutBlobAsync(App, blob, (start, ct) => source.OpenBlobAsync(blob, start, ct), null, default));
+
+        Assert.Contains($"expected {blob.ParsedDigest.Hex}", e.Message);
+        Assert.False(cache.Contains(blob.ParsedDigest, blob.Size));
+        Assert.DoesNotContain(Directory.GetFiles(Path.Combine(root, "tmp")), f => f.EndsWith(".partial", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData(1024, 1)]
+    [InlineData(16L * 1024 * 1024 - 1, 1)]
+    [InlineData(16L * 1024 * 1024, 4)]
+    [InlineData(36L * 1024 * 1024, 8)]
+    [InlineData(2L * 1024 * 1024 * 1024, 8)]
+    public void Blobs_are_split_by_size_alone(long size, int segments) => Assert.Equal(segments, SegmentedBlobDownload.SegmentsFor(size));
+
+    [Fact]
     public async Task A_partial_that_is_not_the_blob_is_refused_and_dropped()
     {
         var cache = new BlobCache(root);
@@ -228,7 +314,7 @@ public sealed class ImageCompositionTests : IDisposable
 
         public Task<Stream> OpenBlobAsync(Descriptor blob, long start, CancellationToken ct)
         {
-            Asked.Add(start);
+            lock (Asked) Asked.Add(start); // segments of one blob ask at once
             var rest = Blobs[blob.Digest][(int)start..];
             if (CutAfter is { } cut && cut < rest.Length)
             {
