@@ -69,10 +69,13 @@ public sealed class NodeDoctor(IHost host, DoctorBundle? bundle, IReadOnlyList<I
     public async Task<DoctorReport> FixAsync(IReadOnlyList<CheckResult> found, TimeSpan settle, IProgressSink progress, CancellationToken ct)
     {
         var applied = new List<AppliedRepair>();
+        var done = new HashSet<string>(StringComparer.Ordinal);
         foreach (var result in found.Where(r => r.Status is CheckStatus.Fail or CheckStatus.Warn && r.Repairable))
         {
             foreach (var step in result.Repair)
             {
+                // An effect's repair often repeats its cause's (restart containerd): once is enough.
+                if (!done.Add(step.Text)) continue;
                 progress.Info($"[{host.Name}] fix {result.Check}: {step.Text}");
                 try
                 {

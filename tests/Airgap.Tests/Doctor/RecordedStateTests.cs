@@ -27,7 +27,7 @@ public sealed class RecordedStateTests
         return new DoctorBundle("/srv/airgap-k8s-v1.20.2-linux-amd64.tar", document);
     }
 
-    internal static string WorkloadImage => RecordedNode.Read("image-missing", "workload-image.txt").Trim();
+    internal static string WorkloadImage => RecordedNode.Read("healthy", "workload-image.txt").Trim();
 
     [Fact]
     public async Task A_healthy_node_has_no_failure_and_no_warning()

@@ -63,7 +63,8 @@ public sealed class MissingImagesCheck : IDoctorCheck
         var found = new List<WaitingContainer>();
         foreach (var pod in pods["items"]?.AsArray() ?? [])
         {
-            if (pod is null || (string?)pod["spec"]?["nodeName"] != node) continue;
+            // A pod being deleted (its replacement is on the way) waits for nothing any more.
+            if (pod is null || (string?)pod["spec"]?["nodeName"] != node || pod["metadata"]?["deletionTimestamp"] is not null) continue;
             var owned = pod["metadata"]?["ownerReferences"]?.AsArray().Count > 0;
             var statuses = (pod["status"]?["containerStatuses"]?.AsArray() ?? []).Concat(pod["status"]?["initContainerStatuses"]?.AsArray() ?? []);
             foreach (var s in statuses)

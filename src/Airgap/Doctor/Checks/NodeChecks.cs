@@ -127,13 +127,29 @@ public sealed class NodeReadyCheck : IDoctorCheck
             {
                 Fix = "systemctl restart containerd; crictl info",
             };
-        if (cni.Count == 0 || message.Contains("cni config uninitialized", StringComparison.Ordinal) || message.Contains("NetworkPluginNotReady", StringComparison.Ordinal))
+        var networkNotReady = message.Contains("cni config uninitialized", StringComparison.Ordinal) || message.Contains("NetworkPluginNotReady", StringComparison.Ordinal) ||
+                              message.Contains("cni plugin not initialized", StringComparison.Ordinal);
+        if (cni.Count > 0 && networkNotReady)
+            // Seen on the lab's node: a CNI config put back while containerd ran stays unloaded ("cni plugin not initialized") until containerd restarts.
+            return CheckResult.Fail(Name, $"node {name} is NotReady: containerd has not loaded the CNI config in {DoctorContext.CniConfigDirectory} ({string.Join(", ", cni)}) — it says \"{NetworkMessage(message)}\"")
+                .WithEvidence(evidence) with
+                {
+                    Fix = "systemctl restart containerd (it loads /etc/cni/net.d again); crictl info shows NetworkReady",
+                    Repair = [new RunFixStep(new CommandSpec("systemctl", "restart", "containerd"))],
+                };
+        if (cni.Count == 0 || networkNotReady)
             return CheckResult.Fail(Name, $"node {name} is NotReady: no CNI config in {DoctorContext.CniConfigDirectory} (the network plugin is not installed or its pod is not running)")
                 .WithEvidence(evidence) with
                 {
                     Fix = "kubectl get pods -A -o wide | grep -E 'flannel|calico|cni'; apply the bundle's CNI manifest (airgap install runs it in its cni phase)",
                 };
         return CheckResult.Fail(Name, $"node {name} is NotReady: {message}").WithEvidence(evidence) with { Fix = "journalctl -u kubelet -n 50" };
+    }
+
+    private static string NetworkMessage(string message)
+    {
+        var at = message.IndexOf("message:", StringComparison.Ordinal);
+        return at >= 0 ? message[(at + "message:".Length)..].Trim() : message;
     }
 
     internal static JsonNode? Condition(JsonNode node, string type) =>
