@@ -158,6 +158,23 @@ public sealed class CheckTests
         Assert.Contains("vxlan", patched);
     }
 
+    [Fact]
+    public async Task A_node_without_a_pod_cidr_fails_as_flannel_would_pod_cidr_not_assigned()
+    {
+        var nodes = System.Text.Json.Nodes.JsonNode.Parse(RecordedNode.Read("healthy", "kubectl-get-nodes.json"))!;
+        nodes["items"]![0]!["spec"]!.AsObject().Remove("podCIDR");
+        nodes["items"]![0]!["spec"]!.AsObject().Remove("podCIDRs");
+        var host = RecordedNode.Load("healthy");
+        var inner = host.OnRun!;
+        host.OnRun = spec => spec.File == "kubectl" && spec.Args.Contains("nodes")
+            ? new CommandResult("vm", spec.DisplayLine, 0, TimeSpan.Zero, [], []) { Stdout = nodes.ToJsonString() } : inner(spec);
+        var result = await Run(new PodCidrCheck(), host);
+        Assert.Equal(CheckStatus.Fail, result.Status);
+        Assert.Contains("has no podCIDR although the cluster's pod CIDR is 10.244.0.0/16", result.Message);
+        Assert.Contains("--allocate-node-cidrs=true", result.Fix);
+        Assert.Equal(CheckStatus.Ok, (await Run(new PodCidrCheck(), RecordedNode.Load("healthy"))).Status);
+    }
+
     [Theory]
     [InlineData("10.244.0.0/16", "10.244.3.0/24", true)]
     [InlineData("10.244.0.0/16", "10.99.0.0/24", false)]
