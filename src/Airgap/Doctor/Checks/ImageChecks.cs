@@ -20,7 +20,7 @@ public sealed class MissingImagesCheck : IDoctorCheck
     public async Task<CheckResult> RunAsync(DoctorContext c, CancellationToken ct)
     {
         var pods = await c.PodsAsync(ct).ConfigureAwait(false);
-        if (pods.Json is null) return CheckResult.Skip(Name, "the API server does not answer");
+        if (pods.Json is null) return CheckResult.Skip(Name, $"pods not readable: {pods.Error}");
         var name = await c.NodeNameAsync(ct).ConfigureAwait(false);
         var waiting = WaitingForImages(pods.Json, name);
         if (waiting.Count == 0) return CheckResult.Ok(Name, "no pod here waits for an image");

@@ -100,7 +100,7 @@ public sealed class NodeReadyCheck : IDoctorCheck
     public async Task<CheckResult> RunAsync(DoctorContext c, CancellationToken ct)
     {
         var nodes = await c.NodesAsync(ct).ConfigureAwait(false);
-        if (nodes.Json is null) return CheckResult.Skip(Name, "the API server does not answer");
+        if (nodes.Json is null) return CheckResult.Skip(Name, $"nodes not readable: {nodes.Error}");
         var name = await c.NodeNameAsync(ct).ConfigureAwait(false);
         var node = await c.OwnNodeAsync(ct).ConfigureAwait(false);
         if (node is null)
