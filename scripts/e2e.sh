@@ -7,7 +7,8 @@
 # 3. stop the fake internet, then as an operator: extract bin/airgap, `airgap install phase preflight`
 #    alone, a dry run, then `airgap install --single-node`;
 # 4. check node Ready, control plane Running, Flannel (vxlan) Running, no image pull errors, a workload on a NodePort,
-#    packages held, kubeconfig 0600; 5. re-run install (all phases done); 6. reset.
+#    packages held, kubeconfig 0600; airgap doctor clean, then five breakages each named and repaired;
+#    5. re-run install (all phases done); 6. reset.
 # The host is reset by the lab's node-reset.sh on every exit, failures included.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -227,6 +228,98 @@ kubectl wait --for=condition=Ready pod/pinned-target pod/pinned-manifest --timeo
   || { kubectl describe pod pinned-target pinned-manifest >"$WORK/pinned.txt" 2>&1; fail "pods pinned by digest ($PAUSE_REPO@$PAUSE_TARGET, @$PAUSE_MANIFEST) did not run from the import" "$WORK/pinned.txt"; }
 kubectl delete pod pinned-target pinned-manifest --wait=false >/dev/null
 
+step "airgap doctor: no failure on the healthy node; five breakages, each named in the first FAIL line and repaired"
+DOCTOR_START=$SECONDS
+D_NODE=$(hostname | tr 'A-Z' 'a-z')
+D_PORT=$(kubectl get svc web -o jsonpath='{.spec.ports[0].nodePort}')
+D_IP=$(kubectl get node "$D_NODE" -o jsonpath='{.status.addresses[?(@.type=="InternalIP")].address}')
+./bin/airgap doctor --bundle "$BUNDLE" >"$WORK/doctor-healthy.txt" 2>&1 || fail "airgap doctor reports a failure on the healthy node" "$WORK/doctor-healthy.txt"
+if grep -q '^FAIL' "$WORK/doctor-healthy.txt"; then fail "airgap doctor printed a FAIL line on the healthy node" "$WORK/doctor-healthy.txt"; fi
+./bin/airgap doctor --bundle "$BUNDLE" -o json >"$WORK/doctor-healthy.json" 2>"$WORK/doctor-healthy-json.log" || fail "airgap doctor -o json" "$WORK/doctor-healthy-json.log"
+python3 - "$WORK/doctor-healthy.json" <<'PY' || fail "airgap doctor -o json is not the healthy node's report" "$WORK/doctor-healthy.json"
+import json, sys
+report = json.load(open(sys.argv[1]))
+assert report["failed"] is False, report
+status = {c["check"]: c["status"] for c in report["checks"]}
+for check in ("runtime", "kubelet", "api-server", "kubeconfig", "node-ready", "flannel-network", "images", "certificates", "packages"):
+    assert status[check] == "ok", (check, status[check])
+PY
+# The cause must be the first FAIL line, so an operator reading from the top fixes the right thing.
+expect_first_fail() {
+  local what=$1 pattern=$2 rc=0
+  shift 2
+  "$@" ./bin/airgap doctor --bundle "$BUNDLE" >"$WORK/doctor-$what.txt" 2>&1 || rc=$?
+  [[ $rc -eq 1 ]] || fail "airgap doctor did not fail ($rc) with $what" "$WORK/doctor-$what.txt"
+  grep -m1 '^FAIL' "$WORK/doctor-$what.txt" | grep -qE -- "$pattern" || fail "airgap doctor's first FAIL line does not name $what (/$pattern/)" "$WORK/doctor-$what.txt"
+  grep -m1 '^FAIL' "$WORK/doctor-$what.txt" | sed 's/^/  /'
+}
+# Healthy again: doctor without a failure, the node Ready, the workload answering.
+expect_healthy() {
+  local what=$1 ok=""
+  for _ in $(seq 60); do
+    if ./bin/airgap doctor --bundle "$BUNDLE" >"$WORK/doctor-after-$what.txt" 2>&1 && kubectl get node "$D_NODE" --no-headers 2>/dev/null | grep -qw Ready \
+       && curl -sf -m 2 "http://$D_IP:$D_PORT/" | grep -q "hello from the lab"; then ok=1; break; fi
+    sleep 2
+  done
+  [[ -n $ok ]] || fail "the node is not healthy again after repairing $what" "$WORK/doctor-after-$what.txt"
+}
+doctor_fix() {
+  local what=$1
+  shift
+  "$@" ./bin/airgap doctor --bundle "$BUNDLE" --fix >"$WORK/doctor-fix-$what.txt" 2>&1 || fail "airgap doctor --fix did not repair $what" "$WORK/doctor-fix-$what.txt"
+  expect_healthy "$what"
+}
+# The fix: line printed under the first FAIL, run as printed.
+run_printed_fix() {
+  local what=$1 command
+  command=$(awk '/^FAIL/ { f = 1 } f && /^ +fix: / { sub(/^ +fix: /, ""); print; exit }' "$WORK/doctor-$what.txt")
+  [[ -n $command ]] || fail "no fix: line under the first FAIL for $what" "$WORK/doctor-$what.txt"
+  echo "  running the printed fix: $command"
+  bash -c "$command" >"$WORK/doctor-printed-fix-$what.log" 2>&1 || fail "the printed fix for $what failed" "$WORK/doctor-printed-fix-$what.log"
+  expect_healthy "$what"
+}
+
+# 1. Flannel's Network changed to a CIDR that is not the cluster's pod CIDR.
+kubectl -n kube-system get configmap kube-flannel-cfg -o json \
+  | python3 -c 'import json, sys; c = json.load(sys.stdin); c["data"]["net-conf.json"] = c["data"]["net-conf.json"].replace("10.244.0.0/16", "10.99.0.0/16"); print(json.dumps(c))' \
+  | kubectl replace -f - >/dev/null || fail "could not change Flannel's Network"
+expect_first_fail flannel-network "flannel-network +Flannel's Network 10\.99\.0\.0/16 is not the cluster's pod CIDR 10\.244\.0\.0/16"
+doctor_fix flannel-network
+[[ $(kubectl -n kube-system get configmap kube-flannel-cfg -o jsonpath='{.data.net-conf\.json}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["Network"])') == 10.244.0.0/16 ]] \
+  || fail "airgap doctor --fix did not set Flannel's Network back to 10.244.0.0/16"
+
+# 2. containerd's CRI plugin disabled, as Docker's containerd.io package ships it.
+cp /etc/containerd/config.toml "$WORK/containerd-config.toml.saved"
+if grep -q '^disabled_plugins' /etc/containerd/config.toml; then sed -i 's/^disabled_plugins.*/disabled_plugins = ["cri"]/' /etc/containerd/config.toml
+else sed -i '1i disabled_plugins = ["cri"]' /etc/containerd/config.toml; fi
+systemctl restart containerd
+expect_first_fail containerd-cri 'containerd-cri +containerd.s CRI plugin is disabled \(disabled_plugins = \["cri"\]'
+doctor_fix containerd-cri
+
+# 3. The kubelet's cgroup driver flipped (systemd on a host whose PID 1 is not systemd, cgroupfs where it is).
+grep -q '^cgroupDriver: cgroupfs' /var/lib/kubelet/config.yaml && flipped=systemd || flipped=cgroupfs
+sed -i "s/^cgroupDriver: .*/cgroupDriver: $flipped/" /var/lib/kubelet/config.yaml
+systemctl restart kubelet
+expect_first_fail cgroup-driver "cgroup-driver +cgroup driver mismatch: the kubelet uses $flipped"
+run_printed_fix cgroup-driver
+
+# 4. No kubeconfig for kubectl: KUBECONFIG unset and ~/.kube/config gone, so kubectl tries localhost:8080.
+mv /root/.kube/config "$WORK/kubeconfig.saved"
+expect_first_fail kubeconfig 'kubeconfig +kubectl has no kubeconfig and tries localhost:8080' env -u KUBECONFIG
+doctor_fix kubeconfig env -u KUBECONFIG
+[[ $(stat -c %a /root/.kube/config) == 600 ]] || fail "the kubeconfig airgap doctor --fix wrote is not 0600"
+env -u KUBECONFIG kubectl get node "$D_NODE" >/dev/null || fail "kubectl without KUBECONFIG still fails after airgap doctor --fix"
+
+# 5. An image removed from containerd while a pod needs it (nothing to pull from: the upstream is stopped).
+ctr -n k8s.io images rm "$LAB_WORKLOAD_IMAGE" >/dev/null || fail "could not remove $LAB_WORKLOAD_IMAGE from containerd"
+kubectl delete pod -l app=web --wait=false >/dev/null
+for _ in $(seq 60); do kubectl get pods -l app=web --no-headers 2>/dev/null | grep -qE 'ErrImagePull|ImagePullBackOff' && break; sleep 1; done
+kubectl get pods -l app=web --no-headers | grep -qE 'ErrImagePull|ImagePullBackOff' || fail "the web pod did not wait for its image"
+expect_first_fail image "images +pods wait for images containerd does not have .*the bundle has them: ${LAB_WORKLOAD_IMAGE//./\\.}"
+doctor_fix image
+DOCTOR_SECONDS=$((SECONDS - DOCTOR_START))
+echo "airgap doctor: healthy check, five breakages named and repaired in $DOCTOR_SECONDS s"
+
 step "re-run airgap install: every phase done, nothing changed"
 ./bin/airgap install --bundle "$BUNDLE" --single-node --cni flannel --pod-network-cidr 10.244.0.0/16 -o json \
   >"$WORK/rerun.json" 2>"$WORK/rerun.log" || fail "second airgap install" "$WORK/rerun.log"
@@ -385,6 +478,7 @@ from our own bundle, built from the lab's mirrors and installed with every upstr
 | install start to node Ready (through the cni phase) | $READY_SECONDS |
 | airgap build of $LAB_UPGRADE_TO (warm cache, packages and binaries new) | $UP_BUILD_SECONDS |
 | airgap upgrade v1.20.2 → $LAB_UPGRADE_TO on the single node (all phases; NodePort probes every 0.5 s failed: $PROBES_FAILED of $PROBES_TOTAL) | $UPGRADE_SECONDS |
+| airgap doctor: healthy node checked, then five breakages (Flannel Network, CRI disabled, cgroup driver, no kubeconfig, image removed) each named in the first FAIL line and repaired (--fix, or the printed command), node healthy again after each | $DOCTOR_SECONDS |
 | airgap install after SIGKILL inside dpkg's unpack and inside ctr import ($KILL_SUMMARY), to done | $RESUME_SECONDS |
 | whole e2e including host preparation | $((SECONDS - T0)) |
 

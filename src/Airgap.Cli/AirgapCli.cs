@@ -23,6 +23,7 @@ internal static class AirgapCli
             JoinCommand.Create(),
             UpgradeCommand.Create(),
             ResetCommand.Create(),
+            DoctorCommand.Create(),
             ClusterCommand.Create(),
             KeyCommand.Create(),
             ApiServerProxyCommand.Create(),

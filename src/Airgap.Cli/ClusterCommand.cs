@@ -8,12 +8,13 @@ internal static class ClusterCommand
 {
     public static Command Create()
     {
-        var command = new Command("cluster", "A whole cluster from one cluster.yaml, over SSH from this host (the jump host): deploy, status, reset.");
+        var command = new Command("cluster", "A whole cluster from one cluster.yaml, over SSH from this host (the jump host): deploy, status, upgrade, doctor, reset.");
         command.Subcommands.Add(InitConfig());
         command.Subcommands.Add(Deploy());
         command.Subcommands.Add(Status());
         command.Subcommands.Add(Upgrade());
         command.Subcommands.Add(Reset());
+        command.Subcommands.Add(DoctorCommand.CreateForCluster());
         return command;
     }
 

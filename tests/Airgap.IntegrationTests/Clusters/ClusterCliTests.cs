@@ -63,6 +63,28 @@ public sealed class ClusterCliTests(BuildFixture fixture) : IClassFixture<BuildF
     }
 
     [Fact]
+    public async Task Doctor_runs_every_node_check_over_ssh_through_sudo_and_measures_the_nodes_clock()
+    {
+        var config = WriteConfig(Path.Combine(dir.Path, "known_hosts"));
+        var run = await fixture.Cli.RunAsync("cluster", "doctor", "-f", config, "--accept-new-host-keys", "-o", "json");
+        // Whether this machine runs a lab cluster right now decides pass or fail; the report's shape and the SSH path do not.
+        Assert.True(run.ExitCode is 0 or 1, run.ToString());
+        using var json = JsonDocument.Parse(run.Stdout);
+        var checks = json.RootElement.GetProperty("checks").EnumerateArray().ToList();
+        var onNode = checks.Where(c => c.GetProperty("node").GetString() == "node1").Select(c => c.GetProperty("check").GetString()).ToList();
+        Assert.Equal(Airgap.Doctor.DoctorChecks.Node.Select(c => c.Name).Where(n => n != "kubeconfig"), onNode);
+        // Read as root through sudo: /proc/swaps and the sysctls answer, so these are judged, not skipped.
+        foreach (var name in new[] { "swap", "ip-forward" })
+            Assert.NotEqual("skip", checks.Single(c => c.GetProperty("check").GetString() == name).GetProperty("status").GetString());
+        var clock = checks.Single(c => c.GetProperty("check").GetString() == "clock-skew");
+        Assert.Equal("ok", clock.GetProperty("status").GetString());
+        Assert.StartsWith("node1: ", clock.GetProperty("evidence")[0].GetString());
+        var kubeconfig = checks.Single(c => c.GetProperty("check").GetString() == "kubeconfig");
+        Assert.Equal("warn", kubeconfig.GetProperty("status").GetString());
+        Assert.Contains("lab-admin.conf", kubeconfig.GetProperty("message").GetString());
+    }
+
+    [Fact]
     public async Task Init_config_prints_the_example_the_json_schema_and_the_reference_page()
     {
         var example = await fixture.Cli.RunAsync("cluster", "init-config");
