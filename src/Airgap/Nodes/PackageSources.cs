@@ -86,8 +86,11 @@ public sealed class AptBundleSource(IHost host, IProgressSink progress) : IBundl
         "-o", "APT::Get::List-Cleanup=0", "-o", "Acquire::Languages=none",
     ];
 
+    private string? repository;
+
     public async Task ConfigureAsync(string repositoryDirectory, CancellationToken ct)
     {
+        repository = repositoryDirectory;
         // trusted=yes: the repository's bytes were checked against the bundle's SHA256SUMS just before.
         await host.WriteTextAsync(ListFile, $"deb [trusted=yes] file:{repositoryDirectory} ./\n", HostExtensions.Mode0644, ct).ConfigureAwait(false);
         await host.RunCheckedAsync(new CommandSpec("apt-get", [.. OnlyBundle, "update"]) { Timeout = TimeSpan.FromMinutes(5) }, ct).ConfigureAwait(false);
@@ -111,6 +114,7 @@ public sealed class AptBundleSource(IHost host, IProgressSink progress) : IBundl
             }, ct).ConfigureAwait(false);
         }
         if (held.Length > 0) await host.RunAsync(new CommandSpec("apt-mark", ["unhold", .. held]), ct).ConfigureAwait(false);
+        await ReinstallHalfInstalledAsync(packages, ct).ConfigureAwait(false);
         var spec = new CommandSpec("apt-get", [.. OnlyBundle, "install", "-y", "--no-install-recommends", "--allow-downgrades",
             "--allow-change-held-packages", .. exact.Select(p => $"{p.Name}={p.Version}"), .. byName.Select(p => p.Name)])
         {
@@ -132,6 +136,35 @@ public sealed class AptBundleSource(IHost host, IProgressSink progress) : IBundl
     }
 
     public int CompareVersions(string a, string b) => Packages.Apt.DebianVersion.Parse(a).CompareTo(Packages.Apt.DebianVersion.Parse(b));
+
+    /// <summary>
+    /// A kill inside dpkg's unpack can leave a package half-installed, marked for reinstallation at the
+    /// version it replaced (the machine's newer kubectl, say), whose archive only its old source had: apt
+    /// then refuses everything ("needs to be reinstalled, but I can't find an archive for it"), and
+    /// dpkg --configure -a cannot help. dpkg -i of the bundle's own .deb for it finishes the job, as dpkg
+    /// itself advises; apt-get install then configures whatever that left unconfigured.
+    /// </summary>
+    private async Task ReinstallHalfInstalledAsync(IReadOnlyList<BundlePackage> packages, CancellationToken ct)
+    {
+        if (repository is null) return;
+        var r = await host.RunAsync(new CommandSpec("dpkg-query", "-W", "-f", "${db:Status-Abbrev}|${Package}\n"), ct).ConfigureAwait(false);
+        if (r.ExitCode != 0) return;
+        var broken = r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => l.Split('|'))
+            .Where(f => f.Length == 2 && f[0].Length >= 2 && (f[0][1] == 'H' || (f[0].Length >= 3 && f[0][2] == 'R')))
+            .Select(f => f[1].Split(':')[0])
+            .ToHashSet(StringComparer.Ordinal);
+        // The repository holds the bundle's packages/OS/ARCH/ tree, so a package's file is its bundle path below that.
+        var debs = packages.Where(p => broken.Contains(p.Name)).DistinctBy(p => p.Name)
+            .Select(p => (p.Name, File: $"{repository}/{string.Join('/', p.Path.Split('/').Skip(3))}")).ToList();
+        if (debs.Count == 0) return;
+        progress.Info($"  half-installed by an interrupted dpkg: {string.Join(", ", debs.Select(d => d.Name))}; dpkg -i the bundle's .deb first");
+        await host.RunAsync(new CommandSpec("dpkg", ["-i", "--force-downgrade", .. debs.Select(d => d.File)])
+        {
+            Env = new Dictionary<string, string> { ["DEBIAN_FRONTEND"] = "noninteractive" },
+            Timeout = TimeSpan.FromMinutes(15),
+        }, ct).ConfigureAwait(false);
+    }
 }
 
 /// <summary>

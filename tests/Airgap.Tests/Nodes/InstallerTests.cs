@@ -91,6 +91,28 @@ public sealed class InstallerTests : IDisposable
         Assert.DoesNotContain(clean.Host.Commands, c => c.DisplayLine.Contains("dpkg --configure -a", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task A_package_dpkg_left_half_installed_is_installed_from_the_bundle_s_deb_before_apt_runs()
+    {
+        var bundle = await MiniBundle.WriteAsync(work);
+        var node = new SimulatedNode { HalfInstalled = "kubectl" };
+
+        var reports = await new Installer(node.Host, node.Progress).InstallAsync(Request(bundle), default);
+
+        Assert.All(reports, r => Assert.Equal("done", r.Outcome));
+        var lines = node.Host.Commands.Select(c => c.DisplayLine).ToList();
+        var dpkg = lines.FindIndex(l => l.StartsWith("DEBIAN_FRONTEND=noninteractive dpkg -i --force-downgrade ", StringComparison.Ordinal));
+        Assert.True(dpkg >= 0 && dpkg < lines.FindIndex(l => l.Contains(" install -y", StringComparison.Ordinal)), string.Join("\n", lines));
+        var deb = lines[dpkg].Split(' ')[^1];
+        Assert.Matches("/repo/debian-12-amd64-[0-9a-f]+/.*kubectl.*\\.deb$", deb);
+        Assert.Contains(node.Progress.Lines, l => l.Contains("half-installed by an interrupted dpkg: kubectl", StringComparison.Ordinal));
+
+        // Nothing half-installed: no dpkg -i.
+        var clean = new SimulatedNode();
+        await new Installer(clean.Host, clean.Progress).InstallAsync(Request(bundle) with { StateDirectory = Path.Combine(work, "state2") }, default);
+        Assert.DoesNotContain(clean.Host.Commands, c => c.DisplayLine.Contains("dpkg -i", StringComparison.Ordinal));
+    }
+
     public static TheoryData<string, string> Failures => new()
     {
         { "runtime", "systemctl restart containerd" },
@@ -319,6 +341,7 @@ public sealed class InstallerTests : IDisposable
         public RecordingProgress Progress { get; } = new();
         public string? FailOn { get; set; }
         public Dictionary<string, string> InstalledRpm { get; } = new();
+        public string? HalfInstalled { get; set; }
         private bool containerdRunning, imported, kubernetesInstalled;
         private int pulled;
 
@@ -362,6 +385,11 @@ public sealed class InstallerTests : IDisposable
                     break;
                 case "dnf" when spec.Args.Contains("downgrade"):
                     foreach (var p in spec.Args.Where(a => a.StartsWith("kubectl-", StringComparison.Ordinal))) InstalledRpm.Remove("kubectl");
+                    break;
+                case "dpkg-query" when spec.Args.Contains("${db:Status-Abbrev}|${Package}\n"):
+                    return Result(line, 0, HalfInstalled is { } half ? $"ii |libc6\niHR|{half}\n" : "ii |libc6\n");
+                case "dpkg" when spec.Args[0] == "-i":
+                    HalfInstalled = null;
                     break;
                 case "dpkg-query":
                     return kubernetesInstalled ? Result(line, 0, "ii  1.20.2-00") : Result(line, 1, "");
