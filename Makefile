@@ -53,7 +53,6 @@ e2e: deps build publish
 e2e-cluster: deps build publish
 	bash scripts/e2e-cluster.sh
 
-# A split bundle deployed to two lab nodes, never joined (run under flock /work/lab.lock).
 demo: deps build
 	bash scripts/demo.sh
 

@@ -3,7 +3,7 @@
 # v1.20.2 (airgap build --since), each built as e2e-cluster builds them (Flannel v0.13.0, debian-12 packages,
 # binaries, the lab workload image); then verify and push of base + delta against verify and push of the
 # full v1.20.15 bundle. Prints a Markdown section for bench/results.md.
-# Uses the lab's upstream (shared state): run it as `flock /work/lab.lock bench/delta.sh`, as root.
+# Uses the lab's upstream (shared state): run it as `flock /run/lock/airgap-lab.lock bench/delta.sh` when others share the lab, as root.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 KIT=${KIT:-$(cd "$ROOT/../shared/lab" && pwd)}
@@ -84,7 +84,7 @@ mib() { python3 -c "print(f'{$1/1048576:.1f}')"; }
 HELD=$(tar -tf "$DELTA" | grep -vcE '^(bundle.yaml|SHA256SUMS)$')
 
 cat <<EOF
-### Delta bundles: $LAB_UPGRADE_FROM → $LAB_UPGRADE_TO on the lab (\`flock /work/lab.lock bench/delta.sh\`, $(date -u +%Y-%m-%d))
+### Delta bundles: $LAB_UPGRADE_FROM → $LAB_UPGRADE_TO on the lab (\`bench/delta.sh\`, $(date -u +%Y-%m-%d))
 
 Each bundle built as e2e-cluster builds it: \`airgap build --k8s VERSION --os debian-12 --cni flannel:v0.13.0
 --flannel-manifest … --mirror quay.io=\$LAB_REGISTRY --image-repository \$LAB_IMAGE_REPOSITORY --image \$LAB_WORKLOAD_IMAGE

@@ -9,7 +9,7 @@
 # and known_hosts carries each node's real host key under [127.0.0.1]:P, so host keys are still verified.
 # Node-to-node traffic would not cross that link (it does not pass the proxy), as on a real site.
 #
-# Runs under `flock /work/lab.lock` (taken here) and always ends with `nodes.sh down`.
+# Runs under `flock $LAB_LOCK` (default /run/lock/airgap-lab.lock; taken here, so other users of the lab wait) and always ends with `nodes.sh down`.
 set -euo pipefail
 export LC_ALL=C
 
@@ -23,7 +23,7 @@ BUNDLE=${1:?usage: bench/distribute.sh BUNDLE (built with bin/airgap: make publi
 DIST_NODES=${DIST_NODES:-4}
 DIST_MBS=${DIST_MBS:-40}   # MB/s (10^6 bytes) the jump host's link carries, all nodes together
 RUNS=${RUNS:-3}
-LOCK=${LAB_LOCK:-/work/lab.lock}  # waited for up to LAB_WAIT (1200) s
+LOCK=${LAB_LOCK:-/run/lock/airgap-lab.lock}  # waited for up to LAB_WAIT (1200) s
 
 log() { printf '[distribute %s] %s\n' "$(date +%T)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -124,7 +124,7 @@ cat >"$section" <<EOF
 ## Distribution: one bundle onto $DIST_NODES lab nodes (bench/distribute.sh)
 
 Produced by \`bash bench/distribute.sh BUNDLE\` (make bench with DISTRIBUTION=1) on $(date -u '+%Y-%m-%d %H:%M UTC'), under
-\`flock /work/lab.lock\`, ending with \`nodes.sh down\`; this part took ${PART_S} s (\`nodes.sh up $DIST_NODES\`: ${UP_S} s).
+\`flock $LOCK\`, ending with \`nodes.sh down\`; this part took ${PART_S} s (\`nodes.sh up $DIST_NODES\`: ${UP_S} s).
 \`airgap cluster deploy --skip-phases $SKIP\` (connect, then distribute: bundle and bin/airgap to /var/lib/airgap/dist,
 sha256-checked on each node), each run onto nodes cleared of the previous copy. The jump host's link is the test kit's
 proxy in TCP mode (SSH cannot pass the HTTP one): a loopback port per node, all sharing **${DIST_MBS} MB/s** per direction.

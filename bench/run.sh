@@ -576,7 +576,7 @@ log "wrote $RESULTS"
 # ---------------------------------------------------------------- distribution (lab nodes)
 
 # A bundle with bin/airgap (the deploy sends it to every node) from the same registry, then bench/distribute.sh,
-# which takes /work/lab.lock itself and always ends with nodes.sh down. DISTRIBUTION=0 leaves it out.
+# which takes the lab lock ($LAB_LOCK, default /run/lock/airgap-lab.lock) itself and always ends with nodes.sh down. DISTRIBUTION=0 leaves it out.
 if [[ ${DISTRIBUTION:-1} != 0 ]]; then
   [[ -x $ROOT/dist/airgap-linux-amd64 ]] || die "dist/airgap-linux-amd64 is missing: make publish (make bench does)"
   [[ -x $ROOT/../shared/lab/nodes.sh ]] || die "the lab (../shared/lab) is missing; DISTRIBUTION=0 to leave distribution out"
