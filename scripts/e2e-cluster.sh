@@ -402,7 +402,7 @@ Measured by \`make e2e-cluster\` on this machine (2 cores), $(date -u +%Y-%m-%d)
 | deploy again (nothing to do: checks only) | ${RERUN_SECONDS} s |
 | HA: node2 off, API + new Deployment, node2 back Ready with etcd | ${HA_SECONDS} s |
 | add node5 (only it joins; its kubeadm killed once mid-join, then resumed) | ${ADD_SECONDS} s |
-| airgap cluster upgrade v1.20.2 → ${LAB_UPGRADE_TO}, 3 control planes + 2 workers, rolling (the jump host's airgap SIGKILLed in node2's kubeadm phase, then apply again), with refusals, plan and checks | ${UPGRADE_SECONDS} s |
+| airgap cluster upgrade v1.20.2 → ${LAB_UPGRADE_TO}, 3 control planes + 2 workers, rolling (the jump host's airgap SIGKILLed in node2's kubeadm phase, then apply again), with refusals, plan and checks; from a signed delta of ${UP_DELTA_MB} MiB (the full v1.20.2 bundle: ${FULL_MB} MiB) carried as 100M parts, the base the nodes held not sent again | ${UPGRADE_SECONDS} s |
 | NodePort probes of a 2-replica PDB-guarded workload every 0.5 s (round robin over the 5 nodes) during the upgrade, failed / total | ${PROBES_FAILED} / ${PROBES_TOTAL} |
 | per node in the run after the kill: drain, kubelet, Ready, uncordon (the kubeadm upgrades run before, control planes first) | ${NODE_TIMES} |
 | whole e2e-cluster | ${TOTAL} s |
