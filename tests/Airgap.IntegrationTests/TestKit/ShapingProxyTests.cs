@@ -43,7 +43,7 @@ public sealed class ShapingProxyTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task One_large_download_takes_bytes_over_the_connection_cap()
+    public Task One_large_download_takes_bytes_over_the_connection_cap() => AssertShapedAsync(expected: 8.0 / 4, async () =>
     {
         await using var proxy = ShapingProxy.Start(_server.Host, new ShapingOptions
         {
@@ -54,14 +54,14 @@ public sealed class ShapingProxyTests : IAsyncLifetime
 
         var (first, last, length) = await RawGetAsync(proxy.Port, "big");
 
-        // From the first byte to the last: the round trip before it is the next test's.
         Assert.InRange(length, 8 * MB, 8 * MB + 1024); // the body and the response head
-        AssertWithin5Percent(expected: 8.0 / 4, last - first);
         Assert.Equal(1, proxy.Requests);
-    }
+        // From the first byte to the last: the round trip before it is the next test's.
+        return last - first;
+    });
 
     [Fact]
-    public async Task Parallel_downloads_share_the_total_cap()
+    public Task Parallel_downloads_share_the_total_cap() => AssertShapedAsync(expected: 8.0 / 4, async () =>
     {
         await using var proxy = ShapingProxy.Start(_server.Host, new ShapingOptions
         {
@@ -75,11 +75,11 @@ public sealed class ShapingProxyTests : IAsyncLifetime
         Assert.Equal(4, proxy.Connections);
         // 4 × 2 MB through one 4 MB/s link, though each connection alone could go at 4 MB/s: from the first
         // byte to arrive to the last (the server's own time to answer on a busy machine is not the link's).
-        AssertWithin5Percent(expected: 8.0 / 4, results.Max(r => r.Last) - results.Min(r => r.First));
-    }
+        return results.Max(r => r.Last) - results.Min(r => r.First);
+    });
 
     [Fact]
-    public async Task Every_request_pays_the_round_trip_and_a_new_connection_one_more()
+    public Task Every_request_pays_the_round_trip_and_a_new_connection_one_more() => AssertShapedAsync(expected: 6 * 0.08, async () =>
     {
         await using var proxy = ShapingProxy.Start(_server.Host, new ShapingOptions
         {
@@ -98,11 +98,11 @@ public sealed class ShapingProxyTests : IAsyncLifetime
         // each (more on a busy machine), hence the looser upper bound.
         Assert.Equal(1, proxy.Connections);
         Assert.Equal(5, proxy.Requests);
-        Assert.InRange(clock.Elapsed.TotalSeconds, 6 * 0.08, 6 * 0.08 * 1.15);
-    }
+        return clock.Elapsed.TotalSeconds;
+    }, slower: 0.15);
 
     [Fact]
-    public async Task Tcp_mode_passes_raw_bytes_at_the_cap()
+    public Task Tcp_mode_passes_raw_bytes_at_the_cap() => AssertShapedAsync(expected: 2.0 / 4, async () =>
     {
         await using var proxy = ShapingProxy.Start(_server.Host, new ShapingOptions
         {
@@ -113,8 +113,8 @@ public sealed class ShapingProxyTests : IAsyncLifetime
 
         Assert.Equal(0, proxy.Requests);
         Assert.InRange(received, 2 * MB, 2 * MB + 1024); // the body and the response head
-        AssertWithin5Percent(expected: 2.0 / 4, last - first);
-    }
+        return last - first;
+    });
 
     /// <summary>A GET on a raw connection; when its first and last bytes arrived (seconds on the monotonic clock) and how many.</summary>
     private static Task<(double First, double Last, long Length)> RawGetAsync(int port, string path) => Task.Run(async () =>
@@ -140,7 +140,22 @@ public sealed class ShapingProxyTests : IAsyncLifetime
 
     private static double Seconds() => (double)Stopwatch.GetTimestamp() / Stopwatch.Frequency;
 
-    private static void AssertWithin5Percent(double expected, double seconds) =>
-        Assert.True(Math.Abs(seconds - expected) <= expected * 0.05,
-            $"took {seconds:0.000} s, expected {expected:0.000} s ± 5 %");
+    /// <summary>
+    /// A shaped transfer timed within 5 % of <paramref name="expected"/> (<paramref name="slower"/> above it for
+    /// timer-bound cases). Faster than that is the proxy letting too much through and fails at once; slower can
+    /// also be a starved test process on a loaded machine (CPU, not the proxy), so it is measured again, up to
+    /// three times, and fails only if every try was slow.
+    /// </summary>
+    private static async Task AssertShapedAsync(double expected, Func<Task<double>> measure, double slower = 0.05)
+    {
+        var tries = new List<double>();
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            var seconds = await measure();
+            Assert.True(seconds >= expected * 0.95, $"took {seconds:0.000} s, faster than the shaping allows ({expected:0.000} s - 5 %)");
+            if (seconds <= expected * (1 + slower)) return;
+            tries.Add(seconds);
+        }
+        Assert.Fail($"took {string.Join(", ", tries.Select(t => t.ToString("0.000")))} s in {tries.Count} tries, expected {expected:0.000} s + {slower:P0}");
+    }
 }
