@@ -86,7 +86,11 @@ public sealed class CrashTests(ITestOutputHelper output) : IAsyncLifetime
         var ratio = (double)(proxy.BodyBytes - cleanBytes) / cleanBytes;
         output.WriteLine($"downloaded {proxy.BodyBytes} bytes over {report.KilledAfterMs.Count} killed runs and the last: {ratio:0.00}× a clean build");
         Assert.True(report.KilledAfterMs.Count == 20, $"{report}: 20 kills were asked for");
-        Assert.True(ratio <= 1.3, $"{report}: downloaded {ratio:0.00}× a clean build's bytes; partial blobs were not resumed");
+        // A perfect resume is 1.0×; with nothing resumed the 20 killed runs would fetch ~10×. What a kill loses
+        // is what was in flight: on loopback the kernel buffers megabytes per socket, and a build keeps 12 blobs
+        // (big ones in up to 8 ranges) in flight, so 1.6–1.8× is measured here (1.3× held with 6 connections).
+        // On a far mirror the bytes in flight per connection are a few hundred kB.
+        Assert.True(ratio <= 2.0, $"{report}: downloaded {ratio:0.00}× a clean build's bytes; partial blobs were not resumed");
     }
 
     [Fact]

@@ -120,7 +120,8 @@ public sealed class SplitBundleTests(BuildFixture fixture) : IClassFixture<Build
         using (var b = JsonDocument.Parse(parted.Stdout))
         {
             Assert.Equal(a.RootElement.GetProperty("images").GetArrayLength(), b.RootElement.GetProperty("images").GetArrayLength());
-            Assert.Equal(a.RootElement.GetProperty("blobsSent").GetInt32(), b.RootElement.GetProperty("blobsSent").GetInt32());
+            // blobsSent is not compared: images sharing a layer are pushed side by side, and which push sends a
+            // shared blob first (and whether the other finds it or sends it too) is timing; the digests below are what counts.
         }
         foreach (var canonical in BuildFixture.CanonicalNames)
             Assert.Equal(await RawDigestAsync($"{fromWhole.Host}/mirror/{canonical}"), await RawDigestAsync($"{fromParts.Host}/mirror/{canonical}"));
