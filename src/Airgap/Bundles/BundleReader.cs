@@ -79,6 +79,27 @@ public static class BundleReader
     /// delta leaves to it are hashed there and checked against the delta's (new) bundle.yaml, as if the
     /// delta held them; the base's other members are skipped unread.
     /// </remarks>
+    /// <summary>One member read to its end: its sha256 and length (a short read is an error), and its bytes when asked to keep them.</summary>
+    private static async Task<(string Sha256, long Length, byte[]? Kept)> HashEntryAsync(TarEntry entry, byte[] buffer, bool keep, Action<int> advanced, CancellationToken ct)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        using var kept = keep ? new MemoryStream((int)entry.Length) : null;
+        long length = 0;
+        if (entry.DataStream is { } data)
+        {
+            int n;
+            while ((n = await data.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0)
+            {
+                hash.AppendData(buffer, 0, n);
+                kept?.Write(buffer, 0, n);
+                length += n;
+                advanced(n);
+            }
+        }
+        if (length != entry.Length) throw new EndOfStreamException($"{entry.Name} ends after {length} of {entry.Length} bytes");
+        return (Convert.ToHexStringLower(hash.GetHashAndReset()), length, kept?.ToArray());
+    }
+
     public static async Task<VerifyReport> VerifyAsync(BundleSet bundle, IProgressSink progress, BundleTrust trust, CancellationToken ct)
     {
         var bundlePath = bundle.Path;
@@ -99,28 +120,13 @@ public static class BundleReader
                     CheckEntry(bundlePath, entry);
                     if (hashes.ContainsKey(entry.Name))
                         throw new AirgapException($"{bundlePath}: member {entry.Name} appears twice; the bundle was tampered with, build it again");
-                    using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
                     var isDocument = entry.Name is BundleDocument.FileName or BundleDocument.SumsFileName or BundleSignature.FileName;
                     if (isDocument && entry.Length > MaxDocument)
                         throw new AirgapException($"{bundlePath}: {entry.Name} is implausibly large ({entry.Length} bytes); the bundle is damaged");
-                    MemoryStream? keep = entry.Length <= SmallMember || isDocument ? new MemoryStream((int)entry.Length) : null;
-                    long length = 0;
-                    if (entry.DataStream is { } data)
-                    {
-                        int n;
-                        while ((n = await data.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0)
-                        {
-                            hash.AppendData(buffer, 0, n);
-                            keep?.Write(buffer, 0, n);
-                            length += n;
-                            progress.TransferAdvanced("verify", n);
-                        }
-                    }
-                    if (length != entry.Length) throw new EndOfStreamException($"{entry.Name} ends after {length} of {entry.Length} bytes");
-                    var sha = Convert.ToHexStringLower(hash.GetHashAndReset());
+                    var (sha, length, kept) = await HashEntryAsync(entry, buffer, keep: entry.Length <= SmallMember || isDocument, n => progress.TransferAdvanced("verify", n), ct).ConfigureAwait(false);
                     hashes[entry.Name] = (sha, length);
                     total += length;
-                    if (keep is not null) small[entry.Name] = keep.ToArray();
+                    if (kept is not null) small[entry.Name] = kept;
                     if (entry.Name == BundleDocument.SumsFileName) sumsText = Encoding.UTF8.GetString(small[entry.Name]);
                     if (entry.Name == BundleDocument.FileName) yamlText = Encoding.UTF8.GetString(small[entry.Name]);
 
@@ -213,26 +219,11 @@ public static class BundleReader
                     if (!wanted.TryGetValue(entry.Name, out var names)) continue;
                     if (!seen.Add(entry.Name))
                         throw new AirgapException($"{basePath}: member {entry.Name} appears twice; the base was tampered with");
-                    using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-                    MemoryStream? keep = entry.Length <= SmallMember ? new MemoryStream((int)entry.Length) : null;
-                    long length = 0;
-                    if (entry.DataStream is { } data)
-                    {
-                        int n;
-                        while ((n = await data.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0)
-                        {
-                            hash.AppendData(buffer, 0, n);
-                            keep?.Write(buffer, 0, n);
-                            length += n;
-                            progress.TransferAdvanced(id, n);
-                        }
-                    }
-                    if (length != entry.Length) throw new EndOfStreamException($"{entry.Name} ends after {length} of {entry.Length} bytes");
-                    var sha = Convert.ToHexStringLower(hash.GetHashAndReset());
+                    var (sha, length, kept) = await HashEntryAsync(entry, buffer, keep: entry.Length <= SmallMember, n => progress.TransferAdvanced(id, n), ct).ConfigureAwait(false);
                     foreach (var name in names)
                     {
                         hashes[name] = (sha, length);
-                        if (keep is not null) small[name] = keep.ToArray();
+                        if (kept is not null) small[name] = kept;
                     }
                     total += length * names.Count;
                 }
