@@ -43,7 +43,7 @@ public sealed class ClusterContext(ClusterConfig config, BundleDocument document
             : $"{DistDirectory}/{name}";
 
     /// <summary>The bundle on this host as members: the delta over its base when cluster.yaml gives base:.</summary>
-    public BundleSet Bundle { get; } = new(config.BundlePath, config.BasePath);
+    public BundleSet Bundle { get; init; } = new(config.BundlePath, config.BasePath);
 
     /// <summary>--bundle for a node's airgap, and --base when there is one.</summary>
     public IEnumerable<string> RemoteBundleArguments() =>

@@ -55,8 +55,9 @@ public static class ClusterWorkflows
         if (config.BasePath is { } basePath && !BundleExists(basePath))
             throw new AirgapException($"base {basePath} (from cluster.yaml) does not exist; give the bundle the delta was built on, or fix base:");
         // The delta's base is checked here, before any node is touched.
-        var document = (await new BundleSet(config.BundlePath, config.BasePath).LayoutAsync(ct).ConfigureAwait(false)).Document;
-        return new ClusterContext(config, document, progress) { KubeconfigOutput = options.Kubeconfig, AcceptNewHostKeys = options.AcceptNewHostKeys,
+        var bundle = new BundleSet(config.BundlePath, config.BasePath);
+        var document = (await bundle.LayoutAsync(ct).ConfigureAwait(false)).Document;
+        return new ClusterContext(config, document, progress) { Bundle = bundle, KubeconfigOutput = options.Kubeconfig, AcceptNewHostKeys = options.AcceptNewHostKeys,
             Trust = options.Trust.With(BundleTrust.Load(config.Install.TrustKeys.Select(config.Resolve), directory: null)) };
     }
 

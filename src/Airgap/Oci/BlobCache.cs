@@ -19,6 +19,11 @@ public sealed class BlobCache
         Directory.CreateDirectory(Path.Combine(root, "blobs", "sha256"));
         Directory.CreateDirectory(Path.Combine(root, "tmp"));
         SweepOrphans(Path.Combine(root, "tmp"));
+        // A build killed between putting a blob in place and removing its lock leaves the lock behind, and
+        // nothing fetches that blob again to remove it.
+        foreach (var lockPath in Directory.EnumerateFiles(Path.Combine(root, "tmp"), "*.partial.lock"))
+            if (File.Exists(PathOf(Path.GetFileName(lockPath)[..^".partial.lock".Length])) && !File.Exists(lockPath[..^".lock".Length]))
+                RemoveStaleLock(lockPath);
     }
 
     /// <summary>
@@ -39,7 +44,9 @@ public sealed class BlobCache
         return Path.Combine(baseDir, "airgap");
     }
 
-    public string PathOf(Digest digest) => Path.Combine(Root, "blobs", "sha256", digest.Hex);
+    public string PathOf(Digest digest) => PathOf(digest.Hex);
+
+    private string PathOf(string hex) => Path.Combine(Root, "blobs", "sha256", hex);
 
     public bool Contains(Digest digest, long size)
     {
@@ -96,6 +103,21 @@ public sealed class BlobCache
         // digest from now on finds the blob and fetches nothing, so no two fetchers can ever overlap.
         File.Delete(lockPath);
         return hit;
+    }
+
+    /// <summary>Removes a lock while holding it, as its fetcher would have; one held by a live build is that build's to remove.</summary>
+    private static void RemoveStaleLock(string lockPath)
+    {
+        if (!File.Exists(lockPath)) return;
+        try
+        {
+            using var held = new FileStream(lockPath, FileMode.Open, FileAccess.ReadWrite, FileShare.None, 1);
+            File.Delete(lockPath);
+        }
+        catch (IOException)
+        {
+            // Held by a live build, or already gone.
+        }
     }
 
     /// <summary>The lock on a partial, or null when <paramref name="done"/> became true while waiting for another build.</summary>
